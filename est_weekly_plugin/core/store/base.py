@@ -1,0 +1,759 @@
+"""One event store, two backends: everything that is the same for GeoPackage and PostGIS.
+
+The backends supply a DB-API connection and a few dialect hooks (placeholders, how a point is
+written and read, the columnar loader); validation, auditing, review rules and optimistic
+concurrency live here once, so both backends behave the same by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import schema
+from ..errors import ConflictError, DatabaseUnavailable, EstError, SchemaError
+from ..model import EDITABLE_FIELDS, Category, Event, EventColumns, Organisation, Status
+from ..reference import default_categories, default_organisations, municipality
+from ..validation import Extent, ValidationContext, check
+
+PLUGIN_VERSION_KEY = "plugin_version"
+
+# The event columns in the order every SELECT in this module uses (geometry comes first,
+# through the dialect's point expression).
+EVENT_FIELDS = (
+    "fid",
+    "uuid",
+    "category",
+    "organisation",
+    "reporter",
+    "event_date",
+    "time_from",
+    "time_to",
+    "place_name",
+    "description",
+    "status",
+    "reviewer",
+    "reviewed_at",
+    "review_reason",
+    "duplicate_of",
+    "created_at",
+    "updated_at",
+    "version",
+)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    event_uuid: str
+    action: str
+    actor: str
+    at: dt.datetime
+    reason: str | None
+    changes: dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Per-database settings: which municipality, its extent, the CRS."""
+
+    municipality: str
+    extent: Extent
+    epsg: int
+
+
+_REVIEW_ACTIONS = {Status.APPROVED: "approve", Status.REJECTED: "reject"}
+
+
+def utc_now() -> dt.datetime:
+    """Now in UTC, to the millisecond (what both backends store)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class EventStore(ABC):
+    """The EST database: events, reference data, review, audit log and columnar reads."""
+
+    dialect: str = ""
+
+    def __init__(self, connection: Any, description: str) -> None:
+        self._conn = connection
+        self.description = description
+        self._settings: StoreSettings | None = None
+
+    # ------------------------------------------------------------------ dialect hooks
+    @abstractmethod
+    def _table(self, name: str) -> str:
+        """Fully qualified table name."""
+
+    @abstractmethod
+    def _sql(self, sql: str) -> str:
+        """Turn the module's ``?`` placeholders into the driver's."""
+
+    @abstractmethod
+    def _point_param_sql(self) -> str:
+        """SQL placeholder expression that becomes a point from ``_point_params``."""
+
+    @abstractmethod
+    def _point_params(self, x: float, y: float) -> tuple[Any, ...]: ...
+
+    @abstractmethod
+    def _point_select_sql(self) -> str:
+        """SQL expression(s) selecting the point; ``_decode_point`` reads them back."""
+
+    @abstractmethod
+    def _decode_point(self, values: Sequence[Any]) -> tuple[float, float]: ...
+
+    @abstractmethod
+    def _point_width(self) -> int:
+        """How many result columns ``_point_select_sql`` yields."""
+
+    @abstractmethod
+    def _is_connection_error(self, error: Exception) -> bool: ...
+
+    @abstractmethod
+    def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
+        """All events of *status* as numpy columns, without a per-row Python loop."""
+
+    @abstractmethod
+    def _bulk_insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert many prepared event rows inside the current transaction."""
+
+    @abstractmethod
+    def layer_uri(self, table: str = "events") -> tuple[str, str]:
+        """(uri, provider key) to open *table* as a QGIS layer."""
+
+    # ------------------------------------------------------------------ basics
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection is not an error
+            pass
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[Any]:
+        try:
+            cursor = self._conn.cursor()
+        except Exception as error:  # noqa: BLE001
+            raise self._translate(error) from error
+        try:
+            yield cursor
+        except EstError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            raise self._translate(error) from error
+        finally:
+            try:
+                cursor.close()
+            except Exception:  # noqa: BLE001, S110
+                pass
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A cursor whose work is committed together, or rolled back on any error."""
+        with self._cursor() as cursor:
+            try:
+                self._begin(cursor)
+                yield cursor
+            except BaseException:
+                self._rollback()
+                raise
+            else:
+                try:
+                    self._conn.commit()
+                except Exception as error:  # noqa: BLE001
+                    self._rollback()
+                    raise self._translate(error) from error
+
+    def _begin(self, cursor: Any) -> None:
+        """Start a transaction (SQLite needs it explicit; psycopg2 opens one itself)."""
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.rollback()
+        except Exception:  # noqa: BLE001 - a lost connection has rolled back already
+            pass
+
+    def _translate(self, error: Exception) -> EstError:
+        if isinstance(error, EstError):
+            return error
+        if self._is_connection_error(error):
+            return DatabaseUnavailable("db_unreachable", detail=str(error).strip().splitlines()[0][:200])
+        return EstError("db_unreachable", detail=str(error).strip().splitlines()[0][:200] if str(error) else repr(error))
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._cursor() as cursor:
+            cursor.execute(self._sql(sql), tuple(params))
+            rows = cursor.fetchall()
+        self._end_read()
+        return rows
+
+    def _end_read(self) -> None:
+        """Close the implicit read transaction (psycopg2 opens one for every SELECT)."""
+
+    # ------------------------------------------------------------------ schema
+    def schema_version(self) -> int:
+        rows = self._query(f"SELECT max(version) FROM {self._table('schema_version')}")
+        return int(rows[0][0] or 0)
+
+    def _check_and_migrate(self) -> None:
+        """Bring the schema up to date, or refuse a database written by a newer plugin."""
+        found = self.schema_version()
+        if found > schema.LATEST_VERSION:
+            raise SchemaError("schema_newer", found=found, supported=schema.LATEST_VERSION)
+        if found < schema.LATEST_VERSION:
+            self._migrate(found, schema.LATEST_VERSION)
+
+    def _migrate(self, current: int, target: int) -> None:
+        from ..version import plugin_version
+
+        values = self._migration_values()
+        for migration in schema.MIGRATIONS:
+            if not current < migration.version <= target:
+                continue
+            try:
+                with self.transaction() as cursor:
+                    self._lock_for_migration(cursor)
+                    # Someone else may have migrated while we waited for the lock.
+                    cursor.execute(f"SELECT max(version) FROM {self._table('schema_version')}")
+                    if (cursor.fetchone()[0] or 0) >= migration.version:
+                        continue
+                    for statement in schema.statements(migration, self.dialect, **values):
+                        cursor.execute(statement)
+                    cursor.execute(
+                        self._sql(
+                            f"INSERT INTO {self._table('schema_version')} "
+                            "(version, description, plugin_version, applied_at) VALUES (?, ?, ?, ?)"
+                        ),
+                        (migration.version, migration.description, plugin_version(), self._timestamp(utc_now())),
+                    )
+            except EstError as error:
+                if isinstance(error, DatabaseUnavailable):
+                    raise
+                raise SchemaError("migration_failed", version=migration.version, detail=error.params.get("detail", error.code)) from error
+
+    def _migration_values(self) -> dict[str, str]:
+        return {"srid": str(self.settings.epsg)}
+
+    def _lock_for_migration(self, cursor: Any) -> None:
+        """Serialise concurrent migrations (PostGIS takes an advisory lock)."""
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def settings(self) -> StoreSettings:
+        if self._settings is None:
+            values = dict(self._query(f"SELECT key, value FROM {self._table('est_settings')}"))
+            town = municipality()
+            extent = json.loads(values["extent"]) if "extent" in values else town["extent"]
+            self._settings = StoreSettings(
+                municipality=values.get("municipality", town["name"]),
+                extent=Extent(*extent),
+                epsg=int(values.get("epsg", schema.DEFAULT_EPSG)),
+            )
+        return self._settings
+
+    def _write_settings(self, cursor: Any, settings: StoreSettings) -> None:
+        extent = settings.extent
+        values = {
+            "municipality": settings.municipality,
+            "extent": json.dumps([extent.xmin, extent.ymin, extent.xmax, extent.ymax]),
+            "epsg": str(settings.epsg),
+        }
+        for key, value in values.items():
+            cursor.execute(self._sql(f"DELETE FROM {self._table('est_settings')} WHERE key = ?"), (key,))
+            cursor.execute(
+                self._sql(f"INSERT INTO {self._table('est_settings')} (key, value) VALUES (?, ?)"), (key, value)
+            )
+        self._settings = settings
+
+    def _seed_reference_data(self, cursor: Any) -> None:
+        for category in default_categories():
+            self._upsert_category(cursor, category)
+        for organisation in default_organisations():
+            self._upsert_organisation(cursor, organisation)
+
+    # ------------------------------------------------------------------ reference data
+    def categories(self, active_only: bool = False) -> list[Category]:
+        where = " WHERE active" if active_only else ""
+        rows = self._query(
+            "SELECT code, label_sv, label_en, colour, description_sv, description_en, active, sort_order "
+            f"FROM {self._table('categories')}{where} ORDER BY sort_order, code"
+        )
+        return [Category(*row[:6], active=bool(row[6]), sort_order=int(row[7])) for row in rows]
+
+    def organisations(self, active_only: bool = False) -> list[Organisation]:
+        where = " WHERE active" if active_only else ""
+        rows = self._query(
+            f"SELECT code, name_sv, name_en, kind, active FROM {self._table('organisations')}{where} ORDER BY code"
+        )
+        return [Organisation(*row[:4], active=bool(row[4])) for row in rows]
+
+    def save_category(self, category: Category) -> None:
+        with self.transaction() as cursor:
+            self._upsert_category(cursor, category)
+
+    def save_organisation(self, organisation: Organisation) -> None:
+        with self.transaction() as cursor:
+            self._upsert_organisation(cursor, organisation)
+
+    def _upsert_category(self, cursor: Any, c: Category) -> None:
+        table = self._table("categories")
+        cursor.execute(self._sql(f"DELETE FROM {table} WHERE code = ? AND NOT EXISTS "
+                                 f"(SELECT 1 FROM {self._table('events')} WHERE category = ?)"), (c.code, c.code))
+        cursor.execute(
+            self._sql(
+                f"INSERT INTO {table} (code, label_sv, label_en, colour, description_sv, description_en, active, "
+                "sort_order) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
+                "label_sv = excluded.label_sv, label_en = excluded.label_en, colour = excluded.colour, "
+                "description_sv = excluded.description_sv, description_en = excluded.description_en, "
+                "active = excluded.active, sort_order = excluded.sort_order"
+            ),
+            (c.code, c.label_sv, c.label_en, c.colour, c.description_sv, c.description_en, c.active, c.sort_order),
+        )
+
+    def _upsert_organisation(self, cursor: Any, o: Organisation) -> None:
+        cursor.execute(
+            self._sql(
+                f"INSERT INTO {self._table('organisations')} (code, name_sv, name_en, kind, active) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name_sv = excluded.name_sv, "
+                "name_en = excluded.name_en, kind = excluded.kind, active = excluded.active"
+            ),
+            (o.code, o.name_sv, o.name_en, o.kind, o.active),
+        )
+
+    def validation_context(self, today: dt.date | None = None) -> ValidationContext:
+        categories = self.categories()
+        settings = self.settings
+        return ValidationContext(
+            categories={c.code for c in categories},
+            inactive_categories={c.code for c in categories if not c.active},
+            organisations={o.code for o in self.organisations()},
+            extent=settings.extent,
+            projected=settings.epsg != 4326,
+            today=today or dt.date.today(),
+        )
+
+    # ------------------------------------------------------------------ reading events
+    def _select_events_sql(self) -> str:
+        return (
+            f"SELECT {self._point_select_sql()}, {', '.join(EVENT_FIELDS)} FROM {self._table('events')}"
+        )
+
+    def _row_to_event(self, row: Sequence[Any]) -> Event:
+        width = self._point_width()
+        x, y = self._decode_point(row[:width])
+        values = dict(zip(EVENT_FIELDS, row[width:]))
+        return Event(
+            category=values["category"],
+            organisation=values["organisation"],
+            event_date=_as_date(values["event_date"]),
+            x=x,
+            y=y,
+            time_from=_as_time(values["time_from"]),
+            time_to=_as_time(values["time_to"]),
+            place_name=values["place_name"] or "",
+            description=values["description"] or "",
+            reporter=values["reporter"] or "",
+            status=Status(values["status"]),
+            uuid=str(values["uuid"]),
+            reviewer=values["reviewer"],
+            reviewed_at=_as_datetime(values["reviewed_at"]),
+            review_reason=values["review_reason"],
+            duplicate_of=str(values["duplicate_of"]) if values["duplicate_of"] else None,
+            created_at=_as_datetime(values["created_at"]),
+            updated_at=_as_datetime(values["updated_at"]),
+            version=int(values["version"]),
+            fid=int(values["fid"]),
+        )
+
+    def get(self, uuid: str) -> Event:
+        rows = self._query(self._select_events_sql() + " WHERE uuid = ?", (str(uuid),))
+        if not rows:
+            raise EstError("not_found", uuid=uuid)
+        return self._row_to_event(rows[0])
+
+    def events(
+        self,
+        status: Status | Sequence[Status] | None = None,
+        *,
+        reporter: str | None = None,
+        organisation: str | None = None,
+        category: str | None = None,
+        date_from: dt.date | None = None,
+        date_to: dt.date | None = None,
+        oldest_first: bool = True,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events matching every given condition; the review queue and "My reports" use this."""
+        where: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            statuses = [status] if isinstance(status, Status) else list(status)
+            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            params.extend(Status(s).value for s in statuses)
+        for column, value in (("reporter", reporter), ("organisation", organisation), ("category", category)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if date_from is not None:
+            where.append("event_date >= ?")
+            params.append(self._date_param(date_from))
+        if date_to is not None:
+            where.append("event_date <= ?")
+            params.append(self._date_param(date_to))
+        sql = self._select_events_sql()
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY created_at {'ASC' if oldest_first else 'DESC'}, fid"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._row_to_event(row) for row in self._query(sql, params)]
+
+    def count(self, status: Status | None = None) -> int:
+        if status is None:
+            rows = self._query(f"SELECT count(*) FROM {self._table('events')}")
+        else:
+            rows = self._query(f"SELECT count(*) FROM {self._table('events')} WHERE status = ?", (status.value,))
+        return int(rows[0][0])
+
+    def events_near(
+        self, x: float, y: float, radius_m: float, date_from: dt.date, date_to: dt.date,
+        category: str | None = None, exclude_uuid: str | None = None,
+    ) -> list[Event]:
+        """Events within *radius_m* of a point and a date window: the reviewer's duplicate check."""
+        sql = self._select_events_sql() + " WHERE " + self._near_sql() + " AND event_date BETWEEN ? AND ?"
+        params: list[Any] = [*self._near_params(x, y, radius_m), self._date_param(date_from), self._date_param(date_to)]
+        if category is not None:
+            sql += " AND category = ?"
+            params.append(category)
+        if exclude_uuid is not None:
+            sql += " AND uuid <> ?"
+            params.append(str(exclude_uuid))
+        sql += " AND status <> 'withdrawn' ORDER BY event_date, fid"
+        events = [self._row_to_event(row) for row in self._query(sql, params)]
+        return [e for e in events if (e.x - x) ** 2 + (e.y - y) ** 2 <= radius_m**2]
+
+    @abstractmethod
+    def _near_sql(self) -> str: ...
+
+    @abstractmethod
+    def _near_params(self, x: float, y: float, radius: float) -> tuple[Any, ...]: ...
+
+    # ------------------------------------------------------------------ writing events
+    def _row_values(self, event: Event, now: dt.datetime) -> tuple[Any, ...]:
+        """The INSERT parameters of *event* in the order of ``_insert_sql``."""
+        return (
+            *self._point_params(event.x, event.y),
+            str(event.uuid),
+            event.category,
+            event.organisation,
+            event.reporter or "",
+            self._date_param(event.event_date),
+            self._time_param(event.time_from),
+            self._time_param(event.time_to),
+            event.place_name or "",
+            event.description or "",
+            Status(event.status).value,
+            event.reviewer,
+            self._timestamp(event.reviewed_at) if event.reviewed_at else None,
+            event.review_reason,
+            event.duplicate_of,
+            self._timestamp(event.created_at or now),
+            self._timestamp(event.updated_at or now),
+            int(event.version or 1),
+        )
+
+    def _insert_sql(self) -> str:
+        columns = ("geom", *EVENT_FIELDS[1:])
+        params = [self._point_param_sql()] + ["?"] * (len(columns) - 1)
+        return self._sql(
+            f"INSERT INTO {self._table('events')} ({', '.join(columns)}) VALUES ({', '.join(params)})"
+        )
+
+    def submit(self, event: Event, actor: str, today: dt.date | None = None) -> Event:
+        """Store a new report as *submitted* (validated first; audited)."""
+        check(event, self.validation_context(today))
+        now = utc_now()
+        event = event.with_changes(
+            status=Status.SUBMITTED, reporter=event.reporter or actor, created_at=now, updated_at=now, version=1,
+            reviewer=None, reviewed_at=None, review_reason=None, duplicate_of=None,
+        )
+        with self.transaction() as cursor:
+            cursor.execute(self._insert_sql(), self._row_values(event, now))
+            self._audit(cursor, event.uuid, "submit", actor, None, _snapshot(event), now)
+        return self.get(event.uuid)
+
+    def insert_many(
+        self, events: Iterable[Event], *, validate: bool = True, today: dt.date | None = None,
+        audit_actor: str | None = None, progress: Any = None,
+    ) -> int:
+        """Insert many events in one transaction: all of them, or (on any error) none.
+
+        Used by imports and the demo generator; ``progress(fraction)`` may return False to
+        cancel, which rolls everything back.
+        """
+        context = self.validation_context(today) if validate else None
+        now = utc_now()
+        batch: list[tuple[Any, ...]] = []
+        audits: list[Event] = []
+        inserted = 0
+        with self.transaction() as cursor:
+            self._before_bulk(cursor)
+            for index, event in enumerate(events):
+                if context is not None:
+                    check(event, context, row=index)
+                batch.append(self._row_values(event, now))
+                if audit_actor:
+                    audits.append(event)
+                if len(batch) >= 50_000:
+                    self._bulk_insert_rows(batch)
+                    inserted += len(batch)
+                    batch.clear()
+                    if progress is not None and progress(inserted) is False:
+                        raise EstError("cancelled")
+            if batch:
+                self._bulk_insert_rows(batch)
+                inserted += len(batch)
+            self._after_bulk(cursor)
+            for event in audits:
+                self._audit(cursor, event.uuid, "import", audit_actor or "", None, _snapshot(event), now)
+        return inserted
+
+    def _before_bulk(self, cursor: Any) -> None:
+        """Prepare a bulk insert (GeoPackage suspends its R-tree trigger)."""
+
+    def _after_bulk(self, cursor: Any) -> None:
+        """Finish a bulk insert inside the same transaction."""
+
+    def _locked_event(self, cursor: Any, uuid: str, expected_version: int) -> Event:
+        """Read the event for update and refuse if someone changed it since *expected_version*."""
+        cursor.execute(self._sql(self._select_events_sql() + " WHERE uuid = ?" + self._for_update()), (str(uuid),))
+        row = cursor.fetchone()
+        if row is None:
+            raise EstError("not_found", uuid=uuid)
+        current = self._row_to_event(row)
+        if current.version != expected_version:
+            raise ConflictError(
+                "conflict", actor=current.reviewer or current.reporter, found=current.version, expected=expected_version
+            )
+        return current
+
+    def _for_update(self) -> str:
+        return ""
+
+    def _write_event(self, cursor: Any, before: Event, after: Event, action: str, actor: str,
+                     reason: str | None, now: dt.datetime) -> None:
+        """UPDATE guarded by the version number, plus the audit row — one transaction."""
+        assignments = ", ".join(f"{name} = ?" for name in EVENT_FIELDS[1:] if name not in ("uuid", "fid"))
+        values = self._row_values(after, now)
+        point, rest = values[: len(self._point_params(0, 0))], values[len(self._point_params(0, 0)) + 1:]
+        cursor.execute(
+            self._sql(
+                f"UPDATE {self._table('events')} SET geom = {self._point_param_sql()}, {assignments} "
+                "WHERE uuid = ? AND version = ?"
+            ),
+            (*point, *rest, str(before.uuid), before.version),
+        )
+        if cursor.rowcount != 1:
+            raise ConflictError("conflict", actor="?", found="?", expected=before.version)
+        self._audit(cursor, before.uuid, action, actor, reason, _diff(before, after), now)
+
+    def update_event(self, uuid: str, expected_version: int, actor: str, *, as_reporter: bool = True,
+                     today: dt.date | None = None, **changes: Any) -> Event:
+        """Change a report's fields (reporter before review, or reviewer while correcting)."""
+        unknown = set(changes) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
+        context = self.validation_context(today)
+        now = utc_now()
+        with self.transaction() as cursor:
+            before = self._locked_event(cursor, uuid, expected_version)
+            if as_reporter and before.status != Status.SUBMITTED:
+                raise EstError("not_editable", status=before.status.value)
+            after = before.with_changes(**changes, updated_at=now, version=before.version + 1)
+            check(after, context)
+            self._write_event(cursor, before, after, "edit", actor, None, now)
+        return self.get(uuid)
+
+    def withdraw(self, uuid: str, expected_version: int, actor: str) -> Event:
+        """The reporter takes back a report that has not been reviewed yet."""
+        now = utc_now()
+        with self.transaction() as cursor:
+            before = self._locked_event(cursor, uuid, expected_version)
+            if before.status != Status.SUBMITTED:
+                raise EstError("not_editable", status=before.status.value)
+            after = before.with_changes(status=Status.WITHDRAWN, updated_at=now, version=before.version + 1)
+            self._write_event(cursor, before, after, "withdraw", actor, None, now)
+        return self.get(uuid)
+
+    def review(self, uuid: str, expected_version: int, reviewer: str, decision: Status, *,
+               reason: str | None = None, corrections: dict[str, Any] | None = None,
+               duplicate_of: str | None = None, today: dt.date | None = None) -> Event:
+        """Approve or reject (with a reason) a submitted report, optionally correcting it first."""
+        decision = Status(decision)
+        if decision not in (Status.APPROVED, Status.REJECTED):
+            raise EstError("bad_value", field="decision", value=decision.value)
+        if decision == Status.REJECTED and not (reason or "").strip() and not duplicate_of:
+            raise EstError("reason_required")
+        if duplicate_of is not None and str(duplicate_of) == str(uuid):
+            raise EstError("duplicate_self")
+        corrections = dict(corrections or {})
+        unknown = set(corrections) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
+        context = self.validation_context(today)
+        now = utc_now()
+        with self.transaction() as cursor:
+            before = self._locked_event(cursor, uuid, expected_version)
+            if before.status != Status.SUBMITTED:
+                raise EstError("not_reviewable", status=before.status.value)
+            if duplicate_of is not None:
+                self._locked_event(cursor, duplicate_of, self._current_version(cursor, duplicate_of))
+            after = before.with_changes(
+                **corrections, status=decision, reviewer=reviewer, reviewed_at=now,
+                review_reason=(reason or None), duplicate_of=duplicate_of,
+                updated_at=now, version=before.version + 1,
+            )
+            check(after, context)
+            action = "duplicate" if duplicate_of else _REVIEW_ACTIONS[decision]
+            self._write_event(cursor, before, after, action, reviewer, reason, now)
+        return self.get(uuid)
+
+    def _current_version(self, cursor: Any, uuid: str) -> int:
+        cursor.execute(self._sql(f"SELECT version FROM {self._table('events')} WHERE uuid = ?"), (str(uuid),))
+        row = cursor.fetchone()
+        if row is None:
+            raise EstError("not_found", uuid=uuid)
+        return int(row[0])
+
+    def approve_many(self, items: Sequence[tuple[str, int]], reviewer: str) -> int:
+        """Bulk approve ``(uuid, version)`` pairs: all of them or, on a conflict, none."""
+        now = utc_now()
+        with self.transaction() as cursor:
+            for uuid, version in items:
+                before = self._locked_event(cursor, uuid, version)
+                if before.status != Status.SUBMITTED:
+                    raise EstError("not_reviewable", status=before.status.value)
+                after = before.with_changes(status=Status.APPROVED, reviewer=reviewer, reviewed_at=now,
+                                            updated_at=now, version=before.version + 1)
+                self._write_event(cursor, before, after, "approve", reviewer, None, now)
+        return len(items)
+
+    # ------------------------------------------------------------------ audit
+    def _audit(self, cursor: Any, uuid: str, action: str, actor: str, reason: str | None,
+               changes: dict[str, Any], now: dt.datetime) -> None:
+        cursor.execute(
+            self._sql(
+                f"INSERT INTO {self._table('audit_log')} (event_uuid, action, actor, at, reason, changes) "
+                f"VALUES (?, ?, ?, ?, ?, {self._json_param_sql()})"
+            ),
+            (str(uuid), action, actor, self._timestamp(now), reason, json.dumps(changes, ensure_ascii=False)),
+        )
+
+    def _json_param_sql(self) -> str:
+        return "?"
+
+    def audit_log(self, uuid: str | None = None) -> list[AuditEntry]:
+        sql = f"SELECT event_uuid, action, actor, at, reason, changes FROM {self._table('audit_log')}"
+        params: tuple[Any, ...] = ()
+        if uuid is not None:
+            sql += " WHERE event_uuid = ?"
+            params = (str(uuid),)
+        rows = self._query(sql + " ORDER BY id", params)
+        return [
+            AuditEntry(str(r[0]), r[1], r[2], _as_datetime(r[3]), r[4], r[5] if isinstance(r[5], dict) else json.loads(r[5]))
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ value conversion
+    def _date_param(self, value: dt.date) -> Any:
+        return value.isoformat()
+
+    def _time_param(self, value: dt.time | None) -> Any:
+        return None if value is None else value.strftime("%H:%M")
+
+    def _timestamp(self, value: dt.datetime) -> Any:
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# ---------------------------------------------------------------------- helpers
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _as_time(value: Any) -> dt.time | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.time):
+        return value.replace(second=0, microsecond=0)
+    hours, minutes = str(value).split(":")[:2]
+    return dt.time(int(hours), int(minutes))
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    text = str(value).replace("Z", "+00:00")
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.time, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Status):
+        return value.value
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def _snapshot(event: Event) -> dict[str, Any]:
+    return {name: [None, _plain(getattr(event, name))] for name in (*EDITABLE_FIELDS, "status")}
+
+
+def _diff(before: Event, after: Event) -> dict[str, list[Any]]:
+    """from → to of every field that changed: what the audit log keeps."""
+    names = (*EDITABLE_FIELDS, "status", "review_reason", "duplicate_of")
+    return {
+        name: [_plain(getattr(before, name)), _plain(getattr(after, name))]
+        for name in names
+        if _plain(getattr(before, name)) != _plain(getattr(after, name))
+    }
+
+
+def columns_from_arrays(fid: Any, x: Any, y: Any, day: Any, mf_plus1: Any, mt_plus1: Any, category: Any,
+             organisation: Any, categories: list[str], organisations: list[str]) -> EventColumns:
+    """EventColumns from loader arrays; minutes arrive shifted by one so -1 (unknown) fits unsigned."""
+    day = np.asarray(day, dtype=np.int32)
+    return EventColumns(
+        fid=np.asarray(fid, dtype=np.int64),
+        x=np.asarray(x, dtype=np.float64),
+        y=np.asarray(y, dtype=np.float64),
+        category=np.asarray(category, dtype=np.int16),
+        organisation=np.asarray(organisation, dtype=np.int16),
+        day=day,
+        weekday=((day + 3) % 7).astype(np.int8),  # 1970-01-01 was a Thursday
+        minute_from=(np.asarray(mf_plus1, dtype=np.int32) - 1).astype(np.int16),
+        minute_to=(np.asarray(mt_plus1, dtype=np.int32) - 1).astype(np.int16),
+        category_codes=categories,
+        organisation_codes=organisations,
+    )
