@@ -10,8 +10,9 @@ Why the values still agree with QGIS (``QgsKernelDensityEstimation``, src/analys
 * Same grid: without an explicit extent the raster covers the points' bounding box grown by
   the radius, with ``ceil(size / pixel) + 1`` columns and rows, anchored at (xmin, ymax).
 * Same kernels and output values: quartic, triangular (with decay ratio), uniform,
-  triweight and Epanechnikov, "raw" (peak 1 × weight) or "scaled" (normalised to unit
-  volume), evaluated at pixel centres, zero beyond the radius.
+  triweight and Epanechnikov, "raw" (peak 1 × weight) or "scaled" (QGIS's normalising
+  constants: unit volume, except quartic whose QGIS constant is 7.25 × the unit one),
+  evaluated at pixel centres, zero beyond the radius.
 * Same point placement, quirk included: QGIS takes a point's raster row counted from the
   top but its offset inside that row counted from the bottom, so each point is effectively
   mirrored inside its pixel row. We reproduce that so values match to the sub-pixel.
@@ -29,6 +30,8 @@ inputs and as the reference in tests.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Optional, Sequence, Tuple, Union
@@ -43,6 +46,7 @@ QGIS_KERNEL_INDEX = {name: index for index, name in enumerate(KERNELS)}
 QGIS_OUTPUT_INDEX = {name: index for index, name in enumerate(OUTPUTS)}
 
 Extent = Tuple[float, float, float, float]  # xmin, ymin, xmax, ymax
+MAX_PIXELS = 60_000_000  # ~0.5 GB per float64 grid: a stray point far away should not eat the memory
 
 
 @dataclass
@@ -187,6 +191,11 @@ def density_grid(
         cols = max(int(math.ceil((xmax - xmin) / pixel_size - 1e-9)), 1)
         rows = max(int(math.ceil((ymax - ymin) / pixel_size - 1e-9)), 1)
 
+    if rows * cols > MAX_PIXELS:
+        raise ValueError(
+            f"the heat map would have {rows} × {cols} pixels; use a larger pixel size or an explicit extent"
+        )
+
     # Effective point position in pixel units: column from the west edge, row from the top,
     # with QGIS's in-row mirroring (row index from the top, in-row offset from the bottom).
     fx = (x - xmin) / pixel_size
@@ -244,54 +253,147 @@ def _binned_fft(
     decay: float,
 ) -> np.ndarray:
     """Linear binning onto pixel centres + FFT convolution with the binning-corrected kernel."""
-    node_kernel = _node_kernel(kernel, output, float(radius / pixel_size), float(decay), float(radius))
-    half = node_kernel.shape[0] // 2
-    # Node (i, j) is pixel centre (i + 0.5, j + 0.5); shift so node -1 is index 0 of the bins.
+    radius_px = float(radius / pixel_size)
+    half = _node_kernel(kernel, output, radius_px, float(decay), float(radius)).shape[0] // 2
+    # Node (i, j) is the centre of pixel (i, j): shift positions by half a pixel.
     cx = col_pos - 0.5
     cy = row_pos - 0.5
     i0 = np.floor(cx)
     j0 = np.floor(cy)
-    t = cx - i0
-    s = cy - j0
+    t = np.subtract(cx, i0, out=cx)
+    s = np.subtract(cy, j0, out=cy)
     lo_c = int(i0.min())
     lo_r = int(j0.min())
-    bins_c = int(i0.max()) - lo_c + 2
-    bins_r = int(j0.max()) - lo_r + 2
-    flat = (j0.astype(np.int64) - lo_r) * bins_c + (i0.astype(np.int64) - lo_c)
-    size = bins_r * bins_c
-    ts = t * s
-    if w is not None:
-        t = t * w
-        s = s * w
-        ts = ts * w
-        m0 = np.bincount(flat, w, minlength=size)
+    bins_c = int(i0.max()) - lo_c + 1
+    bins_r = int(j0.max()) - lo_r + 1
+    # Linear convolution without wrap-around: the FFT must cover the output window and
+    # every node's reach (nodes run from lo to lo + bins, one more for the right neighbours).
+    span_r0 = min(0, lo_r - half)
+    span_r1 = max(rows, lo_r + bins_r + 1 + half)
+    span_c0 = min(0, lo_c - half)
+    span_c1 = max(cols, lo_c + bins_c + 1 + half)
+    shape = (_fast_size(span_r1 - span_r0), _fast_size(span_c1 - span_c0))
+    pr, pc = lo_r - span_r0, lo_c - span_c0
+    # Index of each point's node in the band of FFT rows that holds data.
+    width = shape[1]
+    i0 -= lo_c - pc
+    j0 -= lo_r
+    j0 *= width
+    j0 += i0
+    flat = j0.astype(np.int64)
+    band = _bilinear_band(flat, t, s, w, (bins_r + 1, width))
+    spectrum = _rfft2_band(band, pr, shape)
+    spectrum *= _kernel_spectrum(kernel, output, radius_px, float(decay), float(radius), shape)
+    return _irfft2_window(spectrum, shape, -span_r0, rows, -span_c0, cols)
+
+
+_PACK_LEVELS = 256.0  # sub-pixel offsets quantised to 1/256 pixel (4 cm at 10 m) when packing
+_PACK_MAX_COUNT = 4096  # per-node count below which three channels fit exactly in a double
+
+
+def _bilinear_band(
+    flat: np.ndarray, t: np.ndarray, s: np.ndarray, w: Optional[np.ndarray], shape: Tuple[int, int]
+) -> np.ndarray:
+    """Linear binning: weights (1−t)(1−s), t(1−s), (1−t)s, ts at the four nearest nodes.
+
+    ``np.bincount`` is bound by random memory access. Few points: one pass over the four
+    corners of every point. Many unweighted points: per node the count and the quantised
+    offsets are packed into one exact double (count·2⁴⁰ + T·2²⁰ + S, integers < 2⁵³) and
+    Σts goes in a second pass, then the corners are formed on the grid. A node with 4096
+    points or more could overflow the packing, so then the four passes are plain.
+    """
+    size = shape[0] * shape[1]
+    width = shape[1]
+    if w is not None or flat.size * 4 < size:
+        ts = t * s
+        corners = np.concatenate([1.0 - t - s + ts, t - ts, s - ts, ts])
+        if w is not None:
+            corners *= np.tile(w, 4)
+        index = np.concatenate([flat, flat + 1, flat + width, flat + width + 1])
+        return np.bincount(index, corners, minlength=size).reshape(shape)
+    tq = np.floor(t * _PACK_LEVELS + 0.5)
+    sq = np.floor(s * _PACK_LEVELS + 0.5)
+    packed = tq * 2.0**20
+    packed += sq
+    packed += 2.0**40
+    sums = np.bincount(flat, packed, minlength=size)
+    m0 = np.floor(sums * 2.0**-40)
+    if m0.max() < _PACK_MAX_COUNT:
+        sums -= m0 * 2.0**40
+        mt = np.floor(sums * 2.0**-20)
+        ms = sums - mt * 2.0**20
+        ms *= 1.0 / _PACK_LEVELS
+        mt *= 1.0 / _PACK_LEVELS
+        tq *= sq
+        mts = np.bincount(flat, tq, minlength=size)
+        mts *= 1.0 / _PACK_LEVELS**2
     else:
         m0 = np.bincount(flat, minlength=size).astype(np.float64)
-    mt = np.bincount(flat, t, minlength=size)
-    ms = np.bincount(flat, s, minlength=size)
-    mts = np.bincount(flat, ts, minlength=size)
-    m0, mt, ms, mts = (m.reshape(bins_r, bins_c) for m in (m0, mt, ms, mts))
-    grid = np.zeros((bins_r, bins_c))
-    grid += m0 - mt - ms + mts
-    grid[:, 1:] += (mt - mts)[:, :-1]
-    grid[1:, :] += (ms - mts)[:-1, :]
-    grid[1:, 1:] += mts[:-1, :-1]
+        mt = np.bincount(flat, t, minlength=size)
+        ms = np.bincount(flat, s, minlength=size)
+        mts = np.bincount(flat, t * s, minlength=size)
+    # Corner grids from the moments, shifted into place (all in the flat band layout).
+    m0 -= mt
+    m0 -= ms
+    m0 += mts
+    mt -= mts
+    ms -= mts
+    m0[1:] += mt[:-1]
+    m0[width:] += ms[:-width]
+    m0[width + 1 :] += mts[: -width - 1]
+    return m0.reshape(shape)
 
-    # Linear convolution without wrap-around: the FFT must cover the output window and
-    # every node's reach. Output pixel (r, c) = sum over nodes of grid × kernel(offset).
-    span_r0 = min(0, lo_r - half)
-    span_r1 = max(rows, lo_r + bins_r + half)
-    span_c0 = min(0, lo_c - half)
-    span_c1 = max(cols, lo_c + bins_c + half)
-    shape = (_fast_size(span_r1 - span_r0), _fast_size(span_c1 - span_c0))
-    padded = np.zeros(shape)
-    pr, pc = lo_r - span_r0, lo_c - span_c0
-    padded[pr : pr + bins_r, pc : pc + bins_c] = grid
-    spectrum = np.fft.rfft2(padded)
-    spectrum *= _kernel_spectrum(kernel, output, float(radius / pixel_size), float(decay), float(radius), shape)
-    full = np.fft.irfft2(spectrum, s=shape)
-    out_r, out_c = -span_r0, -span_c0
-    return full[out_r : out_r + rows, out_c : out_c + cols].copy()
+
+_POOL: Optional[ThreadPoolExecutor] = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Two workers: numpy's FFT releases the GIL, so row/column halves run in parallel."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)))
+    return _POOL
+
+
+def _halves(n: int) -> Tuple[slice, slice]:
+    return slice(0, n // 2), slice(n // 2, n)
+
+
+def _rfft2_band(band: np.ndarray, row0: int, shape: Tuple[int, int]) -> np.ndarray:
+    """rFFT2 of an array of *shape* that is zero except *band* at rows row0…: the row
+    transforms of the zero rows are skipped."""
+    rows_spec = np.zeros((shape[0], shape[1] // 2 + 1), dtype=np.complex128)
+    target = rows_spec[row0 : row0 + band.shape[0]]
+
+    def by_rows(part: slice) -> None:
+        target[part] = np.fft.rfft(band[part], axis=1)
+
+    list(_pool().map(by_rows, _halves(band.shape[0])))
+
+    def by_cols(part: slice) -> None:
+        rows_spec[:, part] = np.fft.fft(rows_spec[:, part], axis=0)
+
+    list(_pool().map(by_cols, _halves(rows_spec.shape[1])))
+    return rows_spec
+
+
+def _irfft2_window(
+    spectrum: np.ndarray, shape: Tuple[int, int], row0: int, rows: int, col0: int, cols: int
+) -> np.ndarray:
+    """Inverse rFFT2 computing only the output rows that are kept."""
+
+    def by_cols(part: slice) -> None:
+        spectrum[:, part] = np.fft.ifft(spectrum[:, part], axis=0)
+
+    list(_pool().map(by_cols, _halves(spectrum.shape[1])))
+    kept = spectrum[row0 : row0 + rows]
+    out = np.empty((rows, cols))
+
+    def by_rows(part: slice) -> None:
+        out[part] = np.fft.irfft(kept[part], n=shape[1], axis=1)[:, col0 : col0 + cols]
+
+    list(_pool().map(by_rows, _halves(rows)))
+    return out
 
 
 @lru_cache(maxsize=8)
@@ -319,10 +421,12 @@ def _node_kernel(kernel: str, output: str, radius_px: float, decay: float, radiu
     dist_x = np.concatenate([dx, dx + 1.0], axis=2)[0]  # (n, 2·nq)
     weight_x = np.concatenate([wx0, wx1], axis=2)[0, 0]  # (2·nq,)
     qwx = np.concatenate([qw, qw])
-    ex = (dist_x[:, None, :, None] ** 2 + dist_x[None, :, None, :] ** 2) ** 0.5  # (n, n, 2nq, 2nq)
-    values = kernel_value(ex * (radius / radius_px), radius, kernel, output, decay)
-    wgt = (weight_x * qwx)[:, None] * (weight_x * qwx)[None, :]
-    b = np.einsum("jikl,kl->ji", values, wgt)
+    # Pairs (x-part, y-part) of the tensor quadrature: distance to node (j, i), and weight.
+    dist = np.hypot(dist_x[:, None, :, None], dist_x[None, :, None, :])  # (n, n, 2nq, 2nq)
+    values = kernel_value(dist * (radius / radius_px), radius, kernel, output, decay)
+    wq = weight_x * qwx
+    b = values.reshape(n * n, -1) @ np.outer(wq, wq).ravel()
+    b = b.reshape(n, n)
     # Solve (T ⊗ T) a = b with T = [1, 4, 1] / 6.
     m = _fast_size(n + 16)
     freq = np.fft.rfftfreq(m)

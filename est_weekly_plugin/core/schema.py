@@ -110,7 +110,7 @@ _GPKG_CORE = (
 )
 
 _EVENT_COLUMNS_GPKG = """
-        uuid TEXT NOT NULL UNIQUE,
+        uuid TEXT NOT NULL,
         category TEXT NOT NULL REFERENCES categories(code),
         organisation TEXT NOT NULL REFERENCES organisations(code),
         reporter TEXT NOT NULL DEFAULT '',
@@ -146,6 +146,7 @@ _V1_GPKG = (
         id INTEGER PRIMARY KEY AUTOINCREMENT, event_uuid TEXT NOT NULL, action TEXT NOT NULL,
         actor TEXT NOT NULL, at DATETIME NOT NULL, reason TEXT, changes TEXT NOT NULL DEFAULT '{{}}')""",
     "CREATE INDEX audit_log_event ON audit_log (event_uuid)",
+    "CREATE UNIQUE INDEX events_uuid ON events (uuid)",
     "CREATE INDEX events_status_date ON events (status, event_date)",
     "CREATE INDEX events_category ON events (category)",
     "CREATE INDEX events_organisation ON events (organisation)",
@@ -159,7 +160,7 @@ _V1_GPKG = (
 _V1_PG = (
     "CREATE EXTENSION IF NOT EXISTS postgis",
     f"CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA}",
-    f"""CREATE TABLE {PG_SCHEMA}.schema_version (
+    f"""CREATE TABLE IF NOT EXISTS {PG_SCHEMA}.schema_version (
         version integer PRIMARY KEY, description text NOT NULL, plugin_version text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now())""",
     f"CREATE TABLE {PG_SCHEMA}.est_settings (key text PRIMARY KEY, value text NOT NULL)",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid as uuid_module
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import schema
+from ..batch import EventBatch
 from ..errors import ConflictError, DatabaseUnavailable, EstError, SchemaError
 from ..model import EDITABLE_FIELDS, Category, Event, EventColumns, Organisation, Status
 from ..reference import default_categories, default_organisations, municipality
@@ -122,10 +124,6 @@ class EventStore(ABC):
         """All events of *status* as numpy columns, without a per-row Python loop."""
 
     @abstractmethod
-    def _bulk_insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert many prepared event rows inside the current transaction."""
-
-    @abstractmethod
     def layer_uri(self, table: str = "events") -> tuple[str, str]:
         """(uri, provider key) to open *table* as a QGIS layer."""
 
@@ -172,10 +170,13 @@ class EventStore(ABC):
                 raise
             else:
                 try:
-                    self._conn.commit()
+                    self._commit()
                 except Exception as error:  # noqa: BLE001
                     self._rollback()
                     raise self._translate(error) from error
+
+    def _commit(self) -> None:
+        self._conn.commit()
 
     def _begin(self, cursor: Any) -> None:
         """Start a transaction (SQLite needs it explicit; psycopg2 opens one itself)."""
@@ -191,17 +192,13 @@ class EventStore(ABC):
             return error
         if self._is_connection_error(error):
             return DatabaseUnavailable("db_unreachable", detail=str(error).strip().splitlines()[0][:200])
-        return EstError("db_unreachable", detail=str(error).strip().splitlines()[0][:200] if str(error) else repr(error))
+        return EstError("db_error", detail=str(error).strip().splitlines()[0][:200] if str(error) else repr(error))
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._cursor() as cursor:
             cursor.execute(self._sql(sql), tuple(params))
             rows = cursor.fetchall()
-        self._end_read()
         return rows
-
-    def _end_read(self) -> None:
-        """Close the implicit read transaction (psycopg2 opens one for every SELECT)."""
 
     # ------------------------------------------------------------------ schema
     def schema_version(self) -> int:
@@ -379,6 +376,7 @@ class EventStore(ABC):
         )
 
     def get(self, uuid: str) -> Event:
+        _require_uuid(uuid)
         rows = self._query(self._select_events_sql() + " WHERE uuid = ?", (str(uuid),))
         if not rows:
             raise EstError("not_found", uuid=uuid)
@@ -495,50 +493,50 @@ class EventStore(ABC):
             self._audit(cursor, event.uuid, "submit", actor, None, _snapshot(event), now)
         return self.get(event.uuid)
 
-    def insert_many(
-        self, events: Iterable[Event], *, validate: bool = True, today: dt.date | None = None,
-        audit_actor: str | None = None, progress: Any = None,
+    def insert_many(self, events: Iterable[Event], **options: Any) -> int:
+        """Insert Event objects in one transaction (see ``insert_batch``)."""
+        return self.insert_batch(EventBatch.from_events(list(events)), **options)
+
+    def insert_batch(
+        self, batch: EventBatch, *, validate: bool = True, today: dt.date | None = None,
+        progress: Callable[[float], bool | None] | None = None, chunk: int = 100_000,
     ) -> int:
         """Insert many events in one transaction: all of them, or (on any error) none.
 
-        Used by imports and the demo generator; ``progress(fraction)`` may return False to
+        Imports and the demo generator use this. ``progress(fraction)`` may return False to
         cancel, which rolls everything back.
         """
-        context = self.validation_context(today) if validate else None
-        now = utc_now()
-        batch: list[tuple[Any, ...]] = []
-        audits: list[Event] = []
-        inserted = 0
-        with self.transaction() as cursor:
-            self._before_bulk(cursor)
-            for index, event in enumerate(events):
-                if context is not None:
-                    check(event, context, row=index)
-                batch.append(self._row_values(event, now))
-                if audit_actor:
-                    audits.append(event)
-                if len(batch) >= 50_000:
-                    self._bulk_insert_rows(batch)
-                    inserted += len(batch)
-                    batch.clear()
-                    if progress is not None and progress(inserted) is False:
-                        raise EstError("cancelled")
-            if batch:
-                self._bulk_insert_rows(batch)
-                inserted += len(batch)
-            self._after_bulk(cursor)
-            for event in audits:
-                self._audit(cursor, event.uuid, "import", audit_actor or "", None, _snapshot(event), now)
-        return inserted
+        if validate:
+            batch.check(self.validation_context(today))
+        now = np.datetime64(utc_now().replace(tzinfo=None), "ms")
+        total = len(batch)
+        with self._bulk_session(total), self.transaction() as cursor:
+            self._before_bulk(cursor, total)
+            for start in range(0, total, chunk):
+                self._bulk_insert(cursor, batch.slice(start, min(start + chunk, total)), now)
+                if progress is not None and progress(min(start + chunk, total) / max(total, 1)) is False:
+                    raise EstError("cancelled")
+            self._after_bulk(cursor, total)
+        return total
 
-    def _before_bulk(self, cursor: Any) -> None:
-        """Prepare a bulk insert (GeoPackage suspends its R-tree trigger)."""
+    @abstractmethod
+    def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
+        """Write the rows of *batch* inside the current transaction."""
 
-    def _after_bulk(self, cursor: Any) -> None:
+    @contextmanager
+    def _bulk_session(self, rows: int) -> Iterator[None]:
+        """Connection settings around a bulk insert of *rows* (outside its transaction)."""
+        yield
+
+    def _before_bulk(self, cursor: Any, rows: int) -> None:
+        """Prepare a bulk insert inside its transaction (GeoPackage suspends indexes)."""
+
+    def _after_bulk(self, cursor: Any, rows: int) -> None:
         """Finish a bulk insert inside the same transaction."""
 
     def _locked_event(self, cursor: Any, uuid: str, expected_version: int) -> Event:
         """Read the event for update and refuse if someone changed it since *expected_version*."""
+        _require_uuid(uuid)
         cursor.execute(self._sql(self._select_events_sql() + " WHERE uuid = ?" + self._for_update()), (str(uuid),))
         row = cursor.fetchone()
         if row is None:
@@ -689,6 +687,14 @@ class EventStore(ABC):
 
 
 # ---------------------------------------------------------------------- helpers
+def _require_uuid(value: str) -> None:
+    """Ids are UUIDs; anything else (a typo, a hostile string) simply does not exist."""
+    try:
+        uuid_module.UUID(str(value))
+    except ValueError:
+        raise EstError("not_found", uuid=str(value)[:40]) from None
+
+
 def _as_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()

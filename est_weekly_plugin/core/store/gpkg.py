@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,16 @@ from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import EventColumns, Status
 from ..reference import municipality
 from ..validation import Extent
+from ..batch import TIME_TEXT, EventBatch
+from .rtree import bulk_load
 from .base import EventStore, StoreSettings, columns_from_arrays
 
 _HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
 _POINT = struct.Struct("<BIdd")  # WKB: byte order, type, x, y
 _FLAGS_LE_NO_ENVELOPE = 0b00000001
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+_POINT_BLOB = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srid", "<i4"),
+                        ("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GPKG_APPLICATION_IDS = {0x47504B47, 0x47503130}  # 'GPKG', 'GP10'
 
@@ -234,23 +240,67 @@ class GeoPackageStore(EventStore):
         return f"{self.path}|layername={table}", "ogr"
 
     # ------------------------------------------------------------------ bulk insert
-    def _before_bulk(self, cursor: Any) -> None:
-        # Per-row R-tree triggers would call back into Python for every point; the index is
-        # filled in one pass instead, inside the same transaction.
+    # Small batches go through the ordinary triggers and indexes. Large ones drop the
+    # secondary indexes and the R-tree trigger, insert, then rebuild both in bulk — all inside
+    # the one transaction, so a failure still leaves the file exactly as it was.
+    _BULK_THRESHOLD = 20_000
+
+    @contextmanager
+    def _bulk_session(self, rows: int) -> Iterator[None]:
+        if rows < self._BULK_THRESHOLD:
+            yield
+            return
+        # Categories and organisations were validated already; SQLite only lets this pragma
+        # change outside a transaction.
+        self._conn.execute("PRAGMA foreign_keys = OFF")
+        self._conn.execute("PRAGMA cache_size = -524288")
+        try:
+            yield
+        finally:
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA cache_size = -2000")
+
+    def _before_bulk(self, cursor: Any, rows: int) -> None:
+        self._suspended_indexes: list[str] = []
+        if rows < self._BULK_THRESHOLD:
+            return
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql NOT NULL")
+        for name, sql in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+            self._suspended_indexes.append(sql)
         cursor.execute("DROP TRIGGER IF EXISTS rtree_events_geom_insert")
-        cursor.execute("SELECT coalesce(max(fid), 0) FROM events")
-        self._bulk_first_fid = int(cursor.fetchone()[0]) + 1
 
-    def _bulk_insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        self._conn.executemany(self._insert_sql(), rows)
-
-    def _after_bulk(self, cursor: Any) -> None:
-        fids, x, y = self._points_since(cursor, self._bulk_first_fid)
-        cursor.executemany(
-            "INSERT OR REPLACE INTO rtree_events_geom VALUES (?, ?, ?, ?, ?)",
-            zip(fids.tolist(), x.tolist(), x.tolist(), y.tolist(), y.tolist()),
+    def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
+        n = len(batch)
+        blobs = np.zeros(n, dtype=_POINT_BLOB)
+        blobs["magic"], blobs["flags"], blobs["srid"] = b"GP", _FLAGS_LE_NO_ENVELOPE, self.srid
+        blobs["order"], blobs["type"], blobs["x"], blobs["y"] = 1, 1, batch.x, batch.y
+        geoms = blobs.view("V29").tolist()
+        dates = np.datetime_as_string(batch.event_date, unit="D").tolist()
+        created = _timestamps(batch.created_at if batch.created_at is not None else np.full(n, now))
+        reviewed = _timestamps(batch.reviewed_at) if batch.reviewed_at is not None else [None] * n
+        time_from = np.where(batch.minute_from >= 0, TIME_TEXT[np.clip(batch.minute_from, 0, 1439)], None).tolist()
+        time_to = np.where(batch.minute_to >= 0, TIME_TEXT[np.clip(batch.minute_to, 0, 1439)], None).tolist()
+        nothing = [None] * n
+        rows = zip(
+            geoms, batch.uuid, batch.category.tolist(), batch.organisation.tolist(), batch.reporter, dates,
+            time_from, time_to, batch.place_name, batch.description, batch.status.tolist(),
+            batch.reviewer or nothing, reviewed, batch.review_reason or nothing, created,
         )
-        cursor.execute(schema.gpkg_rtree_insert_trigger("events", "geom"))
+        cursor.executemany(
+            "INSERT INTO events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
+            "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, "
+            "version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?15, ?15, 1)",
+            rows,
+        )
+
+    def _after_bulk(self, cursor: Any, rows: int) -> None:
+        if self._suspended_indexes:
+            for sql in self._suspended_indexes:
+                cursor.execute(sql)
+            fids, x, y = self._all_points(cursor)
+            bulk_load(self._conn, "rtree_events_geom", fids, x, x, y, y)
+            cursor.execute(schema.gpkg_rtree_insert_trigger("events", "geom"))
         cursor.execute(
             "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
             "min_x = (SELECT min(minx) FROM rtree_events_geom), max_x = (SELECT max(maxx) FROM rtree_events_geom), "
@@ -258,65 +308,102 @@ class GeoPackageStore(EventStore):
             "WHERE table_name = 'events'"
         )
 
-    def _points_since(self, cursor: Any, first_fid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        cursor.execute("SELECT fid, geom FROM events WHERE fid >= ? ORDER BY fid", (first_fid,))
-        rows = cursor.fetchall()
-        if not rows:
-            empty = np.zeros(0)
-            return empty.astype(np.int64), empty, empty
-        fids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        x, y = _points_from_blobs([r[1] for r in rows])
-        return fids, x, y
-
-    # ------------------------------------------------------------------ columnar read
-    def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
-        """All events of *status* as numpy columns, in two SQL aggregates.
-
-        SQLite concatenates the point coordinates (raw bytes) and the other fields (hex) into
-        one value each, so Python touches two objects instead of millions of rows.
-        """
-        categories = [c.code for c in self.categories()]
-        organisations = [o.code for o in self.organisations()]
-        cat_lut = _rowid_lut(self._query("SELECT rowid, code FROM categories"), categories)
-        org_lut = _rowid_lut(self._query("SELECT rowid, code FROM organisations"), organisations)
-        where = "WHERE e.status = ?" if status is not None else ""
-        params = (Status(status).value,) if status is not None else ()
-        minute = "(CAST(substr({c},1,2) AS INTEGER)*60 + CAST(substr({c},4,2) AS INTEGER))"
-        minute_from = "coalesce(" + minute.format(c="e.time_from") + ", -1)"
-        minute_to = "coalesce(" + minute.format(c="e.time_to") + ", " + minute_from + ")"
-        sql = f"""
-            SELECT count(*),
-                   group_concat(substr(e.geom, 14, 16), ''),
-                   group_concat(printf('%016x%04x%04x%04x%04x%04x', e.fid,
-                        CAST(julianday(e.event_date) - 2440587.5 AS INTEGER),
-                        {minute_from} + 1, {minute_to} + 1, c.rowid, o.rowid), ''),
-                   sum(length(e.geom) <> 29 OR substr(e.geom, 4, 1) <> X'01')
-            FROM events e JOIN categories c ON c.code = e.category
-                          JOIN organisations o ON o.code = e.organisation
-            {where}"""
+    def _all_points(self, cursor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """fid, x, y of every event, read with two SQL aggregates (see ``load_columns``)."""
         previous = self._conn.text_factory
         self._conn.text_factory = bytes
         try:
-            with self._cursor() as cursor:
-                cursor.execute(sql, params)
-                count, coords, packed, irregular = cursor.fetchone()
+            cursor.execute("SELECT count(*), group_concat(fid), group_concat(geom, ''), sum(length(geom)) FROM events")
+            count, fid_text, geoms, length = cursor.fetchone()
         finally:
             self._conn.text_factory = previous
         if not count:
-            return EventColumns.empty(categories, organisations)
-        if irregular:
-            return self._load_columns_slow(status, categories, organisations, cat_lut, org_lut)
-        xy = np.frombuffer(coords, dtype="<f8").reshape(count, 2)
-        fields = np.frombuffer(bytes.fromhex(packed.decode("ascii")), dtype=np.dtype(
-            [("fid", ">i8"), ("day", ">u2"), ("mf", ">u2"), ("mt", ">u2"), ("cat", ">u2"), ("org", ">u2")]
-        ))
-        return columns_from_arrays(fields["fid"], xy[:, 0], xy[:, 1], fields["day"], fields["mf"], fields["mt"],
-                        cat_lut[fields["cat"]], org_lut[fields["org"]], categories, organisations)
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        fids = np.array(fid_text.split(b","), dtype=np.int64)
+        if length == 29 * count:
+            raw = np.frombuffer(geoms, dtype=np.uint8).reshape(count, 29)
+            xy = np.ascontiguousarray(raw[:, 13:29]).view("<f8")
+            return fids, xy[:, 0].copy(), xy[:, 1].copy()
+        cursor.execute("SELECT geom FROM events ORDER BY fid")
+        pairs = np.array([decode_point(row[0]) for row in cursor.fetchall()], dtype=np.float64)
+        return fids, pairs[:, 0], pairs[:, 1]
 
-    def _load_columns_slow(self, status: Status | None, categories: list[str], organisations: list[str],
-                           cat_lut: np.ndarray, org_lut: np.ndarray) -> EventColumns:
+    # ------------------------------------------------------------------ columnar read
+    def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
+        """All events of *status* as numpy columns, without a Python loop over rows.
+
+        SQLite concatenates each column over all rows into one byte string (raw point bytes,
+        ISO dates, HH:MM times, one character per category and organisation), so Python gets a
+        handful of objects instead of millions of rows, and numpy decodes them. The columns
+        are read by two queries in parallel threads (SQLite releases the GIL while it works);
+        both must report the same row set, else the read is repeated.
+        """
+        categories = [c.code for c in self.categories()]
+        organisations = [o.code for o in self.organisations()]
+        if len(categories) > len(_CODE_CHARS) or len(organisations) > len(_CODE_CHARS):
+            return self._load_columns_slow(status, categories, organisations)
+        where = "WHERE +status = ?" if status is not None else ""
+        params = (Status(status).value,) if status is not None else ()
+        queries = (
+            "SELECT count(*), sum(fid), group_concat(fid), group_concat(substr(geom, 4, 26), ''), "
+            f"group_concat(event_date, ''), group_concat(coalesce(time_to, '-----'), '') FROM events {where}",
+            "SELECT count(*), sum(fid), group_concat(coalesce(time_from, '-----'), ''), "
+            f"group_concat({_code_case('category', categories)}, ''), "
+            f"group_concat({_code_case('organisation', organisations)}, '') FROM events {where}",
+        )
+        for _attempt in range(3):
+            with ThreadPoolExecutor(2) as pool:
+                first, second = pool.map(lambda sql: self._aggregate_readonly(sql, params), queries)
+            if first[:2] == second[:2]:
+                break
+        else:
+            return self._load_columns_slow(status, categories, organisations)
+        count = int(first[0] or 0)
+        if not count:
+            return EventColumns.empty(categories, organisations)
+        _, _, fid_text, geoms, dates, times_to = first
+        _, _, times_from, category_chars, organisation_chars = second
+        expected = {len(geoms): 26 * count, len(dates): 10 * count, len(times_to): 5 * count,
+                    len(times_from): 5 * count, len(category_chars): count, len(organisation_chars): count}
+        points = np.frombuffer(geoms, dtype=_POINT_TAIL) if len(geoms) == 26 * count else None
+        if any(k != v for k, v in expected.items()) or points is None or (points["flags"] != 1).any() \
+                or (points["order"] != 1).any():
+            # Points with envelopes, big-endian or odd dates: written by another program.
+            return self._load_columns_slow(status, categories, organisations)
+        minute_from = _minutes(np.frombuffer(times_from, dtype=np.uint8).reshape(count, 5))
+        to_raw = np.frombuffer(times_to, dtype=np.uint8).reshape(count, 5)
+        minute_to = np.where(to_raw[:, 0] == ord("-"), minute_from, _minutes(to_raw))
+        return columns_from_arrays(
+            np.array(fid_text.split(b","), dtype=np.int64), points["x"], points["y"],
+            _days_from_iso(np.frombuffer(dates, dtype=np.uint8).reshape(count, 10)),
+            minute_from + 1, minute_to + 1,
+            _CHAR_INDEX[np.frombuffer(category_chars, dtype=np.uint8)],
+            _CHAR_INDEX[np.frombuffer(organisation_chars, dtype=np.uint8)],
+            categories, organisations,
+        )
+
+    def _aggregate(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        previous = conn.text_factory
+        conn.text_factory = bytes
+        try:
+            return conn.execute(sql, params).fetchone()
+        except sqlite3.Error as error:
+            raise self._translate(error) from error
+        finally:
+            conn.text_factory = previous
+
+    def _aggregate_readonly(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=15)
+        conn.execute("PRAGMA mmap_size = 4294967296")
+        try:
+            return self._aggregate(conn, sql, params)
+        finally:
+            conn.close()
+
+    def _load_columns_slow(self, status: Status | None, categories: list[str],
+                           organisations: list[str]) -> EventColumns:
         """Row by row, for files where another program wrote points with envelopes or big-endian."""
-        events = self.events(status)
+        events = sorted(self.events(status), key=lambda e: e.fid or 0)
         index_cat = {code: i for i, code in enumerate(categories)}
         index_org = {code: i for i, code in enumerate(organisations)}
         from ..model import day_number, minute_of_day
@@ -331,21 +418,46 @@ class GeoPackageStore(EventStore):
         )
 
 
-def _rowid_lut(rows: list[tuple[int, Any]], codes: list[str]) -> np.ndarray:
-    """rowid → position of the code in *codes*."""
-    position = {code: i for i, code in enumerate(codes)}
-    lut = np.full(max((r[0] for r in rows), default=0) + 1, -1, dtype=np.int16)
-    for rowid, code in rows:
-        code = code.decode() if isinstance(code, bytes) else code
-        lut[rowid] = position.get(code, -1)
-    return lut
+_CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+# Bytes 4..29 of a point blob: flags, srs_id, WKB byte order, WKB type, x, y.
+_POINT_TAIL = np.dtype([("flags", "u1"), ("srid", "<i4"), ("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+_CHAR_INDEX = np.full(256, -1, dtype=np.int16)
+_CHAR_INDEX[np.frombuffer(_CODE_CHARS.encode(), dtype=np.uint8)] = np.arange(len(_CODE_CHARS))
 
 
-def _points_from_blobs(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    joined = b"".join(blobs)
-    if len(joined) == 29 * len(blobs):
-        raw = np.frombuffer(joined, dtype=np.uint8).reshape(-1, 29)
-        xy = np.ascontiguousarray(raw[:, 13:29]).view("<f8")
-        return xy[:, 0].copy(), xy[:, 1].copy()
-    pairs = np.array([decode_point(b) for b in blobs], dtype=np.float64)
-    return pairs[:, 0], pairs[:, 1]
+def _code_case(column: str, codes: list[str]) -> str:
+    """SQL mapping each known code to one character (its position in *codes*)."""
+    branches = " ".join(f"WHEN '{code.replace(chr(39), chr(39) * 2)}' THEN '{_CODE_CHARS[i]}'"
+                        for i, code in enumerate(codes))
+    return f"(CASE {column} {branches} ELSE '?' END)"
+
+
+def _digits(values: np.ndarray) -> np.ndarray:
+    return values.astype(np.int32) - ord("0")
+
+
+def _minutes(hhmm: np.ndarray) -> np.ndarray:
+    """'HH:MM' bytes → minutes after midnight; '-----' → -1."""
+    d = _digits(hhmm)
+    minutes = (d[:, 0] * 10 + d[:, 1]) * 60 + d[:, 3] * 10 + d[:, 4]
+    return np.where(hhmm[:, 0] == ord("-"), -1, minutes)
+
+
+def _days_from_iso(dates: np.ndarray) -> np.ndarray:
+    """'YYYY-MM-DD' bytes → days since 1970-01-01 (Howard Hinnant's days_from_civil)."""
+    d = _digits(dates)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month = d[:, 5] * 10 + d[:, 6]
+    day = d[:, 8] * 10 + d[:, 9]
+    year = year - (month <= 2)
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _timestamps(values: np.ndarray) -> list[str | None]:
+    """datetime64[ms] → GeoPackage DATETIME text (UTC, 'Z'); NaT → None."""
+    text = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms")
+    return [None if t == "NaT" else t + "Z" for t in text.tolist()]
