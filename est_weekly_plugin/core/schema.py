@@ -71,6 +71,18 @@ def gpkg_rtree_insert_trigger(table: str, column: str, pk: str = "fid") -> str:
         (NEW.{pk}, ST_MinX({bbox}), ST_MaxX({bbox}), ST_MinY({bbox}), ST_MaxY({bbox})); END"""
 
 
+def gpkg_feature_count_triggers(table: str) -> tuple[str, str]:
+    """The triggers GDAL uses to keep ``gpkg_ogr_contents.feature_count`` current."""
+    return (
+        f"""CREATE TRIGGER "trigger_insert_feature_count_{table}" AFTER INSERT ON "{table}" BEGIN
+            UPDATE gpkg_ogr_contents SET feature_count = feature_count + 1
+            WHERE lower(table_name) = lower('{table}'); END""",
+        f"""CREATE TRIGGER "trigger_delete_feature_count_{table}" AFTER DELETE ON "{table}" BEGIN
+            UPDATE gpkg_ogr_contents SET feature_count = feature_count - 1
+            WHERE lower(table_name) = lower('{table}'); END""",
+    )
+
+
 def _gpkg_contents(table: str, data_type: str, description: str, geometry: str | None = None) -> tuple[str, ...]:
     statements = [
         f"""INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id)
@@ -155,6 +167,10 @@ _V1_GPKG = (
     *_gpkg_contents("organisations", "attributes", "EST reporting organisations"),
     *_gpkg_contents("audit_log", "attributes", "EST review and audit log"),
     *_gpkg_rtree("events", "geom"),
+    # GDAL's feature-count cache: QGIS relies on it to count features under a subset filter.
+    """CREATE TABLE gpkg_ogr_contents (table_name TEXT NOT NULL PRIMARY KEY, feature_count INTEGER DEFAULT NULL)""",
+    "INSERT INTO gpkg_ogr_contents VALUES ('events', 0)",
+    *gpkg_feature_count_triggers("events"),
 )
 
 _V1_PG = (

@@ -88,8 +88,11 @@ class GeoPackageStore(EventStore):
     # ------------------------------------------------------------------ opening
     @classmethod
     def create(cls, path: str | Path, *, epsg: int = schema.DEFAULT_EPSG, municipality_name: str | None = None,
-               extent: Extent | None = None, seed: bool = True) -> GeoPackageStore:
-        """A new, ready EST GeoPackage: schema, default categories and organisations."""
+               extent: Extent | None = None, seed: bool = True, schema_version: int | None = None) -> GeoPackageStore:
+        """A new, ready EST GeoPackage: schema, default categories and organisations.
+
+        ``schema_version`` stops at an older schema (migration tests and tooling).
+        """
         path = Path(path)
         if path.exists():
             raise EstError("exists", path=str(path))
@@ -106,7 +109,7 @@ class GeoPackageStore(EventStore):
             conn.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
             conn.execute("PRAGMA user_version = 10300")  # GeoPackage 1.3
             store._settings = settings
-            store._create_schema(settings, seed=seed)
+            store._create_schema(settings, seed=seed, target=schema_version)
         except BaseException:
             conn.close()
             path.unlink(missing_ok=True)
@@ -269,6 +272,7 @@ class GeoPackageStore(EventStore):
             cursor.execute(f'DROP INDEX "{name}"')
             self._suspended_indexes.append(sql)
         cursor.execute("DROP TRIGGER IF EXISTS rtree_events_geom_insert")
+        cursor.execute("DROP TRIGGER IF EXISTS trigger_insert_feature_count_events")
 
     def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
         n = len(batch)
@@ -301,6 +305,9 @@ class GeoPackageStore(EventStore):
             fids, x, y = self._all_points(cursor)
             bulk_load(self._conn, "rtree_events_geom", fids, x, x, y, y)
             cursor.execute(schema.gpkg_rtree_insert_trigger("events", "geom"))
+            cursor.execute(schema.gpkg_feature_count_triggers("events")[0])
+            cursor.execute("UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM events) "
+                           "WHERE table_name = 'events'")
         cursor.execute(
             "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
             "min_x = (SELECT min(minx) FROM rtree_events_geom), max_x = (SELECT max(maxx) FROM rtree_events_geom), "

@@ -117,8 +117,11 @@ class PostgisStore(EventStore):
 
     @classmethod
     def create(cls, info: PgConnectionInfo, *, epsg: int = schema.DEFAULT_EPSG, municipality_name: str | None = None,
-               extent: Extent | None = None, seed: bool = True) -> PostgisStore:
-        """Create the EST schema in an existing database (needs rights to create a schema)."""
+               extent: Extent | None = None, seed: bool = True, schema_version: int | None = None) -> PostgisStore:
+        """Create the EST schema in an existing database (needs rights to create a schema).
+
+        ``schema_version`` stops at an older schema (migration tests and tooling).
+        """
         store = cls(cls._connect(info), info)
         town = municipality()
         store._settings = StoreSettings(municipality_name or town["name"], extent or Extent(*town["extent"]), epsg)
@@ -130,7 +133,7 @@ class PostgisStore(EventStore):
                 f"CREATE TABLE IF NOT EXISTS {S}.schema_version (version integer PRIMARY KEY, "
                 "description text NOT NULL, plugin_version text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            store._migrate(0, schema.LATEST_VERSION)
+            store._migrate(0, schema_version or schema.LATEST_VERSION)
             with store.transaction() as cursor:
                 store._write_settings(cursor, store._settings)
                 if seed:

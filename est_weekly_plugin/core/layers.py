@@ -1,0 +1,51 @@
+"""QGIS layers of the store: the events layer with category colours, the same for every backend."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsMarkerSymbol,
+    QgsProject,
+    QgsRendererCategory,
+    QgsVectorLayer,
+)
+
+from .i18n import tr
+from .model import Category, Status
+from .store import EventStore
+
+LAYER_PROPERTY = "est_weekly/role"
+
+
+def category_renderer(categories: list[Category], lang: str | None = None) -> QgsCategorizedSymbolRenderer:
+    """Points coloured by category, labelled in the user's language, in the categories' order."""
+    renderer_categories = []
+    for category in categories:
+        symbol = QgsMarkerSymbol.createSimple(
+            {"name": "circle", "color": category.colour, "size": "2.4", "outline_color": "255,255,255,200",
+             "outline_width": "0.2"}
+        )
+        renderer_categories.append(QgsRendererCategory(category.code, symbol, category.label(lang)))
+    return QgsCategorizedSymbolRenderer("category", renderer_categories)
+
+
+def events_layer(store: EventStore, status: Status | None = Status.APPROVED, name: str | None = None,
+                 lang: str | None = None) -> QgsVectorLayer:
+    """A styled layer of the store's events (approved only by default), not yet in a project."""
+    uri, provider = store.layer_uri("events")
+    layer = QgsVectorLayer(uri, name or tr("layer.events", lang), provider)
+    if not layer.isValid():
+        from .errors import DatabaseUnavailable
+
+        raise DatabaseUnavailable("db_unreachable", detail=uri.split("|")[0])
+    if status is not None:
+        layer.setSubsetString(f"status = '{Status(status).value}'")
+    layer.setRenderer(category_renderer(store.categories(), lang))
+    layer.setCustomProperty(LAYER_PROPERTY, "events")
+    return layer
+
+
+def find_layers(role: str, project: QgsProject | None = None) -> list[QgsVectorLayer]:
+    """Layers the plugin added for *role* (e.g. "events"), found by their custom property."""
+    project = project or QgsProject.instance()
+    return [layer for layer in project.mapLayers().values() if layer.customProperty(LAYER_PROPERTY) == role]

@@ -1,0 +1,55 @@
+"""The plugin's user settings: typed defaults, stored through QgsSettings under one prefix."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, fields
+
+PREFIX = "est_weekly"
+
+
+@dataclass
+class EstSettings:
+    """What a user's QGIS remembers between sessions (never a password)."""
+
+    last_geopackage: str = ""
+    last_postgis_connection: str = ""
+    last_postgis_authcfg: str = ""
+    local_role: str = "admin"  # GeoPackage only: a convenience, not a security boundary
+    user_name: str = ""
+    organisation: str = ""  # remembered between reports
+    duplicate_distance_m: float = 100.0
+    duplicate_window_h: float = 24.0
+    place_layer_id: str = ""
+    place_field: str = ""
+
+    @classmethod
+    def load(cls) -> EstSettings:
+        from qgis.core import QgsSettings
+
+        stored = QgsSettings()
+        values = {}
+        for item in fields(cls):
+            default = item.default
+            raw = stored.value(f"{PREFIX}/{item.name}", default)
+            try:
+                values[item.name] = type(default)(raw) if raw is not None else default
+            except (TypeError, ValueError):
+                values[item.name] = default
+        return cls(**values)
+
+    def save(self) -> None:
+        from qgis.core import QgsSettings
+
+        stored = QgsSettings()
+        for item in fields(self):
+            stored.setValue(f"{PREFIX}/{item.name}", getattr(self, item.name))
+
+    def effective_user(self) -> str:
+        """The name written as reporter/reviewer on a GeoPackage (PostGIS uses the login)."""
+        if self.user_name:
+            return self.user_name
+        try:
+            return getpass.getuser()
+        except Exception:  # noqa: BLE001 - no login name in some service contexts
+            return "qgis"

@@ -1,0 +1,184 @@
+"""The QGIS plugin: menu and toolbar, the open EST database, and the docks that use it.
+
+Kept thin: every action delegates to a dock or to ``core``; the docks are created on first
+use so a QGIS start stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from qgis.core import Qgis, QgsMessageLog, QgsProject
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction, QFileDialog, QMessageBox
+
+from .core.errors import EstError
+from .core.i18n import tr
+from .core.layers import events_layer, find_layers
+from .core.paths import resource
+from .core.store import GeoPackageStore, PgConnectionInfo, PostgisStore
+from .gui.session import EstSession
+
+PROJECT_SCOPE = "est_weekly"
+LOG_TAG = "EST Weekly"
+
+# Docks: key → (module, class, dock area, icon, permission needed). Imported on first use.
+DOCKS: dict[str, tuple[str, str, Qt.DockWidgetArea, str, str]] = {
+    "reporting": (".gui.reporting_dock", "ReportingDock", Qt.DockWidgetArea.RightDockWidgetArea, "report.svg", "report"),
+    "review": (".gui.review_panel", "ReviewPanel", Qt.DockWidgetArea.RightDockWidgetArea, "review.svg", "review"),
+}
+
+
+class EstWeeklyPlugin:
+    def __init__(self, iface: Any) -> None:
+        self.iface = iface
+        self.session = EstSession()
+        self.actions: list[QAction] = []
+        self.dock_actions: dict[str, QAction] = {}
+        self.docks: dict[str, Any] = {}
+        self.toolbar = None
+        self.menu = tr("plugin.menu")
+
+    # ------------------------------------------------------------------ QGIS entry points
+    def initGui(self) -> None:  # noqa: N802 - QGIS's name
+        self.toolbar = self.iface.addToolBar(tr("plugin.toolbar"))
+        self.toolbar.setObjectName("EstWeeklyToolbar")
+        self._add_action("new_database", "new_database.svg", self.new_database)
+        self._add_action("open_database", "open_database.svg", self.open_database)
+        self._add_action("connect_postgis", "postgis.svg", self.connect_postgis)
+        for key, (_module, _cls, _area, icon, _permission) in DOCKS.items():
+            action = self._add_action(f"dock_{key}", icon, lambda checked=False, k=key: self.toggle_dock(k))
+            action.setCheckable(True)
+            self.dock_actions[key] = action
+        self.session.store_changed.connect(self._on_store_changed)
+        self.session.message.connect(self._show_message)
+        QgsProject.instance().readProject.connect(self._restore_from_project)
+        self._on_store_changed()
+
+    def unload(self) -> None:
+        try:
+            QgsProject.instance().readProject.disconnect(self._restore_from_project)
+        except TypeError:
+            pass
+        for dock in self.docks.values():
+            self.iface.removeDockWidget(dock)
+            dock.deleteLater()
+        self.docks.clear()
+        for action in self.actions:
+            self.iface.removePluginMenu(self.menu, action)
+            self.iface.removeToolBarIcon(action)
+            action.deleteLater()
+        self.actions.clear()
+        if self.toolbar is not None:
+            self.toolbar.deleteLater()
+            self.toolbar = None
+        self.session.close()
+
+    # ------------------------------------------------------------------ actions
+    def _add_action(self, key: str, icon: str, callback: Any) -> QAction:
+        action = QAction(QIcon(str(resource("icons", icon))), tr(f"action.{key}"), self.iface.mainWindow())
+        action.setObjectName(f"est_weekly_{key}")
+        action.setToolTip(tr(f"action.{key}.tip"))
+        action.triggered.connect(callback)
+        self.iface.addPluginToMenu(self.menu, action)
+        self.toolbar.addAction(action)
+        self.actions.append(action)
+        return action
+
+    def new_database(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.iface.mainWindow(), tr("dialog.new_database"),
+                                              self.session.settings.last_geopackage or str(Path.home() / "est.gpkg"),
+                                              "GeoPackage (*.gpkg)")
+        if not path:
+            return
+        if not path.lower().endswith(".gpkg"):
+            path += ".gpkg"
+        self._use(lambda: GeoPackageStore.create(path))
+
+    def open_database(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.iface.mainWindow(), tr("dialog.open_database"),
+                                              self.session.settings.last_geopackage, "GeoPackage (*.gpkg)")
+        if path:
+            self._use(lambda: GeoPackageStore.open(path))
+
+    def connect_postgis(self) -> None:
+        from .gui.connect_dialog import ConnectPostgisDialog
+
+        dialog = ConnectPostgisDialog(self.session.settings, self.iface.mainWindow())
+        if dialog.exec():
+            info, create = dialog.connection_info(), dialog.create_schema()
+            self._use(lambda: PostgisStore.create(info) if create else PostgisStore.open(info))
+
+    def _use(self, opener: Any) -> bool:
+        """Open a store and make it the session's; errors reach the user in their language."""
+        try:
+            store = opener()
+        except EstError as error:
+            QMessageBox.warning(self.iface.mainWindow(), tr("plugin.name"), error.message())
+            return False
+        self.session.set_store(store)
+        settings = self.session.settings
+        if isinstance(store, GeoPackageStore):
+            settings.last_geopackage = str(store.path)
+            QgsProject.instance().writeEntry(PROJECT_SCOPE, "source", f"gpkg:{store.path}")
+        else:
+            settings.last_postgis_connection = store.info.connection_name
+            settings.last_postgis_authcfg = store.info.authcfg
+            QgsProject.instance().writeEntry(PROJECT_SCOPE, "source", f"postgis:{store.info.connection_name}")
+        settings.save()
+        self._ensure_events_layer()
+        return True
+
+    def open_source(self, source: str) -> bool:
+        """Open what a project remembers: ``gpkg:<path>`` or ``postgis:<saved connection>``."""
+        kind, _, value = source.partition(":")
+        if kind == "gpkg":
+            return self._use(lambda: GeoPackageStore.open(value))
+        if kind == "postgis":
+            return self._use(lambda: PostgisStore.open(PgConnectionInfo.from_qgis_connection(value)))
+        return False
+
+    def _restore_from_project(self, *_args: object) -> None:
+        source, found = QgsProject.instance().readEntry(PROJECT_SCOPE, "source", "")
+        if found and source:
+            self.open_source(source)
+
+    def _ensure_events_layer(self) -> None:
+        project = QgsProject.instance()
+        for layer in find_layers("events", project):
+            project.removeMapLayer(layer.id())
+        layer = events_layer(self.session.store)
+        project.addMapLayer(layer)
+
+    # ------------------------------------------------------------------ docks
+    def toggle_dock(self, key: str) -> None:
+        dock = self.docks.get(key)
+        if dock is None:
+            module_name, class_name, area, _icon, _permission = DOCKS[key]
+            module = importlib.import_module(module_name, __package__)
+            dock = getattr(module, class_name)(self.iface, self.session)
+            dock.setObjectName(f"EstWeekly_{key}")
+            self.iface.addDockWidget(area, dock)
+            dock.visibilityChanged.connect(self.dock_actions[key].setChecked)
+            self.docks[key] = dock
+            dock.show()
+        else:
+            dock.setVisible(not dock.isVisible())
+        self.dock_actions[key].setChecked(dock.isVisible())
+
+    def _on_store_changed(self) -> None:
+        for key, action in self.dock_actions.items():
+            action.setEnabled(self.session.may(DOCKS[key][4]))
+        if self.session.store is not None:
+            self._show_message(tr("plugin.opened", source=self.session.store.description,
+                                  role=self.session.role_note()), Qgis.Info)
+
+    def _show_message(self, text: str, level: int) -> None:
+        QgsMessageLog.logMessage(text, LOG_TAG, level)
+        bar = self.iface.messageBar()
+        if bar is not None:
+            bar.pushMessage(tr("plugin.name"), text, level, 6)
+
