@@ -44,7 +44,7 @@ HOTSPOTS = (
             "otrygg_plats": 2}, 0.030),
     HotSpot("Råå hamn", 359205, 6208937, 140, {"fordon": 3, "nedskrapning": 2, "skadegorelse": 1}, 0.015),
     HotSpot("Dalhems skatepark", 359710, 6216590, 70, {"skadegorelse": 4, "klotter": 4, "samlingsplats": 3,
-            "brand": 1}, 0.012, emerging_weeks=5),
+            "brand": 1}, 0.0025, emerging_weeks=5),
 )
 
 # Hour-of-day profiles (24 weights) and weekday profiles (Mon … Sun) by category.

@@ -7,6 +7,8 @@ CRS works and the owner never sees a canvas coordinate.
 
 from __future__ import annotations
 
+import contextlib
+
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsVertexMarker
 from qgis.PyQt.QtCore import Qt, pyqtSignal
@@ -56,10 +58,8 @@ class PlaceMarker:
 
     def remove(self) -> None:
         """Take the marker off the canvas for good (the owner is closing)."""
-        try:
+        with contextlib.suppress(TypeError):
             self.canvas.destinationCrsChanged.disconnect(self._reposition)
-        except TypeError:
-            pass
         if self._marker is not None:
             self.canvas.scene().removeItem(self._marker)
             self._marker = None
@@ -100,7 +100,8 @@ class PointPickTool(QgsMapTool):
         super().__init__(canvas)
         self.marker = marker
         self._dragging = False
-        self.setCursor(QCursor(Qt.CursorShape.CrossCursor))
+        self._cursor = QCursor(Qt.CursorShape.CrossCursor)
+        self.setCursor(self._cursor)
 
     @property
     def dragging(self) -> bool:
@@ -127,7 +128,7 @@ class PointPickTool(QgsMapTool):
             return
         if self._dragging:
             self._dragging = False
-            self.canvas().setCursor(self.cursor())
+            self.canvas().setCursor(self._cursor)
         x, y = self.marker.to_store(event.mapPoint())
         self.marker.show(x, y)
         self.picked.emit(x, y)

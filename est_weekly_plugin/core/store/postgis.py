@@ -11,7 +11,8 @@ import datetime as dt
 import io
 import struct
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,7 @@ class PostgisStore(EventStore):
     def __init__(self, connection: Any, info: PgConnectionInfo) -> None:
         super().__init__(connection, f"PostGIS {info.dbname or info.service}@{info.host or 'service'}")
         self.info = info
+        self._reader: Any = None  # second connection of parallel reads
 
     # ------------------------------------------------------------------ opening
     @staticmethod
@@ -256,42 +258,220 @@ class PostgisStore(EventStore):
         return None
 
     # ------------------------------------------------------------------ bulk insert (COPY)
-    def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
-        n = len(batch)
-        srid = int(self.settings.epsg)
-        created = batch.created_at if batch.created_at is not None else np.full(n, now)
-        created_text = [t + "Z" for t in np.datetime_as_string(created.astype("datetime64[ms]"), unit="ms").tolist()]
-        reviewed_text = (
-            [None if t == "NaT" else t + "Z" for t in np.datetime_as_string(batch.reviewed_at, unit="ms").tolist()]
-            if batch.reviewed_at is not None else [None] * n
-        )
-        geoms = [f"SRID={srid};POINT({x!r} {y!r})" for x, y in zip(batch.x.tolist(), batch.y.tolist())]
-        dates = np.datetime_as_string(batch.event_date, unit="D").tolist()
-        from ..batch import TIME_TEXT
+    # Large batches rebuild the secondary indexes and foreign keys once instead of updating them
+    # row by row (several times faster), all inside the insert's transaction, so a failure or a
+    # cancel leaves the table exactly as it was. Only when the batch is large compared with the
+    # table, the login owns it and the table lock comes quickly; otherwise the plain COPY is used.
+    _REBUILD_MIN_ROWS = 20_000
+    _REBUILD_LOCK_TIMEOUT = "5s"
+    _MAINTENANCE_WORK_MEM = 256 * 1024 * 1024
 
-        tf = np.where(batch.minute_from >= 0, TIME_TEXT[np.clip(batch.minute_from, 0, 1439)], None).tolist()
-        tt = np.where(batch.minute_to >= 0, TIME_TEXT[np.clip(batch.minute_to, 0, 1439)], None).tolist()
-        nothing = [None] * n
-        columns = (geoms, batch.uuid, batch.category.tolist(), batch.organisation.tolist(), batch.reporter, dates,
-                   tf, tt, batch.place_name, batch.description, batch.status.tolist(), batch.reviewer or nothing,
-                   reviewed_text, batch.review_reason or nothing, created_text, created_text)
-        buffer = io.StringIO()
-        buffer.writelines(
-            "\t".join("\\N" if v is None else str(v).translate(_ESCAPES) for v in row) + "\n" for row in zip(*columns)
+    def _before_bulk(self, cursor: Any, rows: int) -> None:
+        self._suspended: list[str] = []
+        if rows < self._REBUILD_MIN_ROWS:
+            return
+        cursor.execute(
+            "SELECT pg_has_role(c.relowner, 'USAGE'), c.reltuples::float8, pg_relation_size(c.oid)::float8, "
+            "current_setting('lock_timeout'), pg_size_bytes(current_setting('maintenance_work_mem')) "
+            "FROM pg_class c WHERE c.oid = %s::regclass",
+            (f"{S}.events",),
         )
-        buffer.seek(0)
+        owner, reltuples, size, lock_timeout, work_mem = cursor.fetchone()
+        existing = reltuples if reltuples >= 0 else size / 8192 * 30  # never analysed: ~30 rows a page
+        if not owner or rows * 3 < existing:
+            return
+        # Readers would queue behind a DROP INDEX waiting for a long-running reader: try briefly,
+        # else insert row by row. Rolling back to the savepoint also restores lock_timeout.
+        cursor.execute("SAVEPOINT est_bulk_lock")
+        cursor.execute(f"SET LOCAL lock_timeout = '{self._REBUILD_LOCK_TIMEOUT}'")
+        try:
+            cursor.execute(f"LOCK TABLE {S}.events IN ACCESS EXCLUSIVE MODE")
+        except Exception as error:
+            if getattr(error, "pgcode", None) != "55P03":  # lock_not_available
+                raise
+            cursor.execute("ROLLBACK TO SAVEPOINT est_bulk_lock")
+            return
+        cursor.execute("RELEASE SAVEPOINT est_bulk_lock")
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
+        if work_mem < self._MAINTENANCE_WORK_MEM:
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)",
+                           (f"{self._MAINTENANCE_WORK_MEM // 1024}kB",))
+        drop, restore = self._suspendable_indexes(cursor)
+        for statement in drop:
+            cursor.execute(statement)
+        self._suspended = restore
+
+    def _suspendable_indexes(self, cursor: Any) -> tuple[list[str], list[str]]:
+        """(drop, recreate) statements for the events table's secondary indexes and foreign keys.
+
+        Definitions come from the catalogue, so exactly what exists is recreated (with its name,
+        tablespace and options). Left alone: the primary key, indexes other tables' foreign keys
+        use, invalid, clustered or replica-identity indexes and commented objects.
+        """
+        table = f"{S}.events"
+        cursor.execute(
+            """SELECT quote_ident(ic.relname), pg_get_indexdef(i.indexrelid), quote_ident(con.conname),
+                      pg_get_constraintdef(con.oid), quote_ident(ts.spcname), ic.reloptions IS NOT NULL
+               FROM pg_index i
+               JOIN pg_class ic ON ic.oid = i.indexrelid
+               LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
+               LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid
+                    AND con.contype IN ('p', 'u', 'x')
+               WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND i.indisvalid AND i.indisready
+                 AND i.indislive AND NOT i.indisclustered AND NOT i.indisreplident
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
+                 AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid IN (i.indexrelid, con.oid))
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.refclassid = 'pg_class'::regclass
+                                 AND dep.refobjid = i.indexrelid AND dep.classid <> 'pg_constraint'::regclass)
+               ORDER BY ic.relname""",
+            (table,),
+        )
+        drop: list[str] = []
+        constraints: list[str] = []
+        indexes: list[str] = []
+        for name, index_def, constraint, constraint_def, tablespace, options in cursor.fetchall():
+            if constraint is not None:
+                if tablespace or options:  # ADD CONSTRAINT … UNIQUE would not bring these back
+                    continue
+                drop.append(f"ALTER TABLE {table} DROP CONSTRAINT {constraint}")
+                constraints.append(f"ALTER TABLE {table} ADD CONSTRAINT {constraint} {constraint_def}")
+            else:
+                drop.append(f"DROP INDEX {S}.{name}")
+                indexes.append(index_def + (f" TABLESPACE {tablespace}" if tablespace else ""))
+        cursor.execute(
+            """SELECT quote_ident(con.conname), pg_get_constraintdef(con.oid) FROM pg_constraint con
+               WHERE con.conrelid = %s::regclass AND con.contype = 'f'
+                 AND has_table_privilege(con.confrelid, 'REFERENCES')
+                 AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = con.oid)
+               ORDER BY con.conname""",
+            (table,),
+        )
+        foreign = cursor.fetchall()
+        drop = [f"ALTER TABLE {table} DROP CONSTRAINT {name}" for name, _ in foreign] + drop
+        foreign_keys = [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}" for name, definition in foreign]
+        return drop, constraints + indexes + foreign_keys
+
+    def _after_bulk(self, cursor: Any, rows: int) -> None:
+        for statement in getattr(self, "_suspended", []):
+            cursor.execute(statement)
+        self._suspended = []
+
+    def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
         cursor.copy_expert(
             f"COPY {S}.events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
             "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at) "
             "FROM STDIN",
-            buffer,
+            _CopyText(batch, now, int(self.settings.epsg)),
+            size=1 << 20,
         )
 
     # ------------------------------------------------------------------ columnar read (binary COPY)
+    _PARALLEL_MIN_ROWS = 200_000
+
+    def close(self) -> None:
+        self._abandon_reader()
+        super().close()
+
+    def _reader_connection(self) -> Any:
+        """A second connection for parallel reads, opened once and kept."""
+        reader = self._reader
+        if reader is None or reader.closed:
+            reader = self._reader = self._connect(self.info)
+        return reader
+
     def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
-        """All events of *status* as numpy columns: one binary COPY, decoded as a record array."""
+        """All events of *status* as numpy columns: binary COPY of raw values, decoded by numpy.
+
+        The server sends raw fid, EWKB point, date and minutes as intervals, and maps category and
+        organisation codes through a hash join, so it evaluates almost nothing per row. Large tables
+        are read in two halves of the fid range over two connections sharing one snapshot
+        (REPEATABLE READ + ``pg_export_snapshot``), so both cores work and the halves are consistent.
+        """
         categories = [c.code for c in self.categories()]
         organisations = [o.code for o in self.organisations()]
+        with self._cursor() as cursor:
+            sql = self._raw_columns_sql(cursor, status, categories, organisations)
+            buffers = self._copy_out_parallel(cursor, sql)
+        rows = [_decode_raw_rows(buffer) for buffer in buffers]
+        if any(part is None for part in rows):  # not plain 2D points with SRID: let PostGIS take them apart
+            return self._load_columns_plain(status, categories, organisations)
+        parts = [part for part in rows if len(part)]
+        if not parts:
+            return EventColumns.empty(categories, organisations)
+        raw = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return columns_from_arrays(
+            raw["fid"], raw["x"], raw["y"], raw["day"].astype(np.int32) + _PG_EPOCH_DAYS,
+            raw["mf"] // 60_000_000 + 1, raw["mt"] // 60_000_000 + 1, raw["cat"], raw["org"],
+            categories, organisations,
+        )
+
+    def _raw_columns_sql(self, cursor: Any, status: Status | None, categories: list[str],
+                         organisations: list[str]) -> tuple[str, str]:
+        """COPY … TO STDOUT (FORMAT binary) as (head, tail) around a condition on ``e.fid``."""
+        def lookup(codes: list[str]) -> str:
+            if not codes:
+                return "(SELECT NULL::text, NULL::int2 WHERE false)"
+            rows = ", ".join(cursor.mogrify("(%s, %s::int2)", pair).decode() for pair in zip(codes, range(len(codes))))
+            return f"(VALUES {rows})"
+
+        where = cursor.mogrify("e.status = %s AND ", (Status(status).value,)).decode() if status else ""
+        minutes = "{} - time '00:00'"
+        head = (
+            f"COPY (SELECT e.fid, e.geom, e.event_date, "
+            f"coalesce({minutes.format('e.time_from')}, interval '-1 minute'), "
+            f"coalesce({minutes.format('e.time_to')}, {minutes.format('e.time_from')}, interval '-1 minute'), "
+            "coalesce(c.i, -1::int2), coalesce(o.i, -1::int2) "
+            f"FROM {S}.events e LEFT JOIN {lookup(categories)} AS c (code, i) ON c.code = e.category "
+            f"LEFT JOIN {lookup(organisations)} AS o (code, i) ON o.code = e.organisation "
+            f"WHERE {where}"
+        )
+        return head, ") TO STDOUT WITH (FORMAT binary)"
+
+    def _copy_out_parallel(self, cursor: Any, sql: tuple[str, str]) -> list[bytes]:
+        """Run *sql* (head, tail around a fid condition) in two fid halves on two connections when large."""
+        head, tail = sql
+        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            cursor.execute(f"SELECT min(fid), max(fid) FROM {S}.events")
+            low, high = cursor.fetchone()
+            if low is None or high - low < self._PARALLEL_MIN_ROWS:
+                return [_copy_out(cursor, f"{head}true{tail}")]
+            middle = (low + high) // 2
+            try:
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot = cursor.fetchone()[0]
+                reader = self._reader_connection()
+                reader_cursor = reader.cursor()
+                reader_cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                reader_cursor.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
+            except Exception:  # noqa: BLE001 - no second connection (limits, standby …): read alone
+                self._abandon_reader()
+                return [_copy_out(cursor, f"{head}true{tail}")]
+            try:
+                with ThreadPoolExecutor(1) as pool:  # leaving the block waits for the upper half
+                    upper = pool.submit(_copy_out, reader_cursor, f"{head}e.fid > {int(middle)}{tail}")
+                    lower = _copy_out(cursor, f"{head}e.fid <= {int(middle)}{tail}")
+                return [lower, upper.result()]
+            finally:
+                self._end_reader_transaction()
+        finally:
+            self._rollback()
+
+    def _end_reader_transaction(self) -> None:
+        try:
+            self._reader.cursor().execute("ROLLBACK")
+        except Exception:  # noqa: BLE001
+            self._abandon_reader()
+
+    def _abandon_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            with suppress(Exception):  # closing a dead connection is not an error
+                reader.close()
+
+    def _load_columns_plain(self, status: Status | None, categories: list[str],
+                            organisations: list[str]) -> EventColumns:
+        """The general loader: PostGIS takes points apart (any geometry, any byte order)."""
         with self._cursor() as cursor:
             where = cursor.mogrify("WHERE status = %s", (Status(status).value,)).decode() if status else ""
             cat_array = cursor.mogrify("%s::text[]", (categories,)).decode()
@@ -305,14 +485,123 @@ class PostgisStore(EventStore):
                 f"(coalesce(array_position({org_array}, organisation), 0) - 1)::int2 "
                 f"FROM {S}.events {where}) TO STDOUT WITH (FORMAT binary)"
             )
-            buffer = io.BytesIO()
-            cursor.copy_expert(sql, buffer)
-        data = buffer.getbuffer()
+            data = _copy_out(cursor, sql)
         if len(data) <= len(_COPY_HEADER) + 2:
             return EventColumns.empty(categories, organisations)
-        rows = np.frombuffer(data[len(_COPY_HEADER): len(data) - 2], dtype=_COPY_ROW)
+        rows = np.frombuffer(data, dtype=_COPY_ROW, offset=len(_COPY_HEADER),
+                             count=(len(data) - len(_COPY_HEADER) - 2) // _COPY_ROW.itemsize)
         return columns_from_arrays(rows["fid"], rows["x"], rows["y"], rows["day"], rows["mf"].astype(np.int32) + 1,
                                    rows["mt"].astype(np.int32) + 1, rows["cat"], rows["org"], categories, organisations)
+
+
+def _copy_out(cursor: Any, sql: str) -> bytes:
+    buffer = io.BytesIO()
+    cursor.copy_expert(sql, buffer, size=1 << 20)
+    return buffer.getvalue()
+
+
+def _decode_raw_rows(data: bytes) -> np.ndarray | None:
+    """The rows of ``_raw_columns_sql``'s COPY; None when they are not fixed-width as expected."""
+    body = len(data) - len(_COPY_HEADER) - 2
+    if body <= 0:
+        return np.empty(0, dtype=_RAW_ROW)
+    if body % _RAW_ROW.itemsize or not data.startswith(_COPY_HEADER):
+        return None
+    rows = np.frombuffer(data, dtype=_RAW_ROW, offset=len(_COPY_HEADER), count=body // _RAW_ROW.itemsize)
+    expected = {"nfields": 7, "fid_len": 8, "geom_len": 25, "order": 1, "type": 0x20000001, "day_len": 4,
+                "mf_len": 16, "mt_len": 16, "cat_len": 2, "org_len": 2, "mf_days": 0, "mf_months": 0,
+                "mt_days": 0, "mt_months": 0}
+    if any((rows[name] != value).any() for name, value in expected.items()):
+        return None
+    return rows
+
+
+# ---------------------------------------------------------------------- COPY text, built by columns
+_HEX_DIGITS = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+_EWKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+_COPY_BLOCK_ROWS = 8192
+
+
+def _ewkb_hex(x: np.ndarray, y: np.ndarray, srid: int) -> list[str]:
+    """Points as hex EWKB (exact doubles, cheap for the server to parse), built with numpy."""
+    points = np.empty(len(x), dtype=_EWKB_POINT)
+    points["order"], points["type"], points["srid"] = 1, 0x20000001, srid  # little-endian, Point with SRID
+    points["x"], points["y"] = x, y
+    raw = points.view(np.uint8).reshape(len(x), _EWKB_POINT.itemsize)
+    text = np.empty((len(x), 2 * _EWKB_POINT.itemsize), dtype=np.uint8)
+    text[:, 0::2] = _HEX_DIGITS[raw >> 4]
+    text[:, 1::2] = _HEX_DIGITS[raw & 0x0F]
+    return text.view(f"S{text.shape[1]}").ravel().astype(f"U{text.shape[1]}").tolist()
+
+
+def _copy_text(values: Any, n: int) -> list[str]:
+    """Free text for COPY: None becomes \\N; escaping only when some value needs it."""
+    if values is None:
+        return ["\\N"] * n
+    if not isinstance(values, list):
+        values = values.tolist()
+    try:
+        joined = "".join(filter(None, values))  # None (NULL) and "" need no escaping
+    except TypeError:  # something that is not text yet
+        values = [None if v is None else str(v) for v in values]
+        joined = "".join(filter(None, values))
+    if any(special in joined for special in _COPY_SPECIAL):
+        return ["\\N" if v is None else v.translate(_ESCAPES) for v in values]
+    if None in values:
+        return ["\\N" if v is None else v for v in values]
+    return values
+
+
+def _timestamps(values: np.ndarray) -> list[str]:
+    """datetime64 (UTC) as ISO text with Z; NaT becomes \\N."""
+    text = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms").astype(object)
+    missing = np.isnat(values)
+    text[~missing] += "Z"
+    text[missing] = "\\N"
+    return text.tolist()
+
+
+def _copy_columns(batch: EventBatch, now: np.datetime64, srid: int) -> list[list[str]]:
+    """The COPY columns of *batch* as lists of ready-escaped text (see ``_bulk_insert``'s column list)."""
+    from ..batch import TIME_TEXT
+
+    n = len(batch)
+    created = _timestamps(batch.created_at if batch.created_at is not None else np.full(n, now))
+    reviewed = _timestamps(batch.reviewed_at) if batch.reviewed_at is not None else ["\\N"] * n
+    times = np.append(TIME_TEXT, "\\N")  # index -1 (no time) picks \N
+
+    def time_text(minutes: np.ndarray) -> list[str]:
+        minutes = np.asarray(minutes, dtype=np.int32)
+        return times[np.where(minutes >= 0, np.clip(minutes, 0, 1439), -1)].tolist()
+
+    return [
+        _ewkb_hex(np.asarray(batch.x, dtype=np.float64), np.asarray(batch.y, dtype=np.float64), srid),
+        _copy_text(batch.uuid, n), _copy_text(batch.category, n), _copy_text(batch.organisation, n),
+        _copy_text(batch.reporter, n), np.datetime_as_string(batch.event_date, unit="D").tolist(),
+        time_text(batch.minute_from), time_text(batch.minute_to), _copy_text(batch.place_name, n),
+        _copy_text(batch.description, n), _copy_text(batch.status, n), _copy_text(batch.reviewer, n),
+        reviewed, _copy_text(batch.review_reason, n), created, created,
+    ]
+
+
+class _CopyText:
+    """A file for ``copy_expert`` that encodes *batch* block by block as the COPY reads it.
+
+    PostgreSQL parses one block while Python builds the next, so the two overlap on two cores.
+    """
+
+    def __init__(self, batch: EventBatch, now: np.datetime64, srid: int) -> None:
+        self._batch, self._now, self._srid = batch, now, srid
+        self._next = 0
+
+    def read(self, size: int = -1) -> str:
+        start, total = self._next, len(self._batch)
+        if start >= total:
+            return ""
+        stop = self._next = min(start + _COPY_BLOCK_ROWS, total)
+        columns = _copy_columns(self._batch.slice(start, stop), self._now, self._srid)
+        return "\n".join(map("\t".join, zip(*columns))) + "\n"
 
 
 def _field(name: str, kind: str) -> list[tuple[str, str]]:
@@ -323,6 +612,18 @@ def _field(name: str, kind: str) -> list[tuple[str, str]]:
 _COPY_ROW = np.dtype(
     [("nfields", ">i2")] + _field("fid", ">i8") + _field("x", ">f8") + _field("y", ">f8") + _field("day", ">i4")
     + _field("mf", ">i2") + _field("mt", ">i2") + _field("cat", ">i2") + _field("org", ">i2")
+)
+
+
+# One row of ``_raw_columns_sql``: fid, EWKB point (little-endian, with SRID), date (days since
+# 2000-01-01), minutes as intervals (microseconds, days, months), category and organisation index.
+_PG_EPOCH_DAYS = 10957  # 2000-01-01 − 1970-01-01
+_RAW_ROW = np.dtype(
+    [("nfields", ">i2"), ("fid_len", ">i4"), ("fid", ">i8"), ("geom_len", ">i4"), ("order", "u1"), ("type", "<u4"),
+     ("srid", "<u4"), ("x", "<f8"), ("y", "<f8"), ("day_len", ">i4"), ("day", ">i4"),
+     ("mf_len", ">i4"), ("mf", ">i8"), ("mf_days", ">i4"), ("mf_months", ">i4"),
+     ("mt_len", ">i4"), ("mt", ">i8"), ("mt_days", ">i4"), ("mt_months", ">i4"),
+     ("cat_len", ">i4"), ("cat", ">i2"), ("org_len", ">i4"), ("org", ">i2")]
 )
 
 

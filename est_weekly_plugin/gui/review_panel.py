@@ -1,0 +1,671 @@
+"""Step 2 of the weekly report: the safety unit reviews the queue, corrects, approves or rejects.
+
+Every decision goes through ``EventStore.review`` (version-checked, audited); a report changed
+by someone else meanwhile is refused with the version numbers, never silently overwritten.
+Approved reports reach the compilation at once: the panel tells the session and repaints the
+events layers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from qgis.core import (
+    Qgis,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProject,
+    QgsRectangle,
+)
+from qgis.gui import QgsCollapsibleGroupBox, QgsDateEdit, QgsDockWidget
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QCloseEvent, QHideEvent
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.errors import ConflictError, DatabaseUnavailable, EstError, ValidationError
+from ..core.i18n import tr
+from ..core.layers import find_layers
+from ..core.model import Event, Status
+from ..core.places import configured_layer
+from .reporting_dock import SUCCESS_STYLE, message_page
+from .session import EstSession
+from .widgets import (
+    ERROR_STYLE,
+    HINT_STYLE,
+    CategoryCombo,
+    EventForm,
+    FieldError,
+    OrganisationCombo,
+    fit_rows,
+)
+
+# Half the side of the square the map zooms to around a selected report (store CRS metres).
+ZOOM_HALF_SIZE_M = 300.0
+
+
+def time_interval(event: Event) -> tuple[dt.datetime, dt.datetime]:
+    """When the event may have happened: a moment, a span (past midnight continues), or the whole day."""
+    day = dt.datetime.combine(event.event_date, dt.time(0, 0))
+    if event.time_from is None:
+        return day, day + dt.timedelta(days=1)
+    start = dt.datetime.combine(event.event_date, event.time_from)
+    if event.time_to is None:
+        return start, start
+    end = dt.datetime.combine(event.event_date, event.time_to)
+    if end < start:
+        end += dt.timedelta(days=1)
+    return start, end
+
+
+def within_window(a: Event, b: Event, hours: float) -> bool:
+    """True when the two events' possible times come within *hours* of each other."""
+    a_start, a_end = time_interval(a)
+    b_start, b_end = time_interval(b)
+    gap = max(b_start - a_end, a_start - b_end, dt.timedelta(0))
+    return gap <= dt.timedelta(hours=hours)
+
+
+def possible_duplicates(store: Any, event: Event, distance_m: float, window_h: float) -> list[Event]:
+    """Other unrejected reports of the same category near *event* in place and time, any organisation."""
+    days = max(1, math.ceil(window_h / 24.0))
+    near = store.events_near(event.x, event.y, distance_m, event.event_date - dt.timedelta(days=days),
+                             event.event_date + dt.timedelta(days=days), category=event.category,
+                             exclude_uuid=event.uuid)
+    return [other for other in near if other.status in (Status.SUBMITTED, Status.APPROVED)
+            and within_window(event, other, window_h)]
+
+
+def refresh_event_layers() -> None:
+    """Make the compilation's layers show the new state at once."""
+    for layer in find_layers("events"):
+        layer.reload()
+        layer.triggerRepaint()
+
+
+def when_text(event: Event) -> str:
+    """Date and time as the reviewer reads it: "2026-11-20 22:00–23:30", or "… (time unknown)"."""
+    if event.time_from is None:
+        return tr("review.when.unknown", date=event.event_date.isoformat())
+    text = f"{event.event_date.isoformat()} {event.time_from:%H:%M}"
+    return f"{text}–{event.time_to:%H:%M}" if event.time_to is not None else text
+
+
+class ReviewPanel(QgsDockWidget):
+    """The review queue, the open report with its corrections, possible duplicates and history."""
+
+    def __init__(self, iface: Any, session: EstSession, parent: QWidget | None = None) -> None:
+        super().__init__(tr("review.title"), parent)
+        self.setObjectName("EstWeeklyReviewPanel")
+        self.iface = iface
+        self.session = session
+        self.canvas = iface.mapCanvas()
+        self.current: Event | None = None
+        self._duplicates: list[Event] = []
+        self._duplicate_key: tuple[Any, ...] | None = None
+        self._names: dict[str, str] = {}
+
+        self.stack = QStackedWidget()
+        self.message_page, self.page_message = message_page("page_message")
+        self.stack.addWidget(self.message_page)
+        self.stack.addWidget(self._build_main())
+        self.setWidget(self.stack)
+
+        session.store_changed.connect(self.refresh_store)
+        session.events_changed.connect(self.refresh_queue)
+        self.refresh_store()
+
+    # ------------------------------------------------------------------ layout
+    def _build_main(self) -> QWidget:
+        self.role_label = QLabel()
+        self.role_label.setObjectName("role_note")
+        self.role_label.setWordWrap(True)
+        self.role_label.setStyleSheet(HINT_STYLE)
+
+        self.filter_organisation = OrganisationCombo(tr("review.filter.all_organisations"))
+        self.filter_organisation.setObjectName("filter_organisation")
+        self.filter_category = CategoryCombo(tr("review.filter.all_categories"))
+        self.filter_category.setObjectName("filter_category")
+        self.filter_from = QgsDateEdit()
+        self.filter_from.setObjectName("filter_from")
+        self.filter_to = QgsDateEdit()
+        self.filter_to.setObjectName("filter_to")
+        for edit in (self.filter_from, self.filter_to):
+            edit.setAllowNull(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setNullRepresentation(tr("review.filter.any_date"))
+            edit.clear()
+            edit.dateValueChanged.connect(lambda _value: self.refresh_queue())
+        self.filter_organisation.currentIndexChanged.connect(lambda _index: self.refresh_queue())
+        self.filter_category.currentIndexChanged.connect(lambda _index: self.refresh_queue())
+        filters = QGridLayout()
+        filters.setContentsMargins(0, 0, 0, 0)
+        filters.addWidget(self.filter_organisation, 0, 0, 1, 2)
+        filters.addWidget(self.filter_category, 0, 2, 1, 2)
+        filters.addWidget(QLabel(tr("review.filter.from")), 1, 0)
+        filters.addWidget(self.filter_from, 1, 1)
+        filters.addWidget(QLabel(tr("review.filter.to")), 1, 2)
+        filters.addWidget(self.filter_to, 1, 3)
+        filters.setColumnStretch(1, 1)
+        filters.setColumnStretch(3, 1)
+
+        self.queue = QTableWidget(0, 3)
+        self.queue.setObjectName("queue")
+        self.queue.setHorizontalHeaderLabels([tr("review.column.received"), tr("review.column.category"),
+                                              tr("review.column.organisation")])
+        self.queue.setMinimumHeight(150)
+        self.queue.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.queue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.queue.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.queue.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.queue.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.queue.verticalHeader().hide()
+        self.queue.setWordWrap(False)
+        header = self.queue.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.queue.itemSelectionChanged.connect(self._selection_changed)
+        self.queue_count = QLabel()
+        self.queue_count.setObjectName("queue_count")
+        self.queue_count.setStyleSheet(HINT_STYLE)
+        self.approve_selected_button = QPushButton(tr("review.approve_selected", count=0))
+        self.approve_selected_button.setObjectName("approve_selected")
+        self.approve_selected_button.clicked.connect(self.approve_selected)
+        queue_footer = QHBoxLayout()
+        queue_footer.addWidget(self.queue_count, 1)
+        queue_footer.addWidget(self.approve_selected_button)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.role_label)
+        top_layout.addLayout(filters)
+        top_layout.addWidget(self.queue, 1)
+        top_layout.addLayout(queue_footer)
+
+        # The open report: who sent it, the correctable fields, the decision.
+        self.report_info = QLabel(tr("review.nothing_selected"))
+        self.report_info.setObjectName("report_info")
+        self.report_info.setWordWrap(True)
+        self.report_info.setStyleSheet(HINT_STYLE)
+        self.form = EventForm(self.canvas, place_source=self._place_source, review_mode=True)
+        self.form.changed.connect(self._form_changed)
+        self.reason = QLineEdit()
+        self.reason.setObjectName("reason")
+        self.reason.setPlaceholderText(tr("review.reason.placeholder"))
+        self.reason.textChanged.connect(lambda _text: self.reason_error.show_messages([]))
+        self.reason_error = FieldError("reason")
+        self.approve_button = QPushButton(tr("review.approve"))
+        self.approve_button.setObjectName("approve")
+        self.approve_button.clicked.connect(self.approve)
+        self.reject_button = QPushButton(tr("review.reject"))
+        self.reject_button.setObjectName("reject")
+        self.reject_button.clicked.connect(self.reject)
+        decision = QHBoxLayout()
+        decision.addWidget(self.reject_button)
+        decision.addStretch(1)
+        decision.addWidget(self.approve_button)
+        self.status = QLabel()
+        self.status.setObjectName("status")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.hide()
+        self.editor = QGroupBox(tr("review.report"))
+        editor_layout = QVBoxLayout(self.editor)
+        editor_layout.addWidget(self.report_info)
+        editor_layout.addWidget(self.form)
+        editor_layout.addWidget(QLabel(tr("review.reason")))
+        editor_layout.addWidget(self.reason)
+        editor_layout.addWidget(self.reason_error)
+        editor_layout.addLayout(decision)
+
+        self.duplicates_group = QGroupBox(tr("review.duplicates", count=0))
+        self.duplicates_group.setObjectName("duplicates_group")
+        self.duplicates = QTableWidget(0, 3)
+        self.duplicates.setObjectName("duplicates")
+        self.duplicates.setHorizontalHeaderLabels([tr("review.column.report"), tr("review.column.distance"),
+                                                   tr("review.column.status")])
+        self.duplicates.setWordWrap(True)
+        self.duplicates.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.duplicates.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.duplicates.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.duplicates.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.duplicates.verticalHeader().hide()
+        self.duplicates.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.duplicates.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        dup_header = self.duplicates.horizontalHeader()
+        dup_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        dup_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.duplicates.itemSelectionChanged.connect(self._update_buttons)
+        self.duplicates_hint = QLabel()
+        self.duplicates_hint.setObjectName("duplicates_hint")
+        self.duplicates_hint.setWordWrap(True)
+        self.duplicates_hint.setStyleSheet(HINT_STYLE)
+        self.this_is_duplicate = QPushButton(tr("review.this_is_duplicate"))
+        self.this_is_duplicate.setObjectName("this_is_duplicate")
+        self.this_is_duplicate.clicked.connect(lambda: self.mark_duplicate(current_is_duplicate=True))
+        self.other_is_duplicate = QPushButton(tr("review.other_is_duplicate"))
+        self.other_is_duplicate.setObjectName("other_is_duplicate")
+        self.other_is_duplicate.clicked.connect(lambda: self.mark_duplicate(current_is_duplicate=False))
+        dup_layout = QVBoxLayout(self.duplicates_group)
+        dup_layout.addWidget(self.duplicates_hint)
+        dup_layout.addWidget(self.duplicates)
+        dup_layout.addWidget(self.this_is_duplicate)
+        dup_layout.addWidget(self.other_is_duplicate)
+
+        self.history_group = QgsCollapsibleGroupBox(tr("review.history"))
+        self.history_group.setObjectName("history_group")
+        self.history = QListWidget()
+        self.history.setObjectName("history")
+        QVBoxLayout(self.history_group).addWidget(self.history)
+        self.history_group.setCollapsed(True)
+
+        bottom_content = QWidget()
+        bottom_layout = QVBoxLayout(bottom_content)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.status)
+        bottom_layout.addWidget(self.editor)
+        bottom_layout.addWidget(self.duplicates_group)
+        bottom_layout.addWidget(self.history_group)
+        bottom_layout.addStretch(1)
+        self.bottom_scroll = bottom = QScrollArea()
+        bottom.setWidgetResizable(True)
+        bottom.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bottom.setFrameShape(QScrollArea.Shape.NoFrame)
+        bottom.setWidget(bottom_content)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 5)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([280, 720])
+        return splitter
+
+    # ------------------------------------------------------------------ store and role
+    def _place_source(self) -> tuple[Any, str]:
+        settings = self.session.settings
+        layer = configured_layer(settings.place_layer_id, settings.place_field)
+        return (layer, settings.place_field) if layer is not None else (None, "")
+
+    def refresh_store(self) -> None:
+        """Follow the session: no database, a role that may not review, or the queue of this store."""
+        store = self.session.store
+        self.current = None
+        if store is None:
+            self._show_page(tr("reporting.no_store"))
+            return
+        if not self.session.may("review"):
+            self._show_page(tr("review.not_allowed", role=tr(f"role.{self.session.role.value}")))
+            return
+        try:
+            categories = store.categories()
+            organisations = store.organisations()
+            self.form.set_reference([c for c in categories if c.active], organisations, store.validation_context(),
+                                    store.settings.epsg)
+        except EstError as error:
+            self._show_page(error.message())
+            return
+        self._names = {c.code: c.label() for c in categories}
+        self._names.update({f"org:{o.code}": o.name() for o in organisations})
+        for combo in (self.filter_organisation, self.filter_category):
+            combo.blockSignals(True)
+        self.filter_organisation.set_organisations(organisations)
+        self.filter_category.set_categories(categories)
+        for combo in (self.filter_organisation, self.filter_category):
+            combo.blockSignals(False)
+        self.role_label.setText(self.session.role_note())
+        self._set_status("")
+        self.stack.setCurrentIndex(1)
+        self.refresh_queue()
+
+    def _show_page(self, text: str) -> None:
+        self.form.pick_button.setChecked(False)
+        self.form.marker.hide()
+        self.page_message.setText(text)
+        self.stack.setCurrentWidget(self.message_page)
+
+    # ------------------------------------------------------------------ queue
+    def refresh_queue(self) -> None:
+        """Submitted reports, oldest first, under the filters; keeps the open report selected if still there."""
+        store = self.session.store
+        if store is None or not self.session.may("review"):
+            return
+        keep = self.current.uuid if self.current is not None else None
+        try:
+            events = store.events(
+                status=Status.SUBMITTED, organisation=self.filter_organisation.code() or None,
+                category=self.filter_category.code() or None,
+                date_from=None if self.filter_from.isNull() else self.filter_from.date().toPyDate(),
+                date_to=None if self.filter_to.isNull() else self.filter_to.date().toPyDate(), oldest_first=True)
+        except EstError as error:
+            self._set_status(error.message())
+            return
+        self.queue.blockSignals(True)
+        self.queue.setRowCount(0)
+        for row, event in enumerate(events):
+            self.queue.insertRow(row)
+            received = event.created_at.astimezone().strftime("%m-%d %H:%M") if event.created_at else ""
+            organisation = self._names.get(f"org:{event.organisation}", event.organisation)
+            values = (received, self._names.get(event.category, event.category), organisation)
+            tip = "\n".join(part for part in (when_text(event), organisation, event.place_name, event.description)
+                            if part)
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(tip)
+                if column == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, event)
+                self.queue.setItem(row, column, item)
+            self.queue.item(row, 1).setIcon(self.form.category.itemIcon(max(self.form.category.findData(
+                event.category), 0)))
+        self.queue.blockSignals(False)
+        self.queue_count.setText(tr("review.queue_count", count=len(events)))
+        if keep is None or not self.select_report(keep):
+            self._open(None)
+        self._update_buttons()
+
+    def selected_reports(self) -> list[Event]:
+        rows = sorted(index.row() for index in self.queue.selectionModel().selectedRows())
+        return [self.queue.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows]
+
+    def select_report(self, uuid: str) -> bool:
+        """Select (and open) a queued report by id; False when it is not in the queue."""
+        for row in range(self.queue.rowCount()):
+            if self.queue.item(row, 0).data(Qt.ItemDataRole.UserRole).uuid == uuid:
+                self.queue.selectRow(row)
+                self._selection_changed()
+                return True
+        return False
+
+    def _selection_changed(self) -> None:
+        selected = self.selected_reports()
+        if len(selected) == 1:
+            if self.current is None or self.current.uuid != selected[0].uuid:
+                self._open(selected[0].uuid)
+        else:
+            self._open(None)
+        self._update_buttons()
+
+    def _open(self, uuid: str | None) -> None:
+        """Show one report (fresh from the store) for correction and decision, and find it on the map."""
+        self.reason.clear()
+        self.reason_error.show_messages([])
+        self.form.pick_button.setChecked(False)
+        store = self.session.store
+        event = None
+        if uuid is not None and store is not None:
+            try:
+                event = store.get(uuid)
+            except EstError as error:
+                self._set_status(error.message())
+        self.current = event
+        self.editor.setEnabled(event is not None)
+        if event is None:
+            self.form.set_event(None)
+            self.form.marker.hide()
+            count = len(self.selected_reports())
+            self.report_info.setText(tr("review.many_selected", count=count) if count > 1
+                                     else tr("review.nothing_selected"))
+            self.history.clear()
+            self._show_duplicates([])
+            return
+        self.form.set_event(event)
+        received = event.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if event.created_at else "?"
+        self.report_info.setText(tr("review.info", reporter=event.reporter,
+                                    organisation=self._names.get(f"org:{event.organisation}", event.organisation),
+                                    received=received, version=event.version))
+        self._show_history(event.uuid)
+        self._duplicate_key = None
+        self._refresh_duplicates()
+        self.zoom_to(event.x, event.y)
+
+    def zoom_to(self, x: float, y: float) -> None:
+        """Zoom to a report and flash it, whatever the canvas CRS."""
+        store = self.session.store
+        if store is None:
+            return
+        store_crs = QgsCoordinateReferenceSystem(f"EPSG:{store.settings.epsg}")
+        canvas_crs = self.canvas.mapSettings().destinationCrs()
+        box = QgsRectangle(x - ZOOM_HALF_SIZE_M, y - ZOOM_HALF_SIZE_M, x + ZOOM_HALF_SIZE_M, y + ZOOM_HALF_SIZE_M)
+        if canvas_crs.isValid() and canvas_crs != store_crs:
+            box = QgsCoordinateTransform(store_crs, canvas_crs, QgsProject.instance()).transformBoundingBox(box)
+        self.canvas.setExtent(box)
+        self.canvas.refresh()
+        self.canvas.flashGeometries([QgsGeometry.fromPointXY(QgsPointXY(x, y))], store_crs)
+
+    # ------------------------------------------------------------------ duplicates and history
+    def _form_changed(self) -> None:
+        self._refresh_duplicates()
+        self._update_buttons()
+
+    def _refresh_duplicates(self) -> None:
+        """Re-check duplicates when what they depend on (category, place, date, time) changed."""
+        store = self.session.store
+        if self.current is None or store is None:
+            return
+        event = self.form.to_event()
+        key = (event.category, event.event_date, event.time_from, event.time_to, event.x, event.y)
+        if key == self._duplicate_key:
+            return
+        self._duplicate_key = key
+        if self.form.point is None or not event.category:
+            self._show_duplicates([])
+            return
+        settings = self.session.settings
+        try:
+            found = possible_duplicates(store, event, settings.duplicate_distance_m, settings.duplicate_window_h)
+        except EstError as error:
+            self._set_status(error.message())
+            found = []
+        self._show_duplicates(found)
+
+    def _show_duplicates(self, found: list[Event]) -> None:
+        self._duplicates = found
+        settings = self.session.settings
+        self.duplicates_group.setTitle(tr("review.duplicates", count=len(found)))
+        self.duplicates_hint.setText(tr("review.duplicates.hint", distance=f"{settings.duplicate_distance_m:g}",
+                                        hours=f"{settings.duplicate_window_h:g}"))
+        self.duplicates.setRowCount(0)
+        point = self.form.point
+        for row, other in enumerate(found):
+            self.duplicates.insertRow(row)
+            distance = math.hypot(other.x - point[0], other.y - point[1]) if point else 0.0
+            organisation = self._names.get(f"org:{other.organisation}", other.organisation)
+            values = (f"{when_text(other)}\n{organisation}", tr("review.metres", distance=f"{distance:.0f}"),
+                      tr(f"status.{other.status.value}"))
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(f"{other.place_name}\n{other.description}".strip())
+                if column == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, other)
+                self.duplicates.setItem(row, column, item)
+        self.duplicates.setVisible(bool(found))
+        fit_rows(self.duplicates, len(found), maximum=4)
+        self._update_buttons()
+
+    def selected_duplicate(self) -> Event | None:
+        rows = self.duplicates.selectionModel().selectedRows()
+        return self.duplicates.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole) if rows else None
+
+    def _show_history(self, uuid: str) -> None:
+        self.history.clear()
+        store = self.session.store
+        if store is None:
+            return
+        try:
+            entries = store.audit_log(uuid)
+        except EstError:
+            return
+        for entry in entries:
+            at = entry.at.astimezone().strftime("%Y-%m-%d %H:%M") if entry.at else ""
+            text = tr("review.history.entry", at=at, action=tr(f"review.action.{entry.action}"), actor=entry.actor)
+            if entry.reason:
+                text += f" — {entry.reason}"
+            item = QListWidgetItem(text)
+            changed = [f"{name}: {old} → {new}" for name, (old, new) in entry.changes.items() if old is not None]
+            item.setToolTip("\n".join(changed) or text)
+            self.history.addItem(item)
+        fit_rows(self.history, self.history.count(), maximum=6)
+
+    # ------------------------------------------------------------------ decisions
+    def _update_buttons(self) -> None:
+        may = self.session.may("review")
+        open_report = may and self.current is not None
+        self.approve_button.setEnabled(open_report and self.form.valid)
+        self.reject_button.setEnabled(open_report)
+        count = len(self.selected_reports())
+        self.approve_selected_button.setText(tr("review.approve_selected", count=count))
+        self.approve_selected_button.setEnabled(may and count > 1)
+        other = self.selected_duplicate()
+        self.this_is_duplicate.setEnabled(open_report and other is not None)
+        self.other_is_duplicate.setEnabled(open_report and other is not None and other.status == Status.SUBMITTED)
+
+    def _set_status(self, text: str, style: str = ERROR_STYLE) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(style)
+        self.status.setVisible(bool(text))
+
+    def _push(self, text: str, level: int) -> None:
+        bar = self.iface.messageBar() if self.iface is not None else None
+        if bar is not None:
+            bar.pushMessage(tr("plugin.name"), text, level, 6)
+
+    def confirm(self, text: str) -> bool:
+        """Ask before a decision on many reports at once (tests replace this)."""
+        answer = QMessageBox.question(self, tr("plugin.name"), text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _run(self, action: Any, done: str) -> bool:
+        """Run one store decision; report success, or explain the refusal and show the current state."""
+        store = self.session.store
+        if store is None:
+            return False
+        try:
+            self.session.require("review")
+            action(store, self.session.user)  # on PostGIS the user comes from the (possibly lost) login
+        except ValidationError as error:
+            self.form.show_problems(error.problems)
+            self._set_status(error.message())
+            return False
+        except ConflictError as error:
+            self._set_status(error.message())
+            self._push(error.message(), Qgis.Warning)
+            keep = self.current.uuid if self.current is not None else None
+            self.current = None
+            self.refresh_queue()
+            if keep is not None and not self.select_report(keep):
+                self._set_status(error.message())
+            return False
+        except DatabaseUnavailable as error:
+            text = tr("review.kept", reason=error.message())
+            self._set_status(text)
+            self._push(text, Qgis.Warning)
+            return False
+        except EstError as error:
+            self._set_status(error.message())
+            self._push(error.message(), Qgis.Warning)
+            return False
+        self._set_status(done, SUCCESS_STYLE)
+        self._push(done, Qgis.Success)
+        self._after_change()
+        return True
+
+    def _after_change(self) -> None:
+        """Queue, other docks and the map follow a decision; the next report in line opens."""
+        row = min((index.row() for index in self.queue.selectionModel().selectedRows()), default=0)
+        self.current = None
+        self.session.events_changed.emit()  # refreshes this queue too
+        refresh_event_layers()
+        if self.queue.rowCount():
+            self.queue.selectRow(min(row, self.queue.rowCount() - 1))
+            self._selection_changed()
+
+    def approve(self) -> bool:
+        """Approve the open report with the reviewer's corrections."""
+        event = self.current
+        if event is None:
+            return False
+        if not self.form.valid:
+            self.form.touch_all()
+            return False
+        corrections = self.form.changes()
+        reason = self.reason.text().strip() or None
+        return self._run(lambda store, user: store.review(event.uuid, event.version, user, Status.APPROVED,
+                                                          reason=reason, corrections=corrections),
+                         tr("review.approved", category=self._names.get(event.category, event.category)))
+
+    def reject(self) -> bool:
+        """Reject the open report; a reason is required and shown to the reporter."""
+        event = self.current
+        if event is None:
+            return False
+        reason = self.reason.text().strip()
+        if not reason:
+            self.reason_error.show_messages([tr("error.reason_required")])
+            self.reason.setFocus()
+            return False
+        return self._run(lambda store, user: store.review(event.uuid, event.version, user, Status.REJECTED,
+                                                          reason=reason),
+                         tr("review.rejected", category=self._names.get(event.category, event.category)))
+
+    def mark_duplicate(self, current_is_duplicate: bool = True) -> bool:
+        """Reject one of the pair as a duplicate of the other, linking it to the kept report."""
+        event, other = self.current, self.selected_duplicate()
+        if event is None or other is None:
+            return False
+        duplicate, kept = (event, other) if current_is_duplicate else (other, event)
+        if duplicate.status != Status.SUBMITTED:
+            self._set_status(tr("error.not_reviewable", status=tr(f"status.{duplicate.status.value}")))
+            return False
+        reason = self.reason.text().strip() or tr(
+            "review.duplicate_reason", organisation=self._names.get(f"org:{kept.organisation}", kept.organisation),
+            date=kept.event_date.isoformat(), id=kept.uuid[:8])
+        return self._run(lambda store, user: store.review(duplicate.uuid, duplicate.version, user, Status.REJECTED,
+                                                          reason=reason, duplicate_of=kept.uuid),
+                         tr("review.marked_duplicate", id=kept.uuid[:8]))
+
+    def approve_selected(self) -> int:
+        """Approve every selected report as it is (no corrections), all or none."""
+        selected = self.selected_reports()
+        if len(selected) < 2 or not self.confirm(tr("review.approve_selected.confirm", count=len(selected))):
+            return 0
+        items = [(event.uuid, event.version) for event in selected]
+        done = self._run(lambda store, user: store.approve_many(items, user),
+                         tr("review.approved_many", count=len(items)))
+        return len(items) if done else 0
+
+    # ------------------------------------------------------------------ lifetime
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
+        """A hidden panel must not keep capturing map clicks."""
+        self.form.pick_button.setChecked(False)
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self.form.pick_button.setChecked(False)
+        self.form.marker.hide()
+        super().closeEvent(event)
