@@ -13,7 +13,7 @@ from typing import Any
 from qgis.core import Qgis, QgsMessageLog, QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QFileDialog, QMessageBox
+from qgis.PyQt.QtWidgets import QAction, QFileDialog
 
 from .core.errors import EstError
 from .core.i18n import tr
@@ -29,6 +29,9 @@ LOG_TAG = "EST Weekly"
 DOCKS: dict[str, tuple[str, str, Qt.DockWidgetArea, str, str]] = {
     "reporting": (".gui.reporting_dock", "ReportingDock", Qt.DockWidgetArea.RightDockWidgetArea, "report.svg", "report"),
     "review": (".gui.review_panel", "ReviewPanel", Qt.DockWidgetArea.RightDockWidgetArea, "review.svg", "review"),
+    "compilation": (".gui.compilation_dock", "CompilationDock", Qt.DockWidgetArea.LeftDockWidgetArea,
+                    "compilation.svg", "compile"),
+    "meeting": (".gui.meeting_panel", "MeetingPanel", Qt.DockWidgetArea.RightDockWidgetArea, "meeting.svg", "meeting"),
 }
 
 
@@ -117,7 +120,8 @@ class EstWeeklyPlugin:
         try:
             store = opener()
         except EstError as error:
-            QMessageBox.warning(self.iface.mainWindow(), tr("plugin.name"), error.message())
+            # The message bar, not a modal box: a project restored at start-up must not block QGIS.
+            self._show_message(error.message(), Qgis.Critical)
             return False
         self.session.set_store(store)
         settings = self.session.settings

@@ -16,8 +16,7 @@ from scripts import package
 def shell(qgis_iface, qgis_canvas):  # noqa: ANN001, ANN201
     from qgis.PyQt.QtWidgets import QMainWindow
 
-    window = QMainWindow()
-    window.setCentralWidget(qgis_canvas)
+    window = QMainWindow()  # the session's canvas is not reparented: it outlives this window
     return ShellInterface(qgis_canvas, qgis_iface.messageBar(), window)
 
 
@@ -91,7 +90,7 @@ def test_plugin_loads_starts_and_unloads_through_qgis_utils(installed_plugin, sh
 
 
 def test_plugin_opens_a_database_and_adds_the_styled_layer(shell, qgis_new_project, tmp_path):
-    from qgis.core import QgsProject
+    from qgis.core import Qgis, QgsProject
 
     from est_weekly_plugin.core.layers import find_layers
     from est_weekly_plugin.core.store import GeoPackageStore
@@ -109,6 +108,8 @@ def test_plugin_opens_a_database_and_adds_the_styled_layer(shell, qgis_new_proje
         source, _ = QgsProject.instance().readEntry("est_weekly", "source", "")
         assert source == f"gpkg:{tmp_path / 'demo.gpkg'}"
         assert not plugin.open_source(f"gpkg:{tmp_path / 'saknas.gpkg'}")
+        shown = " ".join(shell.messageBar().get_messages(Qgis.Critical))
+        assert "saknas.gpkg does not exist" in shown
         assert plugin.session.store is not None  # the working database stays open
     finally:
         plugin.unload()

@@ -155,9 +155,10 @@ _V1_GPKG = (
         kind TEXT NOT NULL DEFAULT '', active BOOLEAN NOT NULL DEFAULT 1)""",
     "CREATE TABLE events (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT," + _EVENT_COLUMNS_GPKG + ")",
     """CREATE TABLE audit_log (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, event_uuid TEXT NOT NULL, action TEXT NOT NULL,
+        id INTEGER PRIMARY KEY AUTOINCREMENT, subject TEXT NOT NULL DEFAULT 'event',
+        subject_uuid TEXT NOT NULL, action TEXT NOT NULL,
         actor TEXT NOT NULL, at DATETIME NOT NULL, reason TEXT, changes TEXT NOT NULL DEFAULT '{{}}')""",
-    "CREATE INDEX audit_log_event ON audit_log (event_uuid)",
+    "CREATE INDEX audit_log_subject ON audit_log (subject_uuid)",
     "CREATE UNIQUE INDEX events_uuid ON events (uuid)",
     "CREATE INDEX events_status_date ON events (status, event_date)",
     "CREATE INDEX events_category ON events (category)",
@@ -208,10 +209,11 @@ _V1_PG = (
         updated_at timestamptz NOT NULL DEFAULT now(),
         version integer NOT NULL DEFAULT 1)""",
     f"""CREATE TABLE {PG_SCHEMA}.audit_log (
-        id bigserial PRIMARY KEY, event_uuid uuid NOT NULL, action text NOT NULL,
+        id bigserial PRIMARY KEY, subject text NOT NULL DEFAULT 'event',
+        subject_uuid uuid NOT NULL, action text NOT NULL,
         actor text NOT NULL, at timestamptz NOT NULL DEFAULT now(), reason text,
         changes jsonb NOT NULL DEFAULT '{{{{}}}}'::jsonb)""",
-    f"CREATE INDEX audit_log_event ON {PG_SCHEMA}.audit_log (event_uuid)",
+    f"CREATE INDEX audit_log_subject ON {PG_SCHEMA}.audit_log (subject_uuid)",
     f"CREATE INDEX events_status_date ON {PG_SCHEMA}.events (status, event_date)",
     f"CREATE INDEX events_category ON {PG_SCHEMA}.events (category)",
     f"CREATE INDEX events_organisation ON {PG_SCHEMA}.events (organisation)",
@@ -221,11 +223,12 @@ _V1_PG = (
 # v2: the weekly meeting and its priorities (filled by the meeting issue).
 _V2_GPKG = (
     """CREATE TABLE meetings (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, iso_week TEXT NOT NULL UNIQUE, meeting_date DATE,
+        id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, iso_week TEXT NOT NULL UNIQUE,
+        meeting_date DATE,
         organisations TEXT NOT NULL DEFAULT '[]', notes TEXT NOT NULL DEFAULT '',
         created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL, version INTEGER NOT NULL DEFAULT 1)""",
     """CREATE TABLE priorities (
-        fid INTEGER PRIMARY KEY AUTOINCREMENT, geom GEOMETRY,
+        fid INTEGER PRIMARY KEY AUTOINCREMENT, geom GEOMETRY, uuid TEXT NOT NULL UNIQUE,
         meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
         kind TEXT NOT NULL CHECK (kind IN ('focus','hotspot')), rank INTEGER NOT NULL,
         name TEXT NOT NULL, categories TEXT NOT NULL DEFAULT '[]', radius_m REAL,
@@ -241,12 +244,12 @@ _V2_GPKG = (
 
 _V2_PG = (
     f"""CREATE TABLE {PG_SCHEMA}.meetings (
-        id bigserial PRIMARY KEY, iso_week text NOT NULL UNIQUE, meeting_date date,
+        id bigserial PRIMARY KEY, uuid uuid NOT NULL UNIQUE, iso_week text NOT NULL UNIQUE, meeting_date date,
         organisations jsonb NOT NULL DEFAULT '[]'::jsonb, notes text NOT NULL DEFAULT '',
         created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
         version integer NOT NULL DEFAULT 1)""",
     f"""CREATE TABLE {PG_SCHEMA}.priorities (
-        fid bigserial PRIMARY KEY, geom geometry(Geometry, {{srid}}),
+        fid bigserial PRIMARY KEY, geom geometry(Geometry, {{srid}}), uuid uuid NOT NULL UNIQUE,
         meeting_id bigint NOT NULL REFERENCES {PG_SCHEMA}.meetings(id) ON DELETE CASCADE,
         kind text NOT NULL CHECK (kind IN ('focus','hotspot')), rank integer NOT NULL,
         name text NOT NULL, categories jsonb NOT NULL DEFAULT '[]'::jsonb, radius_m double precision,

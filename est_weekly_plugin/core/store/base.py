@@ -53,12 +53,15 @@ EVENT_FIELDS = (
 
 @dataclass(frozen=True)
 class AuditEntry:
-    event_uuid: str
+    """One audit row: who did what to which event, meeting or priority, from → to."""
+
+    subject_uuid: str
     action: str
     actor: str
     at: dt.datetime
     reason: str | None
     changes: dict[str, list[Any]]
+    subject: str = "event"
 
 
 @dataclass(frozen=True)
@@ -651,27 +654,30 @@ class EventStore(ABC):
 
     # ------------------------------------------------------------------ audit
     def _audit(self, cursor: Any, uuid: str, action: str, actor: str, reason: str | None,
-               changes: dict[str, Any], now: dt.datetime) -> None:
+               changes: dict[str, Any], now: dt.datetime, subject: str = "event") -> None:
+        """Write one audit row inside the caller's transaction (events, meetings, priorities)."""
         cursor.execute(
             self._sql(
-                f"INSERT INTO {self._table('audit_log')} (event_uuid, action, actor, at, reason, changes) "
-                f"VALUES (?, ?, ?, ?, ?, {self._json_param_sql()})"
+                f"INSERT INTO {self._table('audit_log')} (subject, subject_uuid, action, actor, at, reason, changes) "
+                f"VALUES (?, ?, ?, ?, ?, ?, {self._json_param_sql()})"
             ),
-            (str(uuid), action, actor, self._timestamp(now), reason, json.dumps(changes, ensure_ascii=False)),
+            (subject, str(uuid), action, actor, self._timestamp(now), reason,
+             json.dumps(changes, ensure_ascii=False, default=str)),
         )
 
     def _json_param_sql(self) -> str:
         return "?"
 
     def audit_log(self, uuid: str | None = None) -> list[AuditEntry]:
-        sql = f"SELECT event_uuid, action, actor, at, reason, changes FROM {self._table('audit_log')}"
+        sql = f"SELECT subject_uuid, action, actor, at, reason, changes, subject FROM {self._table('audit_log')}"
         params: tuple[Any, ...] = ()
         if uuid is not None:
-            sql += " WHERE event_uuid = ?"
+            sql += " WHERE subject_uuid = ?"
             params = (str(uuid),)
         rows = self._query(sql + " ORDER BY id", params)
         return [
-            AuditEntry(str(r[0]), r[1], r[2], _as_datetime(r[3]), r[4], r[5] if isinstance(r[5], dict) else json.loads(r[5]))
+            AuditEntry(str(r[0]), r[1], r[2], _as_datetime(r[3]), r[4],
+                       r[5] if isinstance(r[5], dict) else json.loads(r[5]), r[6])
             for r in rows
         ]
 

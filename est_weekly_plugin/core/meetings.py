@@ -1,0 +1,493 @@
+"""The weekly EST meeting as data: meetings, ranked priorities and their follow-up.
+
+Why a meeting is keyed by the ISO week it *reviews*: the report for week W (the compilation of
+W's events), the meeting that discusses it and the priorities it sets share one key, so the PDF
+for W finds everything without date arithmetic. The meeting of 2026-W47 is held early in W48;
+its priorities apply to the week after (W48). At the next meeting (2026-W48) each of those
+priorities gets its follow-up: events in its place and categories during W48 against the mean
+of the ``baseline_weeks`` weeks before (W44–W47), and a status (continue / done / dropped)
+with a comment.
+
+A priority is either a *focus area* (categories, optionally within a place) or a *hot-spot*
+(a polygon, or a point with a radius, with a name such as "Knutpunkten north entrance").
+Both backends are handled here over the store's dialect hooks; every write is guarded by a
+``version`` (optimistic concurrency, like events) and leaves an audit row in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import struct
+import uuid as uuid_module
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import ConflictError, EstError
+from .filters import points_in_polygon
+from .model import EventColumns, day_number
+from .store.base import EventStore, utc_now
+from .trends import week_label, week_monday
+
+KINDS = ("focus", "hotspot")
+STATUSES = ("open", "continue", "done", "dropped")
+_GPKG_HEADER = struct.Struct("<2sBBi")
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+_MEETING_FIELDS = ("id", "uuid", "iso_week", "meeting_date", "organisations", "notes", "created_at", "updated_at",
+                   "version")
+_PRIORITY_FIELDS = ("fid", "uuid", "meeting_id", "kind", "rank", "name", "categories", "radius_m", "responsible",
+                    "action", "time_focus", "status", "follow_up_comment", "created_at", "updated_at", "version")
+_PRIORITY_EDITABLE = ("kind", "rank", "name", "categories", "radius_m", "responsible", "action", "time_focus",
+                      "status", "follow_up_comment", "wkt")
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One weekly meeting: the ISO week it reviews, when it met, who took part, notes."""
+
+    iso_week: str
+    meeting_date: dt.date | None = None
+    organisations: tuple[str, ...] = ()
+    notes: str = ""
+    uuid: str = ""
+    id: int | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    version: int = 1
+
+    @property
+    def monday(self) -> dt.date:
+        return week_monday(self.iso_week)
+
+    @property
+    def sunday(self) -> dt.date:
+        return self.monday + dt.timedelta(days=6)
+
+
+@dataclass(frozen=True)
+class Priority:
+    """A ranked focus area or hot-spot agreed for the week after the meeting.
+
+    ``wkt`` is the place in the store CRS: a polygon, or a point that ``radius_m`` turns
+    into a circle. A focus area may have no place (then it is city-wide).
+    """
+
+    kind: str
+    rank: int
+    name: str
+    wkt: str | None = None
+    radius_m: float | None = None
+    categories: tuple[str, ...] = ()
+    responsible: tuple[str, ...] = ()
+    action: str = ""
+    time_focus: str = ""
+    status: str = "open"
+    follow_up_comment: str = ""
+    uuid: str = ""
+    meeting_id: int | None = None
+    fid: int | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    version: int = 1
+
+    def area_wkt(self) -> str | None:
+        """The place as a polygon WKT (a point with a radius becomes a 48-segment circle)."""
+        if not self.wkt:
+            return None
+        from qgis.core import QgsGeometry, QgsWkbTypes
+
+        geometry = QgsGeometry.fromWkt(self.wkt)
+        if geometry.isNull():
+            return None
+        if geometry.type() == QgsWkbTypes.GeometryType.PointGeometry:
+            geometry = geometry.buffer(float(self.radius_m or 50.0), 12)
+        elif geometry.type() == QgsWkbTypes.GeometryType.LineGeometry:
+            geometry = geometry.buffer(float(self.radius_m or 25.0), 8)
+        return geometry.asWkt(2)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What happened in a priority's place and categories in the week it applied to."""
+
+    priority: Priority
+    week: str
+    current: int
+    baseline: float  # mean per week over the baseline weeks
+    weekly: list[int] = field(default_factory=list)  # baseline weeks, then the current week
+
+    @property
+    def change(self) -> float:
+        return self.current - self.baseline
+
+    @property
+    def relative(self) -> float | None:
+        return self.change / self.baseline if self.baseline > 0 else None
+
+
+def previous_week(iso_week: str) -> str:
+    return week_label(week_monday(iso_week) - dt.timedelta(days=7))
+
+
+def next_week(iso_week: str) -> str:
+    return week_label(week_monday(iso_week) + dt.timedelta(days=7))
+
+
+def priority_from_hotspot(spot: Any, *, rank: int, name: str | None = None, radius_m: float | None = None,
+                          category_codes: Sequence[str] | None = None) -> Priority:
+    """Promote a ranked hot-spot of the compilation to a priority in one step.
+
+    The place is the hot-spot's neighbourhood (its cell and the ring around it) as a circle
+    around the cell centre, so the follow-up counts the same events the hot-spot counted.
+    """
+    cell = _cell_size(spot.polygon)
+    radius = float(radius_m if radius_m is not None else round(cell * 1.5))
+    codes = tuple(category_codes) if category_codes is not None else tuple(code for code, _n in spot.categories[:2])
+    return Priority(kind="hotspot", rank=rank, name=name or (spot.district or f"#{spot.rank}"),
+                    wkt=f"POINT({spot.x:.2f} {spot.y:.2f})", radius_m=radius, categories=codes)
+
+
+def _cell_size(polygon: Sequence[tuple[float, float]]) -> float:
+    xs = [p[0] for p in polygon]
+    return float(max(xs) - min(xs)) if xs else 100.0
+
+
+# ------------------------------------------------------------------------------ follow-up
+def priority_mask(priority: Priority, columns: EventColumns) -> np.ndarray:
+    """Events in the priority's place (if any) and categories (if any)."""
+    keep = np.ones(len(columns), dtype=bool)
+    if priority.categories:
+        wanted = [i for i, code in enumerate(columns.category_codes) if code in set(priority.categories)]
+        keep &= np.isin(columns.category, np.array(wanted, dtype=np.int16)) if wanted else False
+    area = priority.area_wkt()
+    if area and keep.any():
+        index = np.flatnonzero(keep)
+        keep[index] = points_in_polygon(columns.x[index], columns.y[index], area)
+    return keep
+
+
+def follow_up(priority: Priority, columns: EventColumns, week: str, baseline_weeks: int = 4) -> FollowUp:
+    """Events of the priority in *week* against the mean of the *baseline_weeks* before it."""
+    monday = day_number(week_monday(week))
+    start = monday - 7 * baseline_weeks
+    inside = (columns.day >= start) & (columns.day < monday + 7)
+    subset = columns.subset(inside)
+    mask = priority_mask(priority, subset)
+    slots = (subset.day[mask].astype(np.int64) - start) // 7
+    weekly = np.bincount(slots, minlength=baseline_weeks + 1)[: baseline_weeks + 1]
+    return FollowUp(priority, week_label(week_monday(week)), int(weekly[-1]),
+                    float(weekly[:-1].mean()) if baseline_weeks else 0.0, [int(v) for v in weekly])
+
+
+# ------------------------------------------------------------------------------ repository
+class MeetingRepository:
+    """Meetings and priorities in an EST store (GeoPackage or PostGIS), audited and versioned."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    # -- dialect helpers ----------------------------------------------------------------
+    @property
+    def _postgis(self) -> bool:
+        return self.store.dialect == "postgis"
+
+    def _t(self, name: str) -> str:
+        return self.store._table(name)
+
+    def _json_sql(self) -> str:
+        return self.store._json_param_sql()
+
+    def _geom_param_sql(self) -> str:
+        if self._postgis:
+            return f"ST_GeomFromText(?, {int(self.store.settings.epsg)})"
+        return "?"
+
+    def _geom_param(self, wkt: str | None) -> Any:
+        if not wkt:
+            return None
+        from qgis.core import QgsGeometry
+
+        geometry = QgsGeometry.fromWkt(wkt)
+        if geometry.isNull() or geometry.isEmpty():
+            raise EstError("bad_value", field="geometry", value=str(wkt)[:40])
+        if self._postgis:
+            return geometry.asWkt(3)
+        return _GPKG_HEADER.pack(b"GP", 0, 0b00000001, int(self.store.settings.epsg)) + bytes(geometry.asWkb())
+
+    def _geom_select_sql(self) -> str:
+        return "ST_AsText(geom)" if self._postgis else "geom"
+
+    @staticmethod
+    def _decode_geom(value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        from qgis.core import QgsGeometry
+
+        blob = bytes(value)
+        if blob[:2] != b"GP":
+            return None
+        envelope = _ENVELOPE_BYTES.get((blob[3] >> 1) & 0b111, 0)
+        geometry = QgsGeometry()
+        geometry.fromWkb(blob[8 + envelope:])
+        return geometry.asWkt(3) if not geometry.isNull() else None
+
+    # -- meetings -------------------------------------------------------------------------
+    def _meeting_from_row(self, row: Sequence[Any]) -> Meeting:
+        values = dict(zip(_MEETING_FIELDS, row))
+        organisations = values["organisations"]
+        if isinstance(organisations, str):
+            organisations = json.loads(organisations or "[]")
+        return Meeting(
+            iso_week=values["iso_week"], meeting_date=_date_or_none(values["meeting_date"]),
+            organisations=tuple(organisations or ()), notes=values["notes"] or "", uuid=str(values["uuid"]),
+            id=int(values["id"]), created_at=_datetime(values["created_at"]),
+            updated_at=_datetime(values["updated_at"]), version=int(values["version"]),
+        )
+
+    def meeting(self, iso_week: str) -> Meeting | None:
+        """The meeting that reviews *iso_week*, if one was created."""
+        week = week_label(week_monday(iso_week))
+        rows = self.store._query(f"SELECT {', '.join(_MEETING_FIELDS)} FROM {self._t('meetings')} WHERE iso_week = ?",
+                                 (week,))
+        return self._meeting_from_row(rows[0]) if rows else None
+
+    def meetings(self) -> list[Meeting]:
+        rows = self.store._query(f"SELECT {', '.join(_MEETING_FIELDS)} FROM {self._t('meetings')} ORDER BY iso_week")
+        return [self._meeting_from_row(row) for row in rows]
+
+    def create_meeting(self, iso_week: str, actor: str, *, meeting_date: dt.date | None = None,
+                       organisations: Iterable[str] = (), notes: str = "") -> Meeting:
+        """Create the meeting of *iso_week* (one per week; a second one is refused)."""
+        week = week_label(week_monday(iso_week))
+        if self.meeting(week) is not None:
+            raise EstError("meeting_exists", week=week)
+        meeting_date = meeting_date or (week_monday(week) + dt.timedelta(days=7))
+        now = utc_now()
+        new_uuid = str(uuid_module.uuid4())
+        orgs = list(organisations)
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                self.store._sql(
+                    f"INSERT INTO {self._t('meetings')} (uuid, iso_week, meeting_date, organisations, notes, "
+                    f"created_at, updated_at, version) VALUES (?, ?, ?, {self._json_sql()}, ?, ?, ?, 1)"
+                ),
+                (new_uuid, week, self.store._date_param(meeting_date), json.dumps(orgs, ensure_ascii=False), notes,
+                 self.store._timestamp(now), self.store._timestamp(now)),
+            )
+            self.store._audit(cursor, new_uuid, "create", actor, None,
+                              {"iso_week": [None, week], "meeting_date": [None, meeting_date.isoformat()],
+                               "organisations": [None, orgs], "notes": [None, notes]}, now, subject="meeting")
+        return self.meeting(week)  # type: ignore[return-value]
+
+    def ensure_meeting(self, iso_week: str, actor: str) -> Meeting:
+        """The week's meeting, created on first use (the panel and the report use this)."""
+        return self.meeting(iso_week) or self.create_meeting(iso_week, actor)
+
+    def update_meeting(self, meeting: Meeting, actor: str, **changes: Any) -> Meeting:
+        """Change date, organisations or notes; refused if someone changed it since *meeting* was read."""
+        unknown = set(changes) - {"meeting_date", "organisations", "notes"}
+        if unknown:
+            raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
+        after = replace(meeting, **{k: (tuple(v) if k == "organisations" else v) for k, v in changes.items()})
+        diff = {k: [_plain(getattr(meeting, k)), _plain(getattr(after, k))] for k in changes
+                if _plain(getattr(meeting, k)) != _plain(getattr(after, k))}
+        now = utc_now()
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                self.store._sql(
+                    f"UPDATE {self._t('meetings')} SET meeting_date = ?, organisations = {self._json_sql()}, "
+                    "notes = ?, updated_at = ?, version = version + 1 WHERE uuid = ? AND version = ?"
+                ),
+                (self.store._date_param(after.meeting_date) if after.meeting_date else None,
+                 json.dumps(list(after.organisations), ensure_ascii=False), after.notes, self.store._timestamp(now),
+                 meeting.uuid, meeting.version),
+            )
+            if cursor.rowcount != 1:
+                raise ConflictError("conflict", actor="?", found="?", expected=meeting.version)
+            self.store._audit(cursor, meeting.uuid, "edit", actor, None, diff, now, subject="meeting")
+        return self.meeting(meeting.iso_week)  # type: ignore[return-value]
+
+    # -- priorities -----------------------------------------------------------------------
+    def _priority_select(self) -> str:
+        return (f"SELECT {self._geom_select_sql()}, {', '.join(_PRIORITY_FIELDS)} FROM {self._t('priorities')}")
+
+    def _priority_from_row(self, row: Sequence[Any]) -> Priority:
+        values = dict(zip(_PRIORITY_FIELDS, row[1:]))
+
+        def codes(value: Any) -> tuple[str, ...]:
+            return tuple(json.loads(value or "[]") if isinstance(value, str) else (value or ()))
+
+        return Priority(
+            kind=values["kind"], rank=int(values["rank"]), name=values["name"], wkt=self._decode_geom(row[0]),
+            radius_m=float(values["radius_m"]) if values["radius_m"] is not None else None,
+            categories=codes(values["categories"]), responsible=codes(values["responsible"]),
+            action=values["action"] or "", time_focus=values["time_focus"] or "", status=values["status"],
+            follow_up_comment=values["follow_up_comment"] or "", uuid=str(values["uuid"]),
+            meeting_id=int(values["meeting_id"]), fid=int(values["fid"]),
+            created_at=_datetime(values["created_at"]), updated_at=_datetime(values["updated_at"]),
+            version=int(values["version"]),
+        )
+
+    def priorities(self, meeting: Meeting, kind: str | None = None) -> list[Priority]:
+        """The meeting's priorities: focus areas first, then hot-spots, each by rank."""
+        sql = self._priority_select() + " WHERE meeting_id = ?"
+        params: list[Any] = [meeting.id]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        rows = self.store._query(sql + " ORDER BY kind DESC, rank, fid", params)
+        return [self._priority_from_row(row) for row in rows]
+
+    def priority(self, uuid: str) -> Priority:
+        try:
+            uuid_module.UUID(str(uuid))
+        except ValueError:
+            raise EstError("not_found", uuid=str(uuid)[:40]) from None
+        rows = self.store._query(self._priority_select() + " WHERE uuid = ?", (str(uuid),))
+        if not rows:
+            raise EstError("not_found", uuid=uuid)
+        return self._priority_from_row(rows[0])
+
+    @staticmethod
+    def _check(priority: Priority) -> None:
+        if priority.kind not in KINDS:
+            raise EstError("bad_value", field="kind", value=priority.kind)
+        if priority.status not in STATUSES:
+            raise EstError("bad_value", field="status", value=priority.status)
+        if not priority.name.strip():
+            raise EstError("bad_value", field="name", value="")
+        if priority.rank < 1:
+            raise EstError("bad_value", field="rank", value=str(priority.rank))
+        if priority.kind == "hotspot" and not priority.wkt:
+            raise EstError("bad_value", field="geometry", value="")
+        if priority.radius_m is not None and priority.radius_m <= 0:
+            raise EstError("bad_value", field="radius_m", value=str(priority.radius_m))
+
+    def add_priority(self, meeting: Meeting, priority: Priority, actor: str) -> Priority:
+        """Store a new priority of *meeting* (validated; audited)."""
+        self._check(priority)
+        now = utc_now()
+        new_uuid = str(uuid_module.uuid4())
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                self.store._sql(
+                    f"INSERT INTO {self._t('priorities')} (geom, uuid, meeting_id, kind, rank, name, categories, "
+                    "radius_m, responsible, action, time_focus, status, follow_up_comment, created_at, updated_at, "
+                    f"version) VALUES ({self._geom_param_sql()}, ?, ?, ?, ?, ?, {self._json_sql()}, ?, "
+                    f"{self._json_sql()}, ?, ?, ?, ?, ?, ?, 1)"
+                ),
+                (self._geom_param(priority.wkt), new_uuid, meeting.id, priority.kind, int(priority.rank),
+                 priority.name.strip(), json.dumps(list(priority.categories)), priority.radius_m,
+                 json.dumps(list(priority.responsible), ensure_ascii=False), priority.action, priority.time_focus,
+                 priority.status, priority.follow_up_comment, self.store._timestamp(now), self.store._timestamp(now)),
+            )
+            snapshot = {name: [None, _plain(getattr(priority, name))] for name in _PRIORITY_EDITABLE}
+            snapshot["meeting"] = [None, meeting.iso_week]
+            self.store._audit(cursor, new_uuid, "create", actor, None, snapshot, now, subject="priority")
+        return self.priority(new_uuid)
+
+    def update_priority(self, priority: Priority, actor: str, reason: str | None = None,
+                        **changes: Any) -> Priority:
+        """Change a priority read at ``priority.version``; a concurrent change is a conflict."""
+        unknown = set(changes) - set(_PRIORITY_EDITABLE)
+        if unknown:
+            raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
+        for key in ("categories", "responsible"):
+            if key in changes:
+                changes[key] = tuple(changes[key])
+        after = replace(priority, **changes)
+        self._check(after)
+        diff = {k: [_plain(getattr(priority, k)), _plain(getattr(after, k))] for k in changes
+                if _plain(getattr(priority, k)) != _plain(getattr(after, k))}
+        now = utc_now()
+        action = "follow_up" if set(changes) <= {"status", "follow_up_comment"} else "edit"
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                self.store._sql(
+                    f"UPDATE {self._t('priorities')} SET geom = {self._geom_param_sql()}, kind = ?, rank = ?, "
+                    f"name = ?, categories = {self._json_sql()}, radius_m = ?, responsible = {self._json_sql()}, "
+                    "action = ?, time_focus = ?, status = ?, follow_up_comment = ?, updated_at = ?, "
+                    "version = version + 1 WHERE uuid = ? AND version = ?"
+                ),
+                (self._geom_param(after.wkt), after.kind, int(after.rank), after.name.strip(),
+                 json.dumps(list(after.categories)), after.radius_m,
+                 json.dumps(list(after.responsible), ensure_ascii=False), after.action, after.time_focus,
+                 after.status, after.follow_up_comment, self.store._timestamp(now), priority.uuid, priority.version),
+            )
+            if cursor.rowcount != 1:
+                raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
+            self.store._audit(cursor, priority.uuid, action, actor, reason, diff, now, subject="priority")
+        return self.priority(priority.uuid)
+
+    def set_follow_up(self, priority: Priority, status: str, comment: str, actor: str) -> Priority:
+        """Record the outcome of a priority at the next meeting: continue, done or dropped."""
+        if status not in ("continue", "done", "dropped"):
+            raise EstError("bad_value", field="status", value=status)
+        return self.update_priority(priority, actor, status=status, follow_up_comment=comment)
+
+    def delete_priority(self, priority: Priority, actor: str, reason: str | None = None) -> None:
+        """Remove a priority (the audit row keeps what it was)."""
+        now = utc_now()
+        with self.store.transaction() as cursor:
+            cursor.execute(
+                self.store._sql(f"DELETE FROM {self._t('priorities')} WHERE uuid = ? AND version = ?"),
+                (priority.uuid, priority.version),
+            )
+            if cursor.rowcount != 1:
+                raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
+            snapshot = {name: [_plain(getattr(priority, name)), None] for name in _PRIORITY_EDITABLE}
+            self.store._audit(cursor, priority.uuid, "delete", actor, reason, snapshot, now, subject="priority")
+
+    def next_rank(self, meeting: Meeting, kind: str) -> int:
+        ranks = [p.rank for p in self.priorities(meeting, kind)]
+        return max(ranks, default=0) + 1
+
+    def promote_hotspot(self, meeting: Meeting, spot: Any, actor: str, *, name: str | None = None,
+                        category_codes: Sequence[str] | None = None) -> Priority:
+        """One click: a compilation hot-spot becomes the next-ranked hot-spot priority."""
+        priority = priority_from_hotspot(spot, rank=self.next_rank(meeting, "hotspot"), name=name,
+                                         category_codes=category_codes)
+        return self.add_priority(meeting, priority, actor)
+
+    def follow_ups(self, iso_week: str, columns: EventColumns, baseline_weeks: int = 4) -> list[FollowUp]:
+        """The follow-up shown at the meeting of *iso_week*: last meeting's priorities in this week."""
+        previous = self.meeting(previous_week(iso_week))
+        if previous is None:
+            return []
+        return [follow_up(p, columns, iso_week, baseline_weeks) for p in self.priorities(previous)]
+
+
+# ------------------------------------------------------------------------------ helpers
+def _date_or_none(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
