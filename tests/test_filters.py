@@ -15,13 +15,13 @@ from est_weekly_plugin.core.filters import (
     hour_totals,
     hour_weights,
     hour_window_share,
-    load_districts,
     nearest_district_index,
     points_in_polygon,
     weekday_hour_matrix,
 )
 from est_weekly_plugin.core.i18n import catalogue, tr
 from est_weekly_plugin.core.model import EventColumns, date_from_day, day_number
+from est_weekly_plugin.core.reference import districts as load_districts
 
 CATS = ["samlingsplats", "skadegorelse", "klotter", "narkotika", "brand"]
 ORGS = ["slf_trygghet", "sbf", "polisen", "vakt"]

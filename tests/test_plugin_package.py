@@ -68,7 +68,7 @@ def test_plugin_loads_starts_and_unloads_through_qgis_utils(installed_plugin, sh
     loaded_from = sys.modules["est_weekly_plugin"].__file__
     assert loaded_from.startswith(str(installed_plugin))
     minimum = qgis.utils.pluginMetadata("est_weekly_plugin", "qgisMinimumVersion")
-    assert Qgis.QGIS_VERSION_INT >= int(minimum.replace(".", "")) * 100
+    assert int(minimum.replace(".", "")) * 100 <= Qgis.QGIS_VERSION_INT
     assert qgis.utils.startPlugin("est_weekly_plugin")
 
     menu = shell.plugin_submenu("&EST Weekly")

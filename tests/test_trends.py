@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from est_weekly_plugin.core.filters import load_districts
 from est_weekly_plugin.core.model import EventColumns, date_from_day, day_number
+from est_weekly_plugin.core.reference import districts as load_districts
 from est_weekly_plugin.core.trends import (
     events_per_week,
     iso_week_keys,

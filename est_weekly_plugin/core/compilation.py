@@ -15,17 +15,26 @@ counts travel to the client, never a million points.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .density import DensityGrid, density_grid
-from .filters import CompilationFilter, nearest_district_index, weekday_hour_matrix
-from .model import Category, EventColumns, Organisation, date_from_day, day_number
-from .reference import District, districts
+from .filters import (
+    MINUTES_PER_DAY,
+    CompilationFilter,
+    nearest_district_index,
+    polygon_rings,
+    weekday_hour_matrix,
+)
+from .hotspots import HotspotResult, hotspot_analysis
+from .model import EventColumns, date_from_day, day_number
+from .reference import District, districts, municipality
 from .trends import events_per_week, iso_week_monday_day, week_label, week_monday
 
 TREND_WEEKS = 26  # weeks shown in the weekly trend line
@@ -139,3 +148,223 @@ def columns_from_batch(
         category_codes=list(category_codes),
         organisation_codes=list(organisation_codes),
     )
+
+
+# --------------------------------------------------------------------------- the engine
+Extent = Tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class DensitySpec:
+    """Where and how fine the heat map is computed."""
+
+    extent: Extent
+    pixel_size: float = 10.0
+    radius: float = 200.0
+    kernel: str = "quartic"
+
+
+def density_spec_for(extent: Sequence[float], *, radius: float = 200.0, max_pixels: int = 1_000_000,
+                     min_pixel: float = 10.0) -> DensitySpec:
+    """A heat-map grid for a view: 10 m pixels at street scale, coarser when the view is large,
+    so one filter change never convolves more than *max_pixels* (the FFT cost is per pixel).
+    Pixel sizes are whole metres (1, 2, 2.5, 5 × 10^k) so grids line up between views."""
+    xmin, ymin, xmax, ymax = (float(v) for v in extent)
+    area = max((xmax - xmin) * (ymax - ymin), 1.0)
+    needed = max(min_pixel, math.sqrt(area / max_pixels))
+    exponent = 10 ** math.floor(math.log10(needed))
+    pixel = next(step * exponent for step in (1, 2, 2.5, 5, 10) if step * exponent >= needed - 1e-9)
+    return DensitySpec((xmin, ymin, xmax, ymax), float(pixel), float(radius))
+
+
+@dataclass
+class CompilationResult:
+    """Everything one filter produces; ``index`` are positions into the engine's columns."""
+
+    filter: CompilationFilter
+    count: int
+    charts: ChartData
+    index: Optional[np.ndarray] = None  # None when aggregated in the database
+    density: Optional[DensityGrid] = None
+    density_spec: Optional[DensitySpec] = None
+    hotspots: Optional[HotspotResult] = None
+    timings: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def density_max(self) -> float:
+        """The heat map's colour scale top: the 99.8th percentile of non-zero pixels, so one
+        extreme pixel does not wash out the rest of the city."""
+        if self.density is None:
+            return 1.0
+        values = self.density.values
+        positive = values[values > values.max() * 1e-6] if values.size else values
+        return float(np.quantile(positive, 0.998)) if positive.size else 1.0
+
+
+class Cancelled(Exception):
+    """Raised inside a computation when its task was cancelled or superseded."""
+
+
+def filter_key(compilation_filter: CompilationFilter) -> str:
+    return json.dumps(compilation_filter.to_dict(), sort_keys=True)
+
+
+class CompilationEngine:
+    """Approved events in memory; one :meth:`compute` per filter change.
+
+    Why the caches: the nearest district of every event, the ISO week of every event and the
+    distinct (weekday, start, end) time profiles do not depend on the filter. With them a
+    filter change is one mask plus ``bincount``s; the aoristic matrix is spread over the few
+    thousand distinct profiles (weighted by how many selected events share each) instead of
+    over a million events.
+    """
+
+    def __init__(self, columns: EventColumns, *, district_list: Optional[Sequence[District]] = None,
+                 hotspot_extent: Optional[Sequence[float]] = None) -> None:
+        self.columns = columns
+        self.districts = tuple(districts() if district_list is None else district_list)
+        self.hotspot_extent = tuple(hotspot_extent or municipality()["urban_core"])
+        self._district_index: Optional[np.ndarray] = None
+        self._profiles: Optional[Tuple[EventColumns, np.ndarray]] = None
+        self._weeks: Optional[Tuple[int, np.ndarray]] = None
+        self._masks: "OrderedDict[str, np.ndarray]" = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    # -- filter-independent caches ----------------------------------------------------
+    @property
+    def district_index(self) -> np.ndarray:
+        if self._district_index is None:
+            self._district_index = nearest_district_index(self.columns.x, self.columns.y, self.districts)
+        return self._district_index
+
+    def _profile_table(self) -> Tuple[EventColumns, np.ndarray]:
+        if self._profiles is None:
+            c = self.columns
+            key = (c.weekday.astype(np.int64) * 1441 + (c.minute_from.astype(np.int64) + 1)) * 1441 \
+                + (c.minute_to.astype(np.int64) + 1)
+            unique, inverse = np.unique(key, return_inverse=True)
+            minute_to = (unique % 1441 - 1).astype(np.int16)
+            minute_from = ((unique // 1441) % 1441 - 1).astype(np.int16)
+            weekday = (unique // (1441 * 1441)).astype(np.int8)
+            zeros = np.zeros(unique.size)
+            profiles = EventColumns(
+                fid=np.zeros(unique.size, np.int64), x=zeros, y=zeros, category=np.zeros(unique.size, np.int16),
+                organisation=np.zeros(unique.size, np.int16), day=np.zeros(unique.size, np.int32),
+                weekday=weekday, minute_from=minute_from, minute_to=minute_to,
+                category_codes=c.category_codes, organisation_codes=c.organisation_codes,
+            )
+            self._profiles = (profiles, inverse.astype(np.int64).ravel())
+        return self._profiles
+
+    def _week_table(self) -> Tuple[int, np.ndarray]:
+        if self._weeks is None:
+            mondays = iso_week_monday_day(self.columns.day)
+            first = int(mondays.min()) if mondays.size else 0
+            self._weeks = (first, ((mondays - first) // 7).astype(np.int64))
+        return self._weeks
+
+    def warm_up(self) -> None:
+        """Build the caches (done once in the loading task, not on the first filter change)."""
+        self._profile_table()
+        self._week_table()
+        _ = self.district_index
+
+    # -- per filter ----------------------------------------------------------------------
+    def mask(self, compilation_filter: CompilationFilter) -> np.ndarray:
+        key = filter_key(compilation_filter)
+        cached = self._masks.get(key)
+        if cached is not None:
+            self._masks.move_to_end(key)
+            return cached
+        district_index = self.district_index if compilation_filter.districts else None
+        mask = compilation_filter.mask(self.columns, self.districts, district_index=district_index)
+        self._masks[key] = mask
+        while len(self._masks) > 8:
+            self._masks.popitem(last=False)
+        return mask
+
+    def chart_data(self, mask: np.ndarray, week: Optional[str] = None, weeks: int = TREND_WEEKS) -> ChartData:
+        """Same content as :func:`chart_data` on the selected events, from the caches."""
+        c = self.columns
+        index = np.flatnonzero(mask)
+        n_cat, n_org = len(c.category_codes), len(c.organisation_codes)
+        profiles, inverse = self._profile_table()
+        profile_counts = np.bincount(inverse[index], minlength=len(profiles)).astype(np.float64)
+        matrix = weekday_hour_matrix(profiles, profile_counts)
+        unknown = float(profile_counts[profiles.minute_from < 0].sum())
+        first_monday, week_index = self._week_table()
+        per_week = np.bincount(week_index[index], minlength=int(week_index.max(initial=0)) + 1).astype(np.float64)
+        shown_first, shown_last = weekly_window(c, week, weeks)
+        start = (day_number(shown_first) - first_monday) // 7
+        stop = (day_number(shown_last) - first_monday) // 7 + 1
+        window = np.zeros(stop - start)
+        lo, hi = max(start, 0), min(stop, per_week.size)
+        if hi > lo:
+            window[lo - start: hi - start] = per_week[lo:hi]
+        average = rolling_baseline(window)
+        labels = [week_label(shown_first + dt.timedelta(days=7 * k)) for k in range(stop - start)]
+        return ChartData(
+            category_codes=list(c.category_codes),
+            category_counts=np.bincount(c.category[index].astype(np.int64), minlength=n_cat)[:n_cat],
+            organisation_codes=list(c.organisation_codes),
+            organisation_counts=np.bincount(c.organisation[index].astype(np.int64), minlength=n_org)[:n_org],
+            weekday_counts=np.bincount(c.weekday[index].astype(np.int64), minlength=7)[:7],
+            weekday_hour=matrix,
+            unknown_time=int(round(unknown)),
+            week_labels=labels[BASELINE_WEEKS:],
+            week_counts=window[BASELINE_WEEKS:],
+            weekly_average=average[BASELINE_WEEKS:],
+            total=int(index.size),
+        )
+
+    def compute(
+        self,
+        compilation_filter: CompilationFilter,
+        *,
+        week: Optional[str] = None,
+        density: Optional[DensitySpec] = None,
+        hotspots: bool = False,
+        hotspot_cell: float = 100.0,
+        is_cancelled: Optional[Callable[[], bool]] = None,
+    ) -> CompilationResult:
+        """Counts, chart data, and (when asked) the heat map and the Gi* hot spots for a filter.
+
+        *is_cancelled* is polled between the steps so a superseded filter stops early.
+        """
+        def check() -> None:
+            if is_cancelled is not None and is_cancelled():
+                raise Cancelled()
+
+        timings: Dict[str, float] = {}
+        started = time.perf_counter()
+        mask = self.mask(compilation_filter)
+        index = np.flatnonzero(mask)
+        timings["filter"] = time.perf_counter() - started
+        check()
+        mark = time.perf_counter()
+        charts = self.chart_data(mask, week)
+        timings["charts"] = time.perf_counter() - mark
+        result = CompilationResult(compilation_filter, int(index.size), charts, index=index, density_spec=density,
+                                   timings=timings)
+        check()
+        if density is not None:
+            mark = time.perf_counter()
+            result.density = density_grid(self.columns.x[index], self.columns.y[index], extent=density.extent,
+                                          pixel_size=density.pixel_size, radius=density.radius,
+                                          kernel=density.kernel)
+            timings["density"] = time.perf_counter() - mark
+        check()
+        if hotspots:
+            mark = time.perf_counter()
+            result.hotspots = hotspot_analysis(self.columns.subset(index), cell_size=hotspot_cell,
+                                               extent=self.hotspot_extent, districts=self.districts)
+            timings["hotspots"] = time.perf_counter() - mark
+        timings["total"] = time.perf_counter() - started
+        return result
+
+    def selected(self, result: CompilationResult) -> EventColumns:
+        """The selected events' columns (for exports and the points layer)."""
+        index = result.index if result.index is not None else np.zeros(0, np.int64)
+        return self.columns.subset(index)

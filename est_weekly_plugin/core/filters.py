@@ -22,49 +22,29 @@ in the known lists and an unknown code simply matches nothing.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .i18n import tr
 from .model import EventColumns, day_number
-from .paths import resource
+from .reference import District
+from .reference import districts as reference_districts
 
 MINUTES_PER_DAY = 1440
 PRESETS = ("last_week", "last_4_weeks", "this_week", "last_tertial", "custom")
 
 
 # --------------------------------------------------------------------------- districts
-@dataclass(frozen=True)
-class District:
-    code: str
-    name: str
-    x: float
-    y: float
-    kind: str = ""
-
-
-@lru_cache(maxsize=1)
-def load_districts() -> Tuple[District, ...]:
-    """The district points of Helsingborg (EPSG:3006) from ``resources/data/districts.csv``."""
-    with open(resource("data", "districts.csv"), encoding="utf-8", newline="") as handle:
-        return tuple(
-            District(
-                row["code"], row["name"], float(row["e_sweref99tm"]), float(row["n_sweref99tm"]), row["kind"]
-            )
-            for row in csv.DictReader(handle)
-        )
-
+# Districts come from ``core.reference`` (one list for place search, demo data and filters).
 
 def nearest_district_index(
     x: np.ndarray, y: np.ndarray, districts: Optional[Sequence[District]] = None, chunk: int = 262_144
 ) -> np.ndarray:
     """Index of the nearest district point per event (a Voronoi split of the city); -1 if none."""
-    districts = load_districts() if districts is None else districts
+    districts = reference_districts() if districts is None else districts
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     out = np.full(x.shape[0], -1, dtype=np.int16)
@@ -273,9 +253,17 @@ class CompilationFilter:
         return CompilationFilter.from_dict(data)
 
     def mask(
-        self, columns: EventColumns, districts: Optional[Sequence[District]] = None
+        self,
+        columns: EventColumns,
+        districts: Optional[Sequence[District]] = None,
+        district_index: Optional[np.ndarray] = None,
     ) -> np.ndarray:
-        """Boolean mask of the events passing every criterion (all vectorised)."""
+        """Boolean mask of the events passing every criterion (all vectorised).
+
+        *district_index* (each event's nearest-district index into *districts*, as from
+        :func:`nearest_district_index`) lets a caller that filters repeatedly compute the
+        Voronoi assignment once instead of on every filter change.
+        """
         n = len(columns)
         keep = np.ones(n, dtype=bool)
         if n == 0:
@@ -295,10 +283,13 @@ class CompilationFilter:
             share = hour_window_share(columns.subset(index), int(self.hour_start), int(self.hour_end))
             keep[index] = share >= self.hour_min_share - 1e-12
         if self.districts:
-            known = load_districts() if districts is None else tuple(districts)
+            known = reference_districts() if districts is None else tuple(districts)
             wanted = [i for i, d in enumerate(known) if d.code in set(self.districts)]
             index = np.flatnonzero(keep)
-            nearest = nearest_district_index(columns.x[index], columns.y[index], known)
+            if district_index is not None:
+                nearest = np.asarray(district_index)[index]
+            else:
+                nearest = nearest_district_index(columns.x[index], columns.y[index], known)
             keep[index] = np.isin(nearest, wanted) if wanted else False
         if self.place_wkt:
             index = np.flatnonzero(keep)
@@ -373,7 +364,7 @@ class CompilationFilter:
             parts.append(time_part)
         if self.districts:
             district_names = (
-                districts if districts is not None else {d.code: d.name for d in load_districts()}
+                districts if districts is not None else {d.code: d.name for d in reference_districts()}
             )
             parts.append(_join([district_names.get(c, c) for c in self.districts], lang))
         if self.place_wkt:

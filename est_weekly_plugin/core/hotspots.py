@@ -34,8 +34,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .filters import District, hour_weights, load_districts, nearest_district_index
+from .filters import hour_weights, nearest_district_index
 from .model import EventColumns
+from .reference import District
+from .reference import districts as reference_districts
 
 SQRT3 = math.sqrt(3.0)
 CLASS_KEYS = {
@@ -359,7 +361,7 @@ def _rank_hotspots(
         taken.add((r, c))
         if len(chosen) >= top:
             break
-    known = tuple(load_districts() if districts is None else districts)
+    known = tuple(reference_districts() if districts is None else districts)
     centres = [grid.centre(np.array(r), np.array(c)) for r, c in chosen]
     cx = np.array([float(a) for a, _ in centres])
     cy = np.array([float(b) for _, b in centres])

@@ -9,7 +9,7 @@ test prove that every key exists in both languages.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 from .paths import resource
 
@@ -18,7 +18,7 @@ _DEFAULT_LANGUAGE = "sv"
 _forced_language: str | None = None
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     merged: dict[str, str] = {}
     for path in sorted(resource("i18n").glob(f"*.{lang}.json")):

@@ -225,10 +225,11 @@ class MeetingRepository:
     def _decode_geom(value: Any) -> str | None:
         if value is None:
             return None
-        if isinstance(value, str):
-            return value
         from qgis.core import QgsGeometry
 
+        if isinstance(value, str):  # PostGIS: ST_AsText; normalised to QGIS's WKT like GeoPackage
+            parsed = QgsGeometry.fromWkt(value)
+            return parsed.asWkt(3) if not parsed.isNull() else None
         blob = bytes(value)
         if blob[:2] != b"GP":
             return None

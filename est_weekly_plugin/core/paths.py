@@ -6,13 +6,13 @@ that QGIS installs they sit inside it. Every lookup goes through here so both wo
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
-@lru_cache(maxsize=None)
+@cache
 def _first_existing(name: str) -> Path:
     for base in (PACKAGE_DIR, PACKAGE_DIR.parent):
         candidate = base / name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .model import Category, Organisation
@@ -17,7 +17,7 @@ def _rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_categories() -> tuple[Category, ...]:
     """The 14 EST categories every new database is seeded with."""
     return tuple(
@@ -30,7 +30,7 @@ def default_categories() -> tuple[Category, ...]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_organisations() -> tuple[Organisation, ...]:
     return tuple(
         Organisation(code=row["code"], name_sv=row["name_sv"], name_en=row["name_en"], kind=row["kind"])
@@ -47,7 +47,7 @@ class District:
     kind: str
 
 
-@lru_cache(maxsize=None)
+@cache
 def districts() -> tuple[District, ...]:
     """Approximate district points of Helsingborg (EPSG:3006): place search and demo data."""
     return tuple(
@@ -56,7 +56,7 @@ def districts() -> tuple[District, ...]:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def municipality() -> dict[str, Any]:
     """Name, CRS and extents (municipality, urban core) as ``[xmin, ymin, xmax, ymax]``."""
     with open(resource("data", "municipality.json"), encoding="utf-8") as handle:

@@ -15,8 +15,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .filters import District, load_districts, nearest_district_index
+from .filters import nearest_district_index
 from .model import EventColumns, date_from_day, day_number
+from .reference import District
+from .reference import districts as reference_districts
 
 _WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -175,7 +177,7 @@ def weekly_trends(
     inside = (slot >= 0) & (slot < slots)
     events = columns.subset(inside)
     slot = slot[inside]
-    known = tuple(load_districts() if districts is None else districts)
+    known = tuple(reference_districts() if districts is None else districts)
 
     total = _rows(np.zeros(len(events), dtype=np.int64), slot, [""], [""], slots, baseline_weeks)[0]
     cat_codes = list(columns.category_codes)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import configparser
-from functools import lru_cache
+from functools import cache
 
 from .paths import metadata_file
 
 
-@lru_cache(maxsize=None)
+@cache
 def metadata() -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(metadata_file(), encoding="utf-8")

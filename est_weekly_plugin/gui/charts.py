@@ -61,6 +61,13 @@ class _Chart(pg.PlotWidget):
             axis.label.setFont(_font(9.5))
         self._title_key = ""
 
+    def dispose(self) -> None:
+        """Free the scene before the widget goes: pyqtgraph items otherwise raise
+        "unable to convert a QVariant" from itemChange while Qt tears the scene down."""
+        self.scene().clear()
+        self.hide()
+        self.deleteLater()
+
     def set_title(self, text: str) -> None:
         self.getPlotItem().setTitle(text, color=TEXT, size="12pt", bold=True)
         self.getPlotItem().titleLabel.item.setFont(_font(12, bold=True))
@@ -395,6 +402,5 @@ def render_compilation_charts(
     for key, chart in charts.items():
         _settle(chart, size)
         paths[key] = export_chart(chart, out_dir / f"{key}.png")
-        chart.close()
-        chart.deleteLater()
+        chart.dispose()
     return paths

@@ -200,8 +200,7 @@ class EventStore(ABC):
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._cursor() as cursor:
             cursor.execute(self._sql(sql), tuple(params))
-            rows = cursor.fetchall()
-        return rows
+            return cursor.fetchall()
 
     # ------------------------------------------------------------------ schema
     def schema_version(self) -> int:
@@ -242,7 +241,8 @@ class EventStore(ABC):
             except EstError as error:
                 if isinstance(error, DatabaseUnavailable):
                     raise
-                raise SchemaError("migration_failed", version=migration.version, detail=error.params.get("detail", error.code)) from error
+                detail = error.params.get("detail", error.code)
+                raise SchemaError("migration_failed", version=migration.version, detail=detail) from error
 
     def _migration_values(self) -> dict[str, str]:
         return {"srid": str(self.settings.epsg)}

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 from .. import schema
+from ..batch import TIME_TEXT, EventBatch
 from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import EventColumns, Status
 from ..reference import municipality
 from ..validation import Extent
-from ..batch import TIME_TEXT, EventBatch
-from .rtree import bulk_load
 from .base import EventStore, StoreSettings, columns_from_arrays
+from .rtree import bulk_load
 
 _HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
 _POINT = struct.Struct("<BIdd")  # WKB: byte order, type, x, y
@@ -129,7 +129,8 @@ class GeoPackageStore(EventStore):
                     cursor.execute(statement)
                 cursor.execute(
                     "INSERT INTO schema_version (version, description, plugin_version, applied_at) VALUES (?,?,?,?)",
-                    (migration.version, migration.description, plugin_version(), self._timestamp(dt.datetime.now(dt.timezone.utc))),
+                    (migration.version, migration.description, plugin_version(),
+                     self._timestamp(dt.datetime.now(dt.timezone.utc))),
                 )
             self._write_settings(cursor, settings)
             if seed:
