@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsMessageLog, QgsProject
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QFileDialog
@@ -43,6 +43,8 @@ class EstWeeklyPlugin:
         self.dock_actions: dict[str, QAction] = {}
         self.docks: dict[str, Any] = {}
         self.toolbar = None
+        self.import_action: QAction | None = None
+        self.tasks: list[Any] = []  # running QgsTasks must stay referenced
         self.menu = tr("plugin.menu")
 
     # ------------------------------------------------------------------ QGIS entry points
@@ -52,6 +54,7 @@ class EstWeeklyPlugin:
         self._add_action("new_database", "new_database.svg", self.new_database)
         self._add_action("open_database", "open_database.svg", self.open_database)
         self._add_action("connect_postgis", "postgis.svg", self.connect_postgis)
+        self.import_action = self._add_action("import_events", "import.svg", self.import_events)
         for key, (_module, _cls, _area, icon, _permission) in DOCKS.items():
             action = self._add_action(f"dock_{key}", icon, lambda checked=False, k=key: self.toggle_dock(k))
             action.setCheckable(True)
@@ -115,6 +118,37 @@ class EstWeeklyPlugin:
             info, create = dialog.connection_info(), dialog.create_schema()
             self._use(lambda: PostgisStore.create(info) if create else PostgisStore.open(info))
 
+    def import_events(self) -> None:
+        """Import a file of reports in the background (QGIS task manager: progress, cancel)."""
+        from .core.importer import ImportTask
+
+        store = self.session.store
+        if store is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self.iface.mainWindow(), tr("dialog.import_events"), "",
+            "CSV, Excel, GeoPackage, GeoJSON, Shapefile (*.csv *.txt *.xlsx *.gpkg *.geojson *.json *.shp)")
+        if not path:
+            return
+        source = store.info if isinstance(store, PostgisStore) else store.path
+        reopen = (lambda: PostgisStore.open(source)) if isinstance(store, PostgisStore) \
+            else (lambda: GeoPackageStore.open(source))
+        task = ImportTask(path, reopen, tr("task.import", file=Path(path).name))
+
+        def finished(ok: bool) -> None:
+            if ok:
+                self._show_message(tr("import.done", count=task.written, file=Path(path).name), Qgis.Success)
+                self.session.events_changed.emit()
+            else:
+                text = task.error.message() if task.error else tr("error.cancelled")
+                self._show_message(text, Qgis.Critical)
+            self.tasks.remove(task)
+
+        task.taskCompleted.connect(lambda: finished(True))
+        task.taskTerminated.connect(lambda: finished(False))
+        self.tasks.append(task)
+        QgsApplication.taskManager().addTask(task)
+
     def _use(self, opener: Any) -> bool:
         """Open a store and make it the session's; errors reach the user in their language."""
         try:
@@ -176,6 +210,8 @@ class EstWeeklyPlugin:
     def _on_store_changed(self) -> None:
         for key, action in self.dock_actions.items():
             action.setEnabled(self.session.may(DOCKS[key][4]))
+        if self.import_action is not None:
+            self.import_action.setEnabled(self.session.may("review"))
         if self.session.store is not None:
             self._show_message(tr("plugin.opened", source=self.session.store.description,
                                   role=self.session.role_note()), Qgis.Info)

@@ -413,3 +413,42 @@ def test_postgis_layer_opens_in_qgis_without_password(pg_store, qgis_app):
     layer = QgsVectorLayer(uri.replace("user=", f"password='{pg_store.info.password}' user="), "events", provider)
     assert layer.isValid()
     assert layer.featureCount() == 2
+
+
+@pytest.mark.postgis
+def test_connect_through_saved_connection_and_authcfg(pg_info, qgis_app):
+    """Credentials from QGIS's authentication manager; the saved connection holds no password."""
+    from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings, QgsVectorLayer
+
+    from est_weekly_plugin.core.model import Role
+    from est_weekly_plugin.core.store import PgConnectionInfo, PostgisStore
+
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        assert manager.setMasterPassword("est-test-master", True)
+    config = QgsAuthMethodConfig()
+    config.setName("EST test login")
+    config.setMethod("Basic")
+    config.setConfig("username", pg_info.user)
+    config.setConfig("password", pg_info.password)
+    stored = manager.storeAuthenticationConfig(config)
+    assert stored[0] if isinstance(stored, tuple) else stored
+    settings = QgsSettings()
+    prefix = "PostgreSQL/connections/EST test"
+    for key, value in {"host": pg_info.host, "port": str(pg_info.port), "database": pg_info.dbname,
+                       "authcfg": config.id(), "saveUsername": "false", "savePassword": "false"}.items():
+        settings.setValue(f"{prefix}/{key}", value)
+    info = PgConnectionInfo.from_qgis_connection("EST test")
+    assert info.password == "" and info.authcfg == config.id()
+    store = PostgisStore.create(info)
+    try:
+        assert store.database_role() == Role.ADMIN
+        uri, provider = store.layer_uri()
+        assert f"authcfg={config.id()}" in uri and "password" not in uri
+        assert QgsVectorLayer(uri, "events", provider).isValid()
+    finally:
+        store.close()
+        settings.remove(prefix)
+    with pytest.raises(EstError) as caught:
+        PgConnectionInfo.from_qgis_connection("finns inte")
+    assert caught.value.code == "no_connection"

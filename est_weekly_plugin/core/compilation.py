@@ -227,7 +227,8 @@ class CompilationEngine:
         self._district_index: Optional[np.ndarray] = None
         self._profiles: Optional[Tuple[EventColumns, np.ndarray]] = None
         self._weeks: Optional[Tuple[int, np.ndarray]] = None
-        self._masks: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._full_density: Dict[DensitySpec, DensityGrid] = {}
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -351,9 +352,7 @@ class CompilationEngine:
         check()
         if density is not None:
             mark = time.perf_counter()
-            result.density = density_grid(self.columns.x[index], self.columns.y[index], extent=density.extent,
-                                          pixel_size=density.pixel_size, radius=density.radius,
-                                          kernel=density.kernel)
+            result.density = self.density(mask, index, density)
             timings["density"] = time.perf_counter() - mark
         check()
         if hotspots:
@@ -364,7 +363,248 @@ class CompilationEngine:
         timings["total"] = time.perf_counter() - started
         return result
 
+    def density(self, mask: np.ndarray, index: np.ndarray, spec: DensitySpec) -> DensityGrid:
+        """Heat map of the selected events. The KDE is linear in the points, so a selection of
+        more than half of the events is computed as (all events) − (the rest), with the
+        all-events grid cached per spec: no filter change bins more than half a million points."""
+        def grid(points: np.ndarray) -> DensityGrid:
+            return density_grid(self.columns.x[points], self.columns.y[points], extent=spec.extent,
+                                pixel_size=spec.pixel_size, radius=spec.radius, kernel=spec.kernel)
+
+        n = len(self.columns)
+        if index.size * 2 <= n:
+            return grid(index)
+        full = self._full_density.get(spec)
+        if full is None:
+            full = grid(np.arange(n))
+            self._full_density = {spec: full}
+        if index.size == n:
+            return full
+        rest = grid(np.flatnonzero(~mask))
+        values = full.values - rest.values
+        np.maximum(values, 0.0, out=values)  # FFT round-off must not give negative density
+        return DensityGrid(values, full.x_min, full.y_max, full.pixel_size)
+
     def selected(self, result: CompilationResult) -> EventColumns:
         """The selected events' columns (for exports and the points layer)."""
         index = result.index if result.index is not None else np.zeros(0, np.int64)
         return self.columns.subset(index)
+
+
+# --------------------------------------------------------------------------- grid counts
+def grid_counts(x: np.ndarray, y: np.ndarray, extent: Sequence[float], cell: float) -> np.ndarray:
+    """Events per square cell, rows from the south (``floor((coord − origin) / cell)``):
+    the numpy twin of :func:`postgis_grid_counts`, with the same arithmetic."""
+    xmin, ymin, xmax, ymax = (float(v) for v in extent)
+    cols = max(int(math.ceil((xmax - xmin) / cell - 1e-9)), 1)
+    rows = max(int(math.ceil((ymax - ymin) / cell - 1e-9)), 1)
+    c = np.floor((np.asarray(x) - xmin) / cell).astype(np.int64)
+    r = np.floor((np.asarray(y) - ymin) / cell).astype(np.int64)
+    inside = (c >= 0) & (c < cols) & (r >= 0) & (r < rows)
+    return np.bincount(r[inside] * cols + c[inside], minlength=rows * cols).reshape(rows, cols)
+
+
+# --------------------------------------------------------------------------- PostGIS
+_MINUTE_FROM = "(extract(hour FROM e.time_from)::int * 60 + extract(minute FROM e.time_from)::int)"
+_MINUTE_TO = "(extract(hour FROM coalesce(e.time_to, e.time_from))::int * 60 " \
+             "+ extract(minute FROM coalesce(e.time_to, e.time_from))::int)"
+
+
+def _hour_window_sql(hour_start: int, hour_end: int, min_share: float) -> Tuple[str, List[Any]]:
+    """SQL for "at least *min_share* of the event's span lies in [start, end) hours" with the
+    rules of :func:`core.filters.hour_window_share` (minute overlaps on a two-day line)."""
+    lo, hi = hour_start * 60, hour_end * 60
+    if lo == hi % MINUTES_PER_DAY and hour_end != hour_start:
+        return "e.time_from IS NOT NULL", []
+    if lo < hi:
+        windows = [(lo, hi), (lo + MINUTES_PER_DAY, hi + MINUTES_PER_DAY)]
+        point = f"({_MINUTE_FROM} >= {lo} AND {_MINUTE_FROM} < {hi})"
+    else:
+        windows = [(0, hi), (lo, hi + MINUTES_PER_DAY), (lo + MINUTES_PER_DAY, 2 * MINUTES_PER_DAY)]
+        point = f"({_MINUTE_FROM} >= {lo} OR {_MINUTE_FROM} < {hi})"
+    length = f"(({_MINUTE_TO} - {_MINUTE_FROM} + {MINUTES_PER_DAY}) % {MINUTES_PER_DAY})"
+    end = f"({_MINUTE_FROM} + {length})"
+    overlap = " + ".join(f"GREATEST(0, LEAST({end}, {b}) - GREATEST({_MINUTE_FROM}, {a}))" for a, b in windows)
+    sql = (f"(e.time_from IS NOT NULL AND CASE WHEN {length} = 0 THEN {point} "
+           f"ELSE ({overlap})::float8 >= ?::float8 * {length} END)")
+    return sql, [float(min_share) - 1e-12]
+
+
+def postgis_where(compilation_filter: CompilationFilter, store: Any,
+                  district_list: Optional[Sequence[District]] = None) -> Tuple[str, List[Any]]:
+    """The filter as a parametrised WHERE over ``est.events e`` (approved events only).
+
+    Same rules as :meth:`CompilationFilter.mask`: weekday from the date, the aoristic hour
+    share, nearest district point (ties to the first district, as ``argmin``), even–odd
+    polygon test (``ST_Contains``; points exactly on an edge may differ, as documented).
+    """
+    f = compilation_filter
+    where = ["e.status = 'approved'"]
+    params: List[Any] = []
+    if f.organisations:
+        where.append("e.organisation = ANY(?)")
+        params.append(list(f.organisations))
+    if f.categories:
+        where.append("e.category = ANY(?)")
+        params.append(list(f.categories))
+    if f.weekdays:
+        where.append("(extract(isodow FROM e.event_date)::int - 1) = ANY(?)")
+        params.append([int(d) for d in f.weekdays])
+    if f.date_from is not None:
+        where.append("e.event_date >= ?")
+        params.append(f.date_from)
+    if f.date_to is not None:
+        where.append("e.event_date <= ?")
+        params.append(f.date_to)
+    if f.hour_start is not None and f.hour_end is not None:
+        sql, extra = _hour_window_sql(int(f.hour_start), int(f.hour_end), f.hour_min_share)
+        where.append(sql)
+        params.extend(extra)
+    if f.districts:
+        known = tuple(districts() if district_list is None else district_list)
+        wanted = [i for i, d in enumerate(known) if d.code in set(f.districts)]
+        if not wanted:
+            where.append("FALSE")
+        else:
+            values = ", ".join(f"({i}, {float(d.x)!r}::float8, {float(d.y)!r}::float8)" for i, d in enumerate(known))
+            where.append(
+                f"(SELECT d.i FROM (VALUES {values}) AS d(i, x, y) ORDER BY "
+                "(ST_X(e.geom) - d.x) * (ST_X(e.geom) - d.x) + (ST_Y(e.geom) - d.y) * (ST_Y(e.geom) - d.y), d.i "
+                "LIMIT 1) = ANY(?)"
+            )
+            params.append(wanted)
+    if f.place_wkt:
+        polygon_rings(f.place_wkt)  # raises on anything that is not a polygon
+        where.append("ST_Contains(ST_GeomFromText(?, ?), e.geom)")
+        params.extend([f.place_wkt, int(store.settings.epsg)])
+    return " AND ".join(where), params
+
+
+def postgis_grid_counts(store: Any, compilation_filter: CompilationFilter, extent: Sequence[float],
+                        cell: float) -> np.ndarray:
+    """Events per grid cell counted in PostGIS (only the counts travel): same layout and
+    arithmetic as :func:`grid_counts`."""
+    xmin, ymin, xmax, ymax = (float(v) for v in extent)
+    cols = max(int(math.ceil((xmax - xmin) / cell - 1e-9)), 1)
+    rows = max(int(math.ceil((ymax - ymin) / cell - 1e-9)), 1)
+    where, params = postgis_where(compilation_filter, store)
+    sql = (
+        "SELECT floor((ST_X(e.geom) - ?) / ?)::int AS c, floor((ST_Y(e.geom) - ?) / ?)::int AS r, count(*) "
+        f"FROM {store._table('events')} e WHERE {where} "
+        "AND e.geom && ST_MakeEnvelope(?, ?, ?, ?, ?) GROUP BY 1, 2"
+    )
+    rows_out = store._query(sql, [xmin, float(cell), ymin, float(cell), *params, xmin, ymin, xmax, ymax,
+                                  int(store.settings.epsg)])
+    counts = np.zeros((rows, cols), dtype=np.int64)
+    if rows_out:
+        data = np.array(rows_out, dtype=np.int64)
+        inside = (data[:, 0] >= 0) & (data[:, 0] < cols) & (data[:, 1] >= 0) & (data[:, 1] < rows)
+        np.add.at(counts, (data[inside, 1], data[inside, 0]), data[inside, 2])
+    return counts
+
+
+def postgis_chart_data(store: Any, compilation_filter: CompilationFilter, category_codes: Sequence[str],
+                       organisation_codes: Sequence[str], *, week: Optional[str] = None,
+                       last_day: Optional[int] = None) -> ChartData:
+    """Chart data aggregated in PostGIS with one GROUPING SETS query; the aoristic matrix is
+    spread on the client over the (weekday, start, end) profiles the database grouped."""
+    where, params = postgis_where(compilation_filter, store)
+    sql = (
+        "SELECT GROUPING(e.category, e.organisation, wd, wk, mf, mt) AS g, e.category, e.organisation, wd, wk, "
+        "mf, mt, count(*) FROM ("
+        f"SELECT e.category, e.organisation, (extract(isodow FROM e.event_date)::int - 1) AS wd, "
+        f"(e.event_date - date '1970-01-01') - ((e.event_date - date '1970-01-01') + 3) % 7 AS wk, "
+        f"CASE WHEN e.time_from IS NULL THEN -1 ELSE {_MINUTE_FROM} END AS mf, "
+        f"CASE WHEN e.time_from IS NULL THEN -1 ELSE {_MINUTE_TO} END AS mt "
+        f"FROM {store._table('events')} e WHERE {where}) e "
+        "GROUP BY GROUPING SETS ((e.category), (e.organisation), (wk), (wd, mf, mt))"
+    )
+    rows = store._query(sql, params)
+    cat_index = {c: i for i, c in enumerate(category_codes)}
+    org_index = {o: i for i, o in enumerate(organisation_codes)}
+    cat = np.zeros(len(category_codes), np.int64)
+    org = np.zeros(len(organisation_codes), np.int64)
+    weekday = np.zeros(7, np.int64)
+    weeks: Dict[int, int] = {}
+    profiles: List[Tuple[int, int, int, int]] = []
+    for _g, category, organisation, wd, wk, mf, mt, count in rows:
+        if category is not None and category in cat_index:
+            cat[cat_index[category]] += count
+        elif organisation is not None and organisation in org_index:
+            org[org_index[organisation]] += count
+        elif wk is not None:
+            weeks[int(wk)] = weeks.get(int(wk), 0) + int(count)
+        elif wd is not None:
+            profiles.append((int(wd), int(mf), int(mt), int(count)))
+            weekday[int(wd)] += count
+    table = np.array(profiles, dtype=np.int64).reshape(-1, 4)
+    n = table.shape[0]
+    profile_columns = EventColumns(
+        fid=np.zeros(n, np.int64), x=np.zeros(n), y=np.zeros(n), category=np.zeros(n, np.int16),
+        organisation=np.zeros(n, np.int16), day=np.zeros(n, np.int32), weekday=table[:, 0].astype(np.int8),
+        minute_from=table[:, 1].astype(np.int16), minute_to=table[:, 2].astype(np.int16),
+        category_codes=list(category_codes), organisation_codes=list(organisation_codes),
+    )
+    matrix = weekday_hour_matrix(profile_columns, table[:, 3].astype(np.float64))
+    unknown = int(table[table[:, 1] < 0, 3].sum())
+    if week:
+        last = week_monday(week)
+    elif last_day is not None:
+        last = date_from_day(int(iso_week_monday_day(np.array([last_day]))[0]))
+    else:
+        last = date_from_day(max(weeks)) if weeks else week_monday(dt.date.today())
+    first = last - dt.timedelta(days=7 * (TREND_WEEKS - 1 + BASELINE_WEEKS))
+    start = day_number(first)
+    window = np.array([weeks.get(start + 7 * k, 0) for k in range(TREND_WEEKS + BASELINE_WEEKS)], dtype=np.float64)
+    labels = [week_label(first + dt.timedelta(days=7 * k)) for k in range(window.size)]
+    return ChartData(
+        category_codes=list(category_codes), category_counts=cat, organisation_codes=list(organisation_codes),
+        organisation_counts=org, weekday_counts=weekday, weekday_hour=matrix, unknown_time=unknown,
+        week_labels=labels[BASELINE_WEEKS:], week_counts=window[BASELINE_WEEKS:],
+        weekly_average=rolling_baseline(window)[BASELINE_WEEKS:], total=int(cat.sum()),
+    )
+
+
+def postgis_density(store: Any, compilation_filter: CompilationFilter, spec: DensitySpec) -> DensityGrid:
+    """Heat map from database grid counts: counts per pixel-sized cell (grown by the radius so
+    events just outside the view still warm its edge) become weighted points at cell centres."""
+    xmin, ymin, xmax, ymax = spec.extent
+    pad = spec.radius
+    outer = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+    counts = postgis_grid_counts(store, compilation_filter, outer, spec.pixel_size)
+    rows, cols = np.nonzero(counts)
+    x = outer[0] + (cols + 0.5) * spec.pixel_size
+    y = outer[1] + (rows + 0.5) * spec.pixel_size
+    return density_grid(x, y, extent=spec.extent, pixel_size=spec.pixel_size, radius=spec.radius,
+                        kernel=spec.kernel, weights=counts[rows, cols].astype(np.float64))
+
+
+class PostgisCompilation:
+    """The engine's PostGIS twin: every number comes from SQL aggregates, so a city-wide map
+    of a million events never downloads the events themselves."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.category_codes = [c.code for c in store.categories()]
+        self.organisation_codes = [o.code for o in store.organisations()]
+        rows = store._query(f"SELECT max(event_date) - date '1970-01-01' FROM {store._table('events')} "
+                            "WHERE status = 'approved'")
+        self.last_day = int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def compute(self, compilation_filter: CompilationFilter, *, week: Optional[str] = None,
+                density: Optional[DensitySpec] = None, is_cancelled: Optional[Callable[[], bool]] = None,
+                **_ignored: Any) -> CompilationResult:
+        timings: Dict[str, float] = {}
+        started = time.perf_counter()
+        charts = postgis_chart_data(self.store, compilation_filter, self.category_codes, self.organisation_codes,
+                                    week=week, last_day=self.last_day)
+        timings["charts"] = time.perf_counter() - started
+        if is_cancelled is not None and is_cancelled():
+            raise Cancelled()
+        result = CompilationResult(compilation_filter, charts.total, charts, density_spec=density, timings=timings)
+        if density is not None:
+            mark = time.perf_counter()
+            result.density = postgis_density(self.store, compilation_filter, density)
+            timings["density"] = time.perf_counter() - mark
+        timings["total"] = time.perf_counter() - started
+        return result

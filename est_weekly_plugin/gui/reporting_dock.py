@@ -9,35 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from qgis.core import Qgis
-from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QCloseEvent, QHideEvent
-from qgis.PyQt.QtWidgets import (
-    QAbstractItemView,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QMessageBox,
-    QPushButton,
-    QScrollArea,
-    QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from qgis.PyQt.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from ..core.errors import DatabaseUnavailable, EstError, ValidationError
 from ..core.i18n import tr
 from ..core.model import Event, Status
-from ..core.places import configured_layer
+from .dock_base import SUCCESS_STYLE, EstDock, message_page
 from .session import EstSession
-from .widgets import ERROR_STYLE, HINT_STYLE, EventForm
+from .widgets import EventForm, add_event_row, event_table, hint_label, named, push_button, select_event, selected_events
+
+__all__ = ["MY_REPORTS_LIMIT", "SUCCESS_STYLE", "ReportingDock", "message_page", "status_text"]
 
 MY_REPORTS_LIMIT = 50
-SUCCESS_STYLE = "color: #1b5e20;"
 
 
 def status_text(event: Event) -> str:
@@ -51,90 +34,40 @@ def status_text(event: Event) -> str:
     return status
 
 
-def message_page(name: str) -> tuple[QWidget, QLabel]:
-    """A page with one centred, wrapped explanation (no database, role not allowed, …)."""
-    page = QWidget()
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setMargin(16)
-    layout = QVBoxLayout(page)
-    layout.addStretch(1)
-    layout.addWidget(label)
-    layout.addStretch(2)
-    return page, label
-
-
-class ReportingDock(QgsDockWidget):
+class ReportingDock(EstDock):
     """The reporting form and the reporter's own reports, following the session's store and role."""
 
+    permission = "report"
+    not_allowed_key = "reporting.not_allowed"
+
     def __init__(self, iface: Any, session: EstSession, parent: QWidget | None = None) -> None:
-        super().__init__(tr("reporting.title"), parent)
-        self.setObjectName("EstWeeklyReportingDock")
-        self.iface = iface
-        self.session = session
-        self.canvas = iface.mapCanvas()
+        super().__init__(tr("reporting.title"), "EstWeeklyReportingDock", iface, session, parent)
         self._editing: Event | None = None
 
-        self.stack = QStackedWidget()
-        self.message_page, self.page_message = message_page("page_message")
-        self.stack.addWidget(self.message_page)
-
-        self.role_label = QLabel()
-        self.role_label.setObjectName("role_note")
-        self.role_label.setWordWrap(True)
-        self.role_label.setStyleSheet(HINT_STYLE)
-        self.edit_banner = QLabel()
-        self.edit_banner.setObjectName("edit_banner")
+        self.edit_banner = named(QLabel(), "edit_banner")
         self.edit_banner.setWordWrap(True)
         self.edit_banner.setStyleSheet("background: #fff4ce; padding: 4px;")
         self.edit_banner.hide()
-        self.form = EventForm(self.canvas, place_source=self._place_source)
+        self.form = EventForm(self.canvas, place_source=self.place_source)
         self.form.changed.connect(self._update_buttons)
-        self.status = QLabel()
-        self.status.setObjectName("status")
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.hide()
-        self.submit_button = QPushButton(tr("reporting.submit"))
-        self.submit_button.setObjectName("submit")
+        self.submit_button = push_button(tr("reporting.submit"), "submit", self.submit)
         self.submit_button.setDefault(True)
-        self.submit_button.clicked.connect(self.submit)
-        self.clear_button = QPushButton(tr("reporting.clear"))
-        self.clear_button.setObjectName("clear")
-        self.clear_button.clicked.connect(self.clear_form)
+        self.clear_button = push_button(tr("reporting.clear"), "clear", self.clear_form)
         buttons = QHBoxLayout()
         buttons.addWidget(self.clear_button)
         buttons.addStretch(1)
         buttons.addWidget(self.submit_button)
 
-        self.my_reports = QTableWidget(0, 3)
-        self.my_reports.setObjectName("my_reports")
-        self.my_reports.setHorizontalHeaderLabels(
-            [tr("reporting.column.date"), tr("reporting.column.category"), tr("reporting.column.status")])
-        self.my_reports.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.my_reports.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.my_reports.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.my_reports.verticalHeader().hide()
-        self.my_reports.setWordWrap(True)
+        self.my_reports = event_table(
+            "my_reports", [tr("reporting.column.date"), tr("reporting.column.category"), tr("reporting.column.status")],
+            stretch_column=2, word_wrap=True)
         self.my_reports.setMinimumHeight(120)
         self.my_reports.setMaximumHeight(240)
-        header = self.my_reports.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.my_reports.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.my_reports.itemSelectionChanged.connect(self._update_buttons)
         self.my_reports.itemDoubleClicked.connect(lambda _item: self.edit_selected())
-        self.edit_button = QPushButton(tr("reporting.edit"))
-        self.edit_button.setObjectName("edit")
-        self.edit_button.clicked.connect(self.edit_selected)
-        self.withdraw_button = QPushButton(tr("reporting.withdraw"))
-        self.withdraw_button.setObjectName("withdraw")
-        self.withdraw_button.clicked.connect(self.withdraw_selected)
-        self.my_hint = QLabel(tr("reporting.my_reports.hint"))
-        self.my_hint.setWordWrap(True)
-        self.my_hint.setStyleSheet(HINT_STYLE)
+        self.edit_button = push_button(tr("reporting.edit"), "edit", self.edit_selected)
+        self.withdraw_button = push_button(tr("reporting.withdraw"), "withdraw", self.withdraw_selected)
+        self.my_hint = hint_label(text=tr("reporting.my_reports.hint"))
         own_buttons = QHBoxLayout()
         own_buttons.addWidget(self.edit_button)
         own_buttons.addWidget(self.withdraw_button)
@@ -161,52 +94,28 @@ class ReportingDock(QgsDockWidget):
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(content)
         self.form_page = scroll
-        self.stack.addWidget(self.form_page)
-        self.setWidget(self.stack)
-
-        session.store_changed.connect(self.refresh_store)
-        session.events_changed.connect(self.refresh_my_reports)
-        self.refresh_store()
+        self.set_content(self.form_page)
+        self.follow_session()
 
     # ------------------------------------------------------------------ store and role
-    def _place_source(self) -> tuple[Any, str]:
-        settings = self.session.settings
-        layer = configured_layer(settings.place_layer_id, settings.place_field)
-        return (layer, settings.place_field) if layer is not None else (None, "")
-
-    def refresh_store(self) -> None:
-        """Follow the session: no database, a role without reporting, or the form for this store."""
+    def leave_store(self) -> None:
         self._editing = None
-        store = self.session.store
-        if store is None:
-            self._show_page(tr("reporting.no_store"))
-            return
-        if not self.session.may("report"):
-            self._show_page(tr("reporting.not_allowed", role=tr(f"role.{self.session.role.value}")))
-            return
-        try:
-            self.form.set_reference(store.categories(active_only=True), store.organisations(active_only=True),
-                                    store.validation_context(), store.settings.epsg)
-        except EstError as error:
-            self._show_page(error.message())
-            return
+
+    def load_store(self, store: Any) -> None:
+        """The form for this store: its lists and extent, empty but for the remembered organisation."""
+        self.form.set_reference(store.categories(active_only=True), store.organisations(active_only=True),
+                                store.validation_context(), store.settings.epsg)
         self.form.clear(keep_organisation=False, keep_date=False)
         if self.session.settings.organisation:
             self.form.organisation.set_code(self.session.settings.organisation)
             self.form.validate()
-        self.role_label.setText(self.session.role_note())
-        self.edit_banner.hide()
-        self.submit_button.setText(tr("reporting.submit"))
-        self.clear_button.setText(tr("reporting.clear"))
-        self._set_status("")
-        self.stack.setCurrentWidget(self.form_page)
+        self._finish_editing()
+
+    def store_shown(self) -> None:
         self.refresh_my_reports()
 
-    def _show_page(self, text: str) -> None:
-        self.form.pick_button.setChecked(False)
-        self.form.marker.hide()
-        self.page_message.setText(text)
-        self.stack.setCurrentWidget(self.message_page)
+    def refresh_events(self) -> None:
+        self.refresh_my_reports()
 
     # ------------------------------------------------------------------ submitting
     def _update_buttons(self) -> None:

@@ -8,8 +8,9 @@ store enforces, so what the form accepts the store accepts.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import Any, TypeVar
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsPointXY, QgsRectangle
 from qgis.gui import QgsMapCanvas
@@ -21,6 +22,7 @@ from qgis.PyQt.QtWidgets import (
     QDateEdit,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -28,6 +30,8 @@ from qgis.PyQt.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
     QTimeEdit,
     QVBoxLayout,
     QWidget,
@@ -49,6 +53,31 @@ FIELD_OF_PROBLEM = {
     "category": "category", "organisation": "organisation", "event_date": "event_date", "time_from": "time",
     "time_to": "time", "place": "place", "place_name": "place_name", "description": "description",
 }
+
+W = TypeVar("W", bound=QWidget)
+
+
+def named(widget: W, name: str) -> W:
+    """*widget* with its object name set (what tests and style sheets find it by)."""
+    widget.setObjectName(name)
+    return widget
+
+
+def hint_label(name: str | None = None, text: str = "") -> QLabel:
+    """A grey, wrapped explanation (role note, what a list shows, …)."""
+    label = QLabel(text)
+    if name is not None:
+        label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet(HINT_STYLE)
+    return label
+
+
+def push_button(text: str, name: str, slot: Callable[..., Any]) -> QPushButton:
+    """A named push button that runs *slot* when clicked."""
+    button = named(QPushButton(text), name)
+    button.clicked.connect(slot)
+    return button
 
 
 def swatch(colour: str, size: int = 14) -> QIcon:
@@ -89,33 +118,37 @@ class CodeCombo(QComboBox):
             index = self.count() - 1
         self.setCurrentIndex(index)
 
+    def set_items(self, items: Iterable[tuple[QIcon | None, str, str, str]]) -> None:
+        """Offer ``(icon, label, code, tooltip)`` items, keeping the current choice; emits nothing."""
+        current = self.code()
+        self.blockSignals(True)
+        self._reset()
+        for icon, label, code, tooltip in items:
+            if icon is None:
+                self.addItem(label, code)
+            else:
+                self.addItem(icon, label, code)
+            self.setItemData(self.count() - 1, tooltip, Qt.ItemDataRole.ToolTipRole)
+        self.set_code(current or None)
+        self.blockSignals(False)
+
 
 class CategoryCombo(CodeCombo):
     """Categories in the user's language, each with its map colour."""
 
     def set_categories(self, categories: Iterable[Category], lang: str | None = None) -> None:
-        current = self.code()
-        self.blockSignals(True)
-        self._reset()
-        for category in categories:
-            self.addItem(swatch(category.colour), category.label(lang), category.code)
-            self.setItemData(self.count() - 1, category.description(lang), Qt.ItemDataRole.ToolTipRole)
-        self.set_code(current or None)
-        self.blockSignals(False)
+        self.set_items((swatch(c.colour), c.label(lang), c.code, c.description(lang)) for c in categories)
+
+    def icon_of(self, code: str) -> QIcon:
+        """The colour swatch of a category (the first item's when the code is not offered)."""
+        return self.itemIcon(max(self.findData(code), 0))
 
 
 class OrganisationCombo(CodeCombo):
     """Reporting organisations in the user's language."""
 
     def set_organisations(self, organisations: Iterable[Organisation], lang: str | None = None) -> None:
-        current = self.code()
-        self.blockSignals(True)
-        self._reset()
-        for organisation in organisations:
-            self.addItem(organisation.name(lang), organisation.code)
-            self.setItemData(self.count() - 1, organisation.name(lang), Qt.ItemDataRole.ToolTipRole)
-        self.set_code(current or None)
-        self.blockSignals(False)
+        self.set_items((None, o.name(lang), o.code, o.name(lang)) for o in organisations)
 
 
 class FieldError(QLabel):
@@ -149,23 +182,17 @@ class TimeModeWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.mode = QComboBox()
-        self.mode.setObjectName("time_mode")
+        self.mode = named(QComboBox(), "time_mode")
         self.mode.addItem(tr("reporting.time.at"), self.AT)
         self.mode.addItem(tr("reporting.time.span"), self.SPAN)
         self.mode.addItem(tr("reporting.time.unknown"), self.UNKNOWN)
-        self.time_from = QTimeEdit()
-        self.time_from.setObjectName("time_from")
-        self.time_to = QTimeEdit()
-        self.time_to.setObjectName("time_to")
+        self.time_from = named(QTimeEdit(), "time_from")
+        self.time_to = named(QTimeEdit(), "time_to")
         for edit in (self.time_from, self.time_to):
             edit.setDisplayFormat("HH:mm")
             edit.timeChanged.connect(self.changed)
         self.dash = QLabel("–")
-        self.hint = QLabel(tr("reporting.time.unknown_hint"))
-        self.hint.setObjectName("time_unknown_hint")
-        self.hint.setWordWrap(True)
-        self.hint.setStyleSheet(HINT_STYLE)
+        self.hint = hint_label("time_unknown_hint", tr("reporting.time.unknown_hint"))
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.mode, 1)
@@ -258,44 +285,35 @@ class EventForm(QWidget):
         self._problems: list[Problem] = []
         self.base_event: Event | None = None
 
-        self.category = CategoryCombo(tr("reporting.choose"))
-        self.category.setObjectName("category")
-        self.organisation = OrganisationCombo(tr("reporting.choose"))
-        self.organisation.setObjectName("organisation")
+        self.category = named(CategoryCombo(tr("reporting.choose")), "category")
+        self.organisation = named(OrganisationCombo(tr("reporting.choose")), "organisation")
         self.organisation.setEnabled(not review_mode)
-        self.event_date = QDateEdit()
-        self.event_date.setObjectName("event_date")
+        self.event_date = named(QDateEdit(), "event_date")
         self.event_date.setCalendarPopup(True)
         self.event_date.setDisplayFormat("yyyy-MM-dd")
         self.event_date.setDate(QDate.currentDate())
-        self.time = TimeModeWidget()
-        self.time.setObjectName("time")
+        self.time = named(TimeModeWidget(), "time")
         self.time.set_times(now_rounded(), None)
 
         self.marker = PlaceMarker(canvas)
         self.tool = PointPickTool(canvas, self.marker)
         self.tool.picked.connect(self._picked_on_map)
         self.tool.deactivated.connect(lambda: self.pick_button.setChecked(False))
-        self.pick_button = QPushButton(tr("review.move_on_map" if review_mode else "reporting.pick_on_map"))
-        self.pick_button.setObjectName("pick_on_map")
+        self.pick_button = named(QPushButton(tr("review.move_on_map" if review_mode else "reporting.pick_on_map")),
+                                 "pick_on_map")
         self.pick_button.setCheckable(True)
         self.pick_button.setToolTip(tr("reporting.pick_on_map.tip"))
         self.pick_button.toggled.connect(self._pick_toggled)
-        self.place_search = QLineEdit()
-        self.place_search.setObjectName("place_search")
+        self.place_search = named(QLineEdit(), "place_search")
         self.place_search.setPlaceholderText(tr("reporting.place_search.placeholder"))
         self.place_search.setClearButtonEnabled(True)
         self.place_search.textEdited.connect(self._search)
         self.place_search.returnPressed.connect(self._take_first_result)
-        self.place_results = QListWidget()
-        self.place_results.setObjectName("place_results")
+        self.place_results = named(QListWidget(), "place_results")
         self.place_results.hide()
         self.place_results.itemActivated.connect(self._result_chosen)
         self.place_results.itemClicked.connect(self._result_chosen)
-        self.place_label = QLabel(tr("reporting.place.none"))
-        self.place_label.setObjectName("place_coordinates")
-        self.place_label.setWordWrap(True)
-        self.place_label.setStyleSheet(HINT_STYLE)
+        self.place_label = hint_label("place_coordinates", tr("reporting.place.none"))
         place_box = QWidget()
         place_layout = QVBoxLayout(place_box)
         place_layout.setContentsMargins(0, 0, 0, 0)
@@ -305,11 +323,9 @@ class EventForm(QWidget):
         place_layout.addWidget(self.place_results)
         place_layout.addWidget(self.place_label)
 
-        self.place_name = QLineEdit()
-        self.place_name.setObjectName("place_name")
+        self.place_name = named(QLineEdit(), "place_name")
         self.place_name.setPlaceholderText(tr("reporting.place_name.placeholder"))
-        self.description = QPlainTextEdit()
-        self.description.setObjectName("description")
+        self.description = named(QPlainTextEdit(), "description")
         self.description.setPlaceholderText(tr("reporting.description.placeholder"))
         self.description.setTabChangesFocus(True)
         self.description.setMinimumHeight(60)
@@ -541,6 +557,12 @@ class EventForm(QWidget):
                 label.show_messages([m for m in (label.text(), problem.message()) if m])
 
     # ------------------------------------------------------------------ lifetime
+    def stop_picking(self, hide_marker: bool = False) -> None:
+        """Stop capturing map clicks (the owner is hidden or shows something else); maybe hide the marker too."""
+        self.pick_button.setChecked(False)
+        if hide_marker:
+            self.marker.hide()
+
     def release_canvas(self) -> None:
         """Leave the canvas as found: our tool off, our marker gone."""
         if self.canvas.mapTool() is self.tool:
@@ -560,3 +582,56 @@ def fit_rows(view: QAbstractItemView, rows: int, minimum: int = 1, maximum: int 
 def zoom_rectangle(point: QgsPointXY, half_size: float) -> QgsRectangle:
     """A square around *point* (canvas units), for zooming to a single report."""
     return QgsRectangle(point.x() - half_size, point.y() - half_size, point.x() + half_size, point.y() + half_size)
+
+
+def event_table(name: str, headers: Sequence[str], stretch_column: int, multi_select: bool = False,
+                word_wrap: bool = False) -> QTableWidget:
+    """A read-only table of reports, one row each, selected by whole rows; the report is row data."""
+    table = named(QTableWidget(0, len(headers)), name)
+    table.setHorizontalHeaderLabels(list(headers))
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi_select
+                           else QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().hide()
+    table.setWordWrap(word_wrap)
+    if word_wrap:
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def add_event_row(table: QTableWidget, event: Event, values: Sequence[str], tooltip: str) -> int:
+    """Append a row showing *values* for *event* (kept as the first cell's data); returns the row."""
+    row = table.rowCount()
+    table.insertRow(row)
+    for column, value in enumerate(values):
+        item = QTableWidgetItem(value)
+        item.setToolTip(tooltip)
+        if column == 0:
+            item.setData(Qt.ItemDataRole.UserRole, event)
+        table.setItem(row, column, item)
+    return row
+
+
+def event_in_row(table: QTableWidget, row: int) -> Event:
+    """The report a row of an :func:`event_table` shows."""
+    return table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+
+
+def selected_events(table: QTableWidget) -> list[Event]:
+    """The reports of the selected rows, top to bottom."""
+    model = table.selectionModel()
+    rows = sorted(index.row() for index in model.selectedRows()) if model is not None else []
+    return [event_in_row(table, row) for row in rows]
+
+
+def select_event(table: QTableWidget, uuid: str) -> bool:
+    """Select the row of the report *uuid*; False when the table does not show it."""
+    for row in range(table.rowCount()):
+        if event_in_row(table, row).uuid == uuid:
+            table.selectRow(row)
+            return True
+    return False

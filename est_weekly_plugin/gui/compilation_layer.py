@@ -1,0 +1,171 @@
+"""The compilation's layers in the project: the hot-spot heat map (raster) and the filtered,
+category-coloured points, in one layer-tree group with a legend.
+
+Why a GeoTIFF per update: QGIS styles, legends, prints and identifies a raster layer like any
+other, so the heat map behaves in layouts exactly like the rest of the map. The file is
+uncompressed (writing it takes a few milliseconds) and the layer is pointed at a new file
+on each update so GDAL's cache never shows a stale heat map. Points are a memory layer of
+the selected events, capped at ``POINTS_LIMIT`` so a city-wide million never freezes the
+canvas — above it the heat map is the honest view and the legend says so.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import numpy as np
+from qgis.core import (
+    QgsFeature,
+    QgsField,
+    QgsGeometry,
+    QgsLayerTreeGroup,
+    QgsPointXY,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from ..core.compilation import CompilationResult
+from ..core.i18n import tr
+from ..core.layers import LAYER_PROPERTY, category_renderer
+from ..core.maps import heatmap_renderer
+from ..core.model import Category, EventColumns, date_from_day
+from ..core.paths import resource
+
+POINTS_LIMIT = 50_000
+HEATMAP_ROLE = "compilation_heatmap"
+POINTS_ROLE = "compilation_points"
+HOTSPOTS_STYLE = "compilation_hotspots.qml"
+
+
+def style_path(name: str) -> Path:
+    return Path(resource("styles", name))
+
+
+class CompilationLayers:
+    """Creates and updates the compilation group; safe to call with layers removed by the user."""
+
+    def __init__(self, project: Optional[QgsProject] = None, epsg: int = 3006) -> None:
+        self.project = project or QgsProject.instance()
+        self.epsg = epsg
+        self.work = Path(tempfile.mkdtemp(prefix="est-compilation-"))
+        self._serial = 0
+        self.heatmap: Optional[QgsRasterLayer] = None
+        self.points: Optional[QgsVectorLayer] = None
+        self.points_truncated = False
+
+    # -- layer tree ----------------------------------------------------------------------
+    def group(self) -> QgsLayerTreeGroup:
+        root = self.project.layerTreeRoot()
+        name = tr("compilation.layer.group")
+        group = root.findGroup(name)
+        return group if group is not None else root.insertGroup(0, name)
+
+    def _alive(self, layer: Optional[object]) -> bool:
+        return layer is not None and self.project.mapLayer(layer.id()) is not None  # type: ignore[attr-defined]
+
+    # -- updates -----------------------------------------------------------------------
+    def update(self, result: CompilationResult, selected: Optional[EventColumns], categories: Sequence[Category],
+               lang: Optional[str] = None) -> None:
+        """Show *result*: the heat map raster and (if given and not too many) the points."""
+        if result.density is not None:
+            self.update_heatmap(result, lang)
+        self.update_points(selected, categories, lang)
+
+    def update_heatmap(self, result: CompilationResult, lang: Optional[str] = None) -> QgsRasterLayer:
+        assert result.density is not None
+        self._serial += 1
+        path = self.work / f"heatmap_{self._serial % 2}.tif"
+        grid = result.density
+        _write_plain_geotiff(grid.values, grid.transform(), self.epsg, path)
+        name = tr("compilation.layer.heatmap", lang)
+        if not self._alive(self.heatmap):
+            layer = QgsRasterLayer(str(path), name, "gdal")
+            layer.setCustomProperty(LAYER_PROPERTY, HEATMAP_ROLE)
+            self.project.addMapLayer(layer, False)
+            self.group().addLayer(layer)
+            self.heatmap = layer
+        else:
+            self.heatmap.setDataSource(str(path), name, "gdal")  # type: ignore[union-attr]
+        layer = self.heatmap
+        assert layer is not None
+        layer.setRenderer(heatmap_renderer(layer, max(result.density_max, 1e-9)))
+        from qgis.core import QgsBilinearRasterResampler
+
+        layer.resampleFilter().setZoomedInResampler(QgsBilinearRasterResampler())
+        layer.resampleFilter().setZoomedOutResampler(QgsBilinearRasterResampler())
+        layer.triggerRepaint()
+        return layer
+
+    def update_points(self, selected: Optional[EventColumns], categories: Sequence[Category],
+                      lang: Optional[str] = None) -> Optional[QgsVectorLayer]:
+        name = tr("compilation.layer.points", lang)
+        if not self._alive(self.points):
+            layer = QgsVectorLayer(f"Point?crs=EPSG:{self.epsg}", name, "memory")
+            layer.dataProvider().addAttributes([
+                QgsField("fid", QVariant.LongLong), QgsField("category", QVariant.String),
+                QgsField("organisation", QVariant.String), QgsField("event_date", QVariant.String),
+                QgsField("time", QVariant.String),
+            ])
+            layer.updateFields()
+            layer.setCustomProperty(LAYER_PROPERTY, POINTS_ROLE)
+            self.project.addMapLayer(layer, False)
+            self.group().insertLayer(0, layer)
+            self.points = layer
+        layer = self.points
+        assert layer is not None
+        layer.setRenderer(category_renderer(list(categories), lang))
+        provider = layer.dataProvider()
+        provider.truncate()
+        count = 0 if selected is None else len(selected)
+        self.points_truncated = count > POINTS_LIMIT
+        if selected is not None and 0 < count <= POINTS_LIMIT:
+            provider.addFeatures(_features(layer, selected))
+        layer.setName(name if not self.points_truncated else tr("compilation.layer.points_hidden", lang,
+                                                                  limit=f"{POINTS_LIMIT:,}".replace(",", "\u202f")))
+        layer.updateExtents()
+        layer.triggerRepaint()
+        return layer
+
+    def remove(self) -> None:
+        for layer in (self.points, self.heatmap):
+            if self._alive(layer):
+                self.project.removeMapLayer(layer.id())  # type: ignore[union-attr]
+        self.points = self.heatmap = None
+
+
+def _features(layer: QgsVectorLayer, columns: EventColumns) -> List[QgsFeature]:
+    fields = layer.fields()
+    features: List[QgsFeature] = []
+    categories = columns.category_codes
+    organisations = columns.organisation_codes
+    for fid, x, y, cat, org, day, start, end in zip(
+        columns.fid.tolist(), columns.x.tolist(), columns.y.tolist(), columns.category.tolist(),
+        columns.organisation.tolist(), columns.day.tolist(), columns.minute_from.tolist(), columns.minute_to.tolist(),
+    ):
+        feature = QgsFeature(fields)
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        time = "" if start < 0 else f"{start // 60:02d}:{start % 60:02d}"
+        if start >= 0 and end >= 0 and end != start:
+            time += f"–{end // 60:02d}:{end % 60:02d}"
+        feature.setAttributes([fid, categories[cat] if 0 <= cat < len(categories) else "",
+                               organisations[org] if 0 <= org < len(organisations) else "",
+                               date_from_day(day).isoformat(), time])
+        features.append(feature)
+    return features
+
+
+def _write_plain_geotiff(values: np.ndarray, transform: tuple, epsg: int, path: Path) -> None:
+    from osgeo import gdal, osr
+
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), values.shape[1], values.shape[0], 1, gdal.GDT_Float32)
+    dataset.SetGeoTransform(transform)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(int(epsg))
+    dataset.SetProjection(srs.ExportToWkt())
+    dataset.GetRasterBand(1).WriteArray(values.astype(np.float32))
+    dataset.FlushCache()
+    del dataset
