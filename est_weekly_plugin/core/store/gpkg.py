@@ -258,6 +258,7 @@ class GeoPackageStore(EventStore):
         # change outside a transaction.
         self._conn.execute("PRAGMA foreign_keys = OFF")
         self._conn.execute("PRAGMA cache_size = -524288")
+        self._conn.execute("PRAGMA threads = 2")  # sorter threads for the index rebuilds
         try:
             yield
         finally:
@@ -275,7 +276,7 @@ class GeoPackageStore(EventStore):
         cursor.execute("DROP TRIGGER IF EXISTS rtree_events_geom_insert")
         cursor.execute("DROP TRIGGER IF EXISTS trigger_insert_feature_count_events")
 
-    def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
+    def _prepare_bulk(self, batch: EventBatch, now: np.datetime64) -> list[tuple[Any, ...]]:
         n = len(batch)
         blobs = np.zeros(n, dtype=_POINT_BLOB)
         blobs["magic"], blobs["flags"], blobs["srid"] = b"GP", _FLAGS_LE_NO_ENVELOPE, self.srid
@@ -292,6 +293,9 @@ class GeoPackageStore(EventStore):
             time_from, time_to, batch.place_name, batch.description, batch.status.tolist(),
             batch.reviewer or nothing, reviewed, batch.review_reason or nothing, created,
         )
+        return list(rows)
+
+    def _bulk_insert(self, cursor: Any, rows: list[tuple[Any, ...]], now: np.datetime64) -> None:
         cursor.executemany(
             "INSERT INTO events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
             "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, "
