@@ -45,10 +45,20 @@ class EstWeeklyPlugin:
         self.toolbar = None
         self.import_action: QAction | None = None
         self.tasks: list[Any] = []  # running QgsTasks must stay referenced
+        self.provider = None
         self.menu = tr("plugin.menu")
 
     # ------------------------------------------------------------------ QGIS entry points
+    def initProcessing(self) -> None:  # noqa: N802 - QGIS's name; qgis_process calls only this
+        """Register the "EST Weekly" Processing provider (modeler, toolbox, qgis_process)."""
+        if self.provider is None:
+            from .processing.provider import EstProcessingProvider
+
+            self.provider = EstProcessingProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
     def initGui(self) -> None:  # noqa: N802 - QGIS's name
+        self.initProcessing()
         self.toolbar = self.iface.addToolBar(tr("plugin.toolbar"))
         self.toolbar.setObjectName("EstWeeklyToolbar")
         self._add_action("new_database", "new_database.svg", self.new_database)
@@ -82,6 +92,9 @@ class EstWeeklyPlugin:
             self.toolbar.deleteLater()
             self.toolbar = None
         self.session.close()
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
 
     # ------------------------------------------------------------------ actions
     def _add_action(self, key: str, icon: str, callback: Any) -> QAction:

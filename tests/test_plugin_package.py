@@ -70,6 +70,10 @@ def test_plugin_loads_starts_and_unloads_through_qgis_utils(installed_plugin, sh
     minimum = qgis.utils.pluginMetadata("est_weekly_plugin", "qgisMinimumVersion")
     assert int(minimum.replace(".", "")) * 100 <= Qgis.QGIS_VERSION_INT
     assert qgis.utils.startPlugin("est_weekly_plugin")
+    from qgis.core import QgsApplication
+
+    provider = QgsApplication.processingRegistry().providerById("est_weekly")
+    assert provider is not None and len(provider.algorithms()) >= 4
 
     menu = shell.plugin_submenu("&EST Weekly")
     assert menu is not None
@@ -87,6 +91,7 @@ def test_plugin_loads_starts_and_unloads_through_qgis_utils(installed_plugin, sh
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not [t for t in shell.toolbars() if t.objectName() == "EstWeeklyToolbar"]
     assert "est_weekly_plugin" not in qgis.utils.plugins
+    assert QgsApplication.processingRegistry().providerById("est_weekly") is None
 
 
 def test_plugin_opens_a_database_and_adds_the_styled_layer(shell, qgis_new_project, tmp_path):
