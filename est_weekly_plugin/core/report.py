@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from qgis.core import (
     Qgis,
+    QgsColorRampLegendNodeSettings,
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFillSymbol,
@@ -50,8 +51,11 @@ from qgis.core import (
     QgsLayoutMultiFrame,
     QgsLayoutPoint,
     QgsLayoutSize,
+    QgsLayoutTable,
     QgsLayoutTableColumn,
+    QgsLegendStyle,
     QgsMapLayer,
+    QgsMapLayerLegendUtils,
     QgsMarkerSymbol,
     QgsPalLayerSettings,
     QgsPointXY,
@@ -95,6 +99,7 @@ PRIORITY_COLOUR = "#c51b8a"
 BASELINE_WEEKS = 4
 TOP_HOTSPOTS = 10
 REQUIRED_ITEMS = ("est_main_map",)
+WIDTH_PROPERTY = "est_width_mm"
 ProgressCallback = Callable[[float, str], None]
 
 
@@ -308,14 +313,19 @@ def _write_heat_rasters(data: ReportData) -> None:
 
 
 # =========================================================================== step 2: charts
-def render_charts(data: ReportData) -> dict[str, Path]:
-    """The compilation charts as PNGs (pyqtgraph; must run in the main thread)."""
+def render_charts(data: ReportData, week_size: tuple[int, int] = (900, 420),
+                  trend_size: tuple[int, int] = (900, 320)) -> dict[str, Path]:
+    """The compilation charts as PNGs (pyqtgraph; must run in the main thread).
+
+    Category bars and the weekday × hour matrix show the week; the trend shows the weeks
+    before it too (same filter without its dates).
+    """
     from ..gui.charts import render_compilation_charts
 
     week_charts = render_compilation_charts(data.week_columns, data.categories, data.work_dir / "week",
-                                            lang=data.lang, week=data.week, size=(900, 520))
+                                            lang=data.lang, week=data.week, size=week_size)
     trend = render_compilation_charts(data.history_columns, data.categories, data.work_dir / "history",
-                                      lang=data.lang, week=data.week, size=(900, 520))
+                                      lang=data.lang, week=data.week, size=trend_size)
     data.charts = {"categories": week_charts["categories"], "weekday_hour": week_charts["weekday_hour"],
                    "weekly_trend": trend["weekly_trend"]}
     return data.charts
@@ -404,6 +414,9 @@ def _table(layout: QgsLayout, item_id: str, rect: tuple[float, float, float, flo
     layout.addMultiFrame(table)
     frame = QgsLayoutFrame(layout, table)
     frame.setId(item_id)
+    # A table frame shrinks to its columns; the width the columns share is kept here
+    # (GIS staff can change it in the designer: Item properties → custom property).
+    frame.setCustomProperty(WIDTH_PROPERTY, rect[2])
     _place(layout, frame, rect, page)
     table.addFrame(frame)
     table.setResizeMode(QgsLayoutMultiFrame.ResizeMode.UseExistingFrames)
@@ -414,16 +427,17 @@ def _table(layout: QgsLayout, item_id: str, rect: tuple[float, float, float, flo
         text_format.setFont(font)
         text_format.setSize(size)
         text_format.setSizeUnit(QgsUnitTypes.RenderUnit.RenderPoints)
-    if hasattr(table, "setHeaderTextFormat"):
-        table.setHeaderTextFormat(header)
-        table.setContentTextFormat(content)
-    else:
-        table.setHeaderFont(header.font())
-        table.setContentFont(content.font())
+    # Fonts, not text formats: QGIS 3.22 wraps text-format cells at the wrong width.
+    for text_format, setter in ((header, table.setHeaderFont), (content, table.setContentFont)):
+        font = text_format.font()
+        font.setPointSizeF(text_format.size())
+        setter(font)
     table.setCellMargin(0.9)
     table.setGridStrokeWidth(0.15)
     table.setGridColor(QColor("#b8c2cc"))
     table.setEmptyTableBehavior(QgsLayoutItemManualTable.EmptyTableMode.ShowMessage)
+    # Cells are wrapped by _wrap: QGIS 3.22 wraps table text at a too narrow width.
+    table.setWrapBehavior(QgsLayoutTable.WrapBehavior.TruncateText)
     return table
 
 
@@ -456,8 +470,8 @@ _A3 = {
     "est_main_map": (0, (10, 31, 228, 163)),
     "est_inset_map": (0, (12, 33, 44, 56)),
     "est_no_events": (0, (40, 100, 168, 20)),
-    "est_legend": (0, (12, 146, 52, 46)),
-    "est_scalebar": (0, (10, 195.5, 80, 9)),
+    "est_legend": (0, (92, 195, 146, 10)),
+    "est_scalebar": (0, (10, 195.5, 78, 9)),
     "est_north_arrow": (0, (228, 33, 8, 12)),
     "est_heading_charts": (0, (246, 31, 164, 6)),
     "est_chart_categories": (0, (246, 37, 164, 58)),
@@ -477,8 +491,8 @@ _A4 = {
     "est_main_map": (0, (10, 31, 190, 140)),
     "est_inset_map": (0, (12, 33, 36, 46)),
     "est_no_events": (0, (20, 90, 170, 20)),
-    "est_legend": (0, (12, 128, 46, 41)),
-    "est_scalebar": (0, (10, 172, 70, 9)),
+    "est_legend": (0, (82, 172, 118, 10)),
+    "est_scalebar": (0, (10, 172.5, 68, 9)),
     "est_north_arrow": (0, (190, 33, 8, 12)),
     "est_heading_hotspots": (0, (10, 183, 190, 6)),
     "est_hotspot_table": (0, (10, 189, 190, 66)),
@@ -543,14 +557,23 @@ def create_default_layout(project: QgsProject, paper: str) -> QgsPrintLayout:
             legend = QgsLayoutItemLegend(layout)
             legend.setId(item_id)
             legend.setLinkedMap(main)
-            legend.setBackgroundEnabled(True)
-            legend.setBackgroundColor(QColor(255, 255, 255, 230))
-            legend.setFrameEnabled(True)
-            legend.setFrameStrokeColor(QColor("#9aa5b1"))
+            legend.setBackgroundEnabled(False)
+            legend.setFrameEnabled(False)
             legend.setAutoUpdateModel(False)
-            legend.setResizeToContents(True)
+            legend.setResizeToContents(False)
+            legend.setColumnCount(3)
             legend.setSymbolWidth(5)
             legend.setSymbolHeight(3.5)
+            legend.setBoxSpace(1.0)
+            for style, size, bold in ((QgsLegendStyle.Style.Title, 8.0, True),
+                                      (QgsLegendStyle.Style.Group, 7.5, True),
+                                      (QgsLegendStyle.Style.Subgroup, 7.5, False),
+                                      (QgsLegendStyle.Style.SymbolLabel, 7.5, False)):
+                font = QFont(FONT)
+                font.setPointSizeF(size)
+                font.setBold(bold)
+                legend.rstyle(style).setFont(font)
+            legend.rstyle(QgsLegendStyle.Style.Title).setMargin(QgsLegendStyle.Side.Bottom, 1.0)
             _place(layout, legend, rect, page)
         elif item_id == "est_scalebar":
             bar = QgsLayoutItemScaleBar(layout)
@@ -664,13 +687,21 @@ def _priority_layer(data: ReportData, priorities: Sequence[Priority]) -> QgsVect
     return layer
 
 
-def _heat_layer(path: Path | None, maximum: float, name: str) -> QgsRasterLayer | None:
+def _heat_layer(path: Path | None, maximum: float, name: str, low: str = "", high: str = ""
+                ) -> QgsRasterLayer | None:
     if path is None:
         return None
     layer = QgsRasterLayer(str(path), name, "gdal")
     if not layer.isValid():
         return None
-    layer.setRenderer(heatmap_renderer(layer, maximum))
+    renderer = heatmap_renderer(layer, maximum)
+    ramp = renderer.shader().rasterShaderFunction()
+    legend = QgsColorRampLegendNodeSettings()
+    legend.setUseContinuousLegend(True)
+    legend.setMinimumLabel(low)
+    legend.setMaximumLabel(high)
+    ramp.setLegendSettings(legend)
+    layer.setRenderer(renderer)
     return layer
 
 
@@ -694,9 +725,18 @@ def _set_table(layout: QgsLayout, item_id: str, headers: Sequence[str], rows: Se
     table.setHeaders(columns) if hasattr(table, "setHeaders") else None
     table.setIncludeTableHeader(True)
     table.setColumnWidths(list(widths))
-    table.setTableContents([[QgsTableCell(value) for value in row] for row in rows])
+    table.setTableContents([[QgsTableCell(_wrap(value, width)) for value, width in zip(row, widths)]
+                            for row in rows])
     table.setEmptyTableMessage(empty)
     table.refresh()
+
+
+def _wrap(text: str, width_mm: float, char_mm: float = 1.5) -> str:
+    """Break *text* into lines that fit a column of *width_mm* (7.5 pt DejaVu Sans ≈ 1.5 mm a character)."""
+    import textwrap
+
+    chars = max(int(width_mm / char_mm), 4)
+    return "\n".join(textwrap.wrap(str(text), chars, break_long_words=True)) if len(str(text)) > chars else str(text)
 
 
 def _number(value: float) -> str:
@@ -724,7 +764,8 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
     layout, warnings = load_template(project, options.paper, options.template, lang)
     layout.setName(tr("report.layout_name", lang, week=data.week))
     spots = [row.spot for row in data.hotspots]
-    heat = _heat_layer(data.heat_path, data.heat_max, tr("report.legend.heat", lang))
+    heat = _heat_layer(data.heat_path, data.heat_max, tr("report.legend.heat", lang), tr("report.legend.low", lang),
+                       tr("report.legend.high", lang))
     overview_heat = _heat_layer(data.overview_heat_path, data.overview_heat_max, tr("report.legend.heat", lang))
     hotspot_layer = _hotspot_layer(data, spots)
     priority_layer = _priority_layer(data, data.next_priorities)
@@ -756,10 +797,19 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
         root.removeAllChildren()
         for layer in (heat, hotspot_layer, priority_layer):
             if layer is not None and (layer is not priority_layer or data.next_priorities):
-                root.addChildNode(QgsLayerTreeLayer(layer))
-        legend.setTitle(tr("report.legend.title", lang))
-        legend.adjustBoxSize()
+                node = root.addChildNode(QgsLayerTreeLayer(layer))
+                if layer is heat:
+                    # Keep the colour ramp, drop the "Band 1 (Gray)" line above it.
+                    nodes = legend.model().layerLegendNodes(node, True)
+                    keep = [i for i, item in enumerate(nodes) if type(item).__name__ != "QgsSimpleLegendNode"]
+                    if keep and len(keep) < len(nodes):
+                        QgsMapLayerLegendUtils.setLegendNodeOrder(node, keep)
+                        legend.model().refreshLayerLegend(node)
+        legend.setTitle("")
         legend.refresh()
+    bar = layout.itemById("est_scalebar")
+    if isinstance(bar, QgsLayoutItemScaleBar):
+        bar.applyDefaultSize(bar.units())
 
     arrow = layout.itemById("est_north_arrow")
     if isinstance(arrow, QgsLayoutItemPicture) and not Path(arrow.picturePath()).is_file():
@@ -787,6 +837,9 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
     _set_text(layout, "est_heading_followup", tr("report.heading.followup", lang, week=week_number))
     _set_text(layout, "est_heading_next", tr("report.heading.next", lang, week=week_number + 1
                                                  if week_number < 52 else 1))
+    if not data.charts:
+        render_charts(data, _pixels(layout, "est_chart_categories", (900, 420)),
+                      _pixels(layout, "est_chart_weekly_trend", (900, 320)))
     for key, item_id in (("categories", "est_chart_categories"), ("weekday_hour", "est_chart_weekday_hour"),
                          ("weekly_trend", "est_chart_weekly_trend")):
         picture = layout.itemById(item_id)
@@ -821,12 +874,26 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
     return layout, warnings, layers
 
 
+def _pixels(layout: QgsLayout, item_id: str, default: tuple[int, int]) -> tuple[int, int]:
+    """Chart size in pixels for a picture frame: 5 px per mm keeps chart text readable on paper."""
+    item = layout.itemById(item_id)
+    if item is None:
+        return default
+    size = item.sizeWithUnits()
+    return max(int(size.width() * 5), 300), max(int(size.height() * 5), 200)
+
+
 def _widths(layout: QgsLayout, item_id: str, shares: Sequence[float]) -> list[float]:
     """Column widths in mm from relative shares, fitted to the table frame's width."""
     frame = layout.itemById(item_id)
-    width = frame.rect().width() if frame is not None else 200.0
+    width = 200.0
+    if frame is not None:
+        try:
+            width = float(frame.customProperty(WIDTH_PROPERTY, frame.rect().width()))
+        except (TypeError, ValueError):
+            width = frame.rect().width()
     total = float(sum(shares))
-    usable = width - 2 * 0.9 * len(shares) - 0.5
+    usable = max(width - 2 * 0.9 * len(shares) - 0.5, 10.0 * len(shares))
     return [usable * share / total for share in shares]
 
 
@@ -926,8 +993,6 @@ def generate_report(store: EventStore, options: ReportOptions, out: Path, *, col
                     progress: ProgressCallback | None = None, data: ReportData | None = None) -> ReportResult:
     """Compute, chart, fill and export: the one path Processing, the panel and ``make demo`` share."""
     data = data or compute_report(store, options, columns=columns, progress=progress)
-    if not data.charts:
-        render_charts(data)
     if progress:
         progress(0.8, tr("report.progress.export", data.lang))
     project = QgsProject()
@@ -943,8 +1008,6 @@ def generate_report(store: EventStore, options: ReportOptions, out: Path, *, col
 def open_in_designer(data: ReportData, iface: Any) -> QgsPrintLayout:
     """Add the filled layout (and its layers, in a group) to the user's project and open the designer."""
     project = QgsProject.instance()
-    if not data.charts:
-        render_charts(data)
     layout, warnings, layers = build_layout(data, project)
     group = project.layerTreeRoot().insertGroup(0, tr("report.layer_group", data.lang, week=data.week))
     for layer in layers:

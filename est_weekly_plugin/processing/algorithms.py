@@ -1,0 +1,358 @@
+"""EST Weekly Processing algorithms: density raster, hot-spot grid (Gi*), weekly summary, meeting PDF.
+
+Every algorithm reads the EST store itself (a GeoPackage path or a PostGIS connection saved
+in QGIS), selects one ISO week with the same filter the compilation dock uses, and calls the
+same core functions as the plugin — so the Graphical Modeler, ``qgis_process`` and the
+panels give identical numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsFeature,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterString,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from ..core.density import density_grid
+from ..core.errors import EstError
+from ..core.filters import CompilationFilter
+from ..core.hotspots import hotspot_analysis
+from ..core.i18n import SUPPORTED_LANGUAGES
+from ..core.model import EventColumns
+from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
+from ..core.trends import week_label, week_monday, weekly_trends
+
+LANGUAGES = list(SUPPORTED_LANGUAGES)
+PAPERS = ["A3", "A4"]
+
+
+def last_full_week(today: dt.date | None = None) -> str:
+    """The latest complete ISO week: what a Monday meeting looks at."""
+    today = today or dt.date.today()
+    return week_label(today - dt.timedelta(days=today.weekday() + 7))
+
+
+def _codes(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").replace(";", ",").split(",") if part.strip()]
+
+
+class EstAlgorithm(QgsProcessingAlgorithm):
+    """Common inputs: where the events are, which week, which categories and organisations."""
+
+    DATABASE = "DATABASE"
+    CONNECTION = "CONNECTION"
+    WEEK = "WEEK"
+    CATEGORIES = "CATEGORIES"
+    ORGANISATIONS = "ORGANISATIONS"
+    LANGUAGE = "LANGUAGE"
+
+    def group(self) -> str:
+        return "EST Weekly"
+
+    def groupId(self) -> str:  # noqa: N802
+        return "est_weekly"
+
+    def createInstance(self) -> QgsProcessingAlgorithm:  # noqa: N802
+        return type(self)()
+
+    def _add_common(self) -> None:
+        self.addParameter(QgsProcessingParameterFile(
+            self.DATABASE, "EST GeoPackage", extension="gpkg", optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.CONNECTION, "…or a PostgreSQL connection saved in QGIS (name)", optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.WEEK, "ISO week, e.g. 2026-W47 (empty: the last complete week)", optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.CATEGORIES, "Category codes, comma separated (empty: all)", optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.ORGANISATIONS, "Organisation codes, comma separated (empty: all)", optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.LANGUAGE, "Language", options=["Svenska", "English"], defaultValue=0))
+
+    def _open(self, parameters: dict[str, Any], context: QgsProcessingContext) -> EventStore:
+        path = self.parameterAsFile(parameters, self.DATABASE, context)
+        connection = self.parameterAsString(parameters, self.CONNECTION, context)
+        try:
+            if path:
+                return GeoPackageStore.open(path)
+            if connection:
+                return PostgisStore.open(PgConnectionInfo.from_qgis_connection(connection))
+        except EstError as error:
+            raise QgsProcessingException(error.message()) from error
+        raise QgsProcessingException("Give an EST GeoPackage (DATABASE) or a saved PostgreSQL connection (CONNECTION).")
+
+    def _week(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str:
+        text = self.parameterAsString(parameters, self.WEEK, context).strip()
+        try:
+            return week_label(week_monday(text)) if text else last_full_week()
+        except ValueError as error:
+            raise QgsProcessingException(str(error)) from error
+
+    def _filter(self, parameters: dict[str, Any], context: QgsProcessingContext) -> CompilationFilter:
+        return CompilationFilter(categories=_codes(self.parameterAsString(parameters, self.CATEGORIES, context)),
+                                 organisations=_codes(self.parameterAsString(parameters, self.ORGANISATIONS, context)))
+
+    def _lang(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str:
+        return LANGUAGES[self.parameterAsEnum(parameters, self.LANGUAGE, context)]
+
+    def _week_columns(self, store: EventStore, parameters: dict[str, Any], context: QgsProcessingContext,
+                      feedback: QgsProcessingFeedback) -> tuple[str, EventColumns]:
+        week = self._week(parameters, context)
+        monday = week_monday(week)
+        selection = self._filter(parameters, context)
+        selection.date_from, selection.date_to = monday, monday + dt.timedelta(days=6)
+        columns = store.load_columns()
+        selected = columns.subset(selection.mask(columns))
+        feedback.pushInfo(f"{week}: {len(selected)} of {len(columns)} approved events")
+        return week, selected
+
+
+class DensityRaster(EstAlgorithm):
+    RADIUS = "RADIUS"
+    PIXEL = "PIXEL_SIZE"
+    OUTPUT = "OUTPUT"
+
+    def name(self) -> str:
+        return "densityraster"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Density raster (week)"
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return ("Kernel density (quartic) of the week's approved events under the filter, as a GeoTIFF in the "
+                "store's CRS. Same numbers as QGIS's heat-map tool, computed by binning and FFT.")
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
+        self._add_common()
+        self.addParameter(QgsProcessingParameterNumber(
+            self.RADIUS, "Radius (m)", QgsProcessingParameterNumber.Type.Double, 200.0, minValue=10.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.PIXEL, "Pixel size (m)", QgsProcessingParameterNumber.Type.Double, 10.0, minValue=1.0))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Density"))
+
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        store = self._open(parameters, context)
+        try:
+            _week, selected = self._week_columns(store, parameters, context, feedback)
+            extent = store.settings.extent
+            epsg = store.settings.epsg
+        finally:
+            store.close()
+        radius = self.parameterAsDouble(parameters, self.RADIUS, context)
+        pixel = self.parameterAsDouble(parameters, self.PIXEL, context)
+        feedback.setProgress(40)
+        grid = density_grid(selected.x, selected.y, pixel_size=pixel, radius=radius,
+                            extent=None if len(selected) else (extent.xmin, extent.ymin, extent.xmax, extent.ymax))
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        grid.to_geotiff(output, epsg)
+        feedback.setProgress(100)
+        return {self.OUTPUT: output}
+
+
+class HotspotGrid(EstAlgorithm):
+    CELL = "CELL_SIZE"
+    RINGS = "RINGS"
+    SIGNIFICANT = "ONLY_SIGNIFICANT"
+    OUTPUT = "OUTPUT"
+
+    def name(self) -> str:
+        return "hotspotgrid"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Hot-spot grid (Getis-Ord Gi*)"
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return ("Counts the week's events in square cells and tests each cell and its neighbours with Getis-Ord "
+                "Gi*: z-score, two-sided p and class (hot/cold at 99/95/90 %).")
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
+        self._add_common()
+        self.addParameter(QgsProcessingParameterNumber(
+            self.CELL, "Cell size (m)", QgsProcessingParameterNumber.Type.Double, 100.0, minValue=10.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.RINGS, "Neighbourhood rings", QgsProcessingParameterNumber.Type.Integer, 1, minValue=1, maxValue=5))
+        self.addParameter(QgsProcessingParameterBoolean(self.SIGNIFICANT, "Only significant cells", True))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, "Hot-spot cells", QgsProcessing.SourceType.TypeVectorPolygon))
+
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        store = self._open(parameters, context)
+        try:
+            week, selected = self._week_columns(store, parameters, context, feedback)
+            epsg = store.settings.epsg
+        finally:
+            store.close()
+        result = hotspot_analysis(selected, cell_size=self.parameterAsDouble(parameters, self.CELL, context),
+                                  rings=self.parameterAsInt(parameters, self.RINGS, context))
+        fields = QgsFields()
+        for name, kind in (("week", QVariant.String), ("row", QVariant.Int), ("col", QVariant.Int),
+                           ("count", QVariant.Double), ("z", QVariant.Double), ("p", QVariant.Double),
+                           ("class", QVariant.Int), ("class_key", QVariant.String)):
+            fields.append(QgsField(name, kind))
+        from qgis.core import QgsCoordinateReferenceSystem
+
+        sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.Polygon,
+                                          QgsCoordinateReferenceSystem(f"EPSG:{epsg}"))
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        records = result.cells_wkt(self.parameterAsBool(parameters, self.SIGNIFICANT, context)) \
+            if len(selected) else []
+        for index, record in enumerate(records):
+            if feedback.isCanceled():
+                break
+            feature = QgsFeature(fields)
+            feature.setGeometry(QgsGeometry.fromWkt(record["wkt"]))
+            feature.setAttributes([week, record["row"], record["col"], record["count"], record["z"], record["p"],
+                                   record["class"], record["class_key"]])
+            sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+            feedback.setProgress(100 * (index + 1) / max(len(records), 1))
+        return {self.OUTPUT: dest}
+
+
+class WeeklySummary(EstAlgorithm):
+    BASELINE = "BASELINE_WEEKS"
+    OUTPUT = "OUTPUT"
+
+    def name(self) -> str:
+        return "weeklysummary"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Weekly summary table"
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return ("Events of the week in total and per category, organisation and district, against the mean of "
+                "the weeks before (default 4). A table without geometry.")
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
+        self._add_common()
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BASELINE, "Baseline weeks", QgsProcessingParameterNumber.Type.Integer, 4, minValue=1, maxValue=52))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, "Weekly summary", QgsProcessing.SourceType.TypeVector))
+
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        lang = self._lang(parameters, context)
+        store = self._open(parameters, context)
+        try:
+            week = self._week(parameters, context)
+            columns = store.load_columns()
+            selection = self._filter(parameters, context)
+            selected = columns.subset(selection.mask(columns))
+            categories = {c.code: c.label(lang) for c in store.categories()}
+            organisations = {o.code: o.name(lang) for o in store.organisations()}
+        finally:
+            store.close()
+        report = weekly_trends(selected, week, baseline_weeks=self.parameterAsInt(parameters, self.BASELINE, context),
+                               category_names=categories, organisation_names=organisations)
+        fields = QgsFields()
+        for name, kind in (("week", QVariant.String), ("grouping", QVariant.String), ("code", QVariant.String),
+                           ("name", QVariant.String), ("current", QVariant.Int), ("baseline", QVariant.Double),
+                           ("change", QVariant.Double), ("relative", QVariant.Double)):
+            fields.append(QgsField(name, kind))
+        sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.NoGeometry)
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        groups = [("total", [report.total]), ("category", report.categories),
+                  ("organisation", report.organisations), ("district", report.districts)]
+        for grouping, rows in groups:
+            for row in rows:
+                feature = QgsFeature(fields)
+                feature.setAttributes([report.week, grouping, row.key, row.name or "", int(row.current),
+                                       float(row.baseline), float(row.change),
+                                       None if row.relative is None else float(row.relative)])
+                sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
+        feedback.pushInfo(f"{report.week}: {report.total.current} events, baseline {report.total.baseline:.1f}")
+        return {self.OUTPUT: dest}
+
+
+class MeetingPdf(EstAlgorithm):
+    PAPER = "PAPER"
+    ATLAS = "PRIORITY_PAGES"
+    TEMPLATE = "TEMPLATE"
+    OUTPUT = "OUTPUT"
+    PAGES = "PAGES"
+
+    def name(self) -> str:
+        return "meetingpdf"
+
+    def displayName(self) -> str:  # noqa: N802
+        return "Export weekly meeting PDF"
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return ("The EST meeting PDF for one week: heat map with ranked hot-spots and next week's priority areas, "
+                "charts, the top-10 table, last week's priorities with follow-up, next week's priorities and one "
+                "page per priority area. A user's layout template (.qpt) is used when given; a missing or broken "
+                "one falls back to the built-in template with a warning.")
+
+    def flags(self) -> QgsProcessingAlgorithm.Flags:
+        # The charts are drawn by Qt widgets and the layout is exported like QGIS's designer does:
+        # both belong in the main thread.
+        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
+        self._add_common()
+        self.addParameter(QgsProcessingParameterEnum(self.PAPER, "Paper", options=["A3 landscape", "A4 portrait"],
+                                                     defaultValue=0))
+        self.addParameter(QgsProcessingParameterBoolean(self.ATLAS, "One page per priority area", True))
+        self.addParameter(QgsProcessingParameterFile(self.TEMPLATE, "Own layout template (.qpt)", extension="qpt",
+                                                     optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Meeting PDF", "PDF files (*.pdf)"))
+        self.addOutput(QgsProcessingOutputNumber(self.PAGES, "Pages"))
+
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        from ..core.report import ReportOptions, generate_report
+
+        template = self.parameterAsFile(parameters, self.TEMPLATE, context)
+        options = ReportOptions(
+            week=self._week(parameters, context), filter=self._filter(parameters, context),
+            paper=PAPERS[self.parameterAsEnum(parameters, self.PAPER, context)], lang=self._lang(parameters, context),
+            template=Path(template) if template else None,
+            atlas=self.parameterAsBool(parameters, self.ATLAS, context),
+        )
+        output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+
+        def progress(fraction: float, text: str) -> None:
+            feedback.setProgressText(text)
+            feedback.setProgress(100 * fraction)
+
+        store = self._open(parameters, context)
+        try:
+            result = generate_report(store, options, Path(output), progress=progress)
+        except EstError as error:
+            raise QgsProcessingException(error.message(options.lang)) from error
+        finally:
+            store.close()
+        for warning in result.warnings:
+            feedback.reportError(warning, False)
+        feedback.pushInfo(f"{result.path}: {result.pages} pages, {result.data.event_count} events in {options.week}")
+        return {self.OUTPUT: str(result.path), self.PAGES: result.pages}
+
+
+ALGORITHMS = (DensityRaster, HotspotGrid, WeeklySummary, MeetingPdf)

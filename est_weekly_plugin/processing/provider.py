@@ -1,0 +1,31 @@
+"""The "EST Weekly" Processing provider (id ``est_weekly``).
+
+Registered by the plugin's ``initProcessing`` so that ``qgis_process`` (which never calls
+``initGui``) sees it too: ``qgis_process run est_weekly:meetingpdf -- DATABASE=… WEEK=2026-W47``.
+"""
+
+from __future__ import annotations
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.paths import resource
+from .algorithms import ALGORITHMS
+
+
+class EstProcessingProvider(QgsProcessingProvider):
+    def id(self) -> str:  # noqa: A003 - QGIS's name
+        return "est_weekly"
+
+    def name(self) -> str:
+        return "EST Weekly"
+
+    def longName(self) -> str:  # noqa: N802
+        return "EST Weekly – Effektiv Samordning för Trygghet"
+
+    def icon(self) -> QIcon:
+        return QIcon(str(resource("icons", "est_weekly.svg")))
+
+    def loadAlgorithms(self) -> None:  # noqa: N802
+        for algorithm in ALGORITHMS:
+            self.addAlgorithm(algorithm())
