@@ -2,119 +2,40 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject, QgsRectangle
-from qgis.PyQt.QtCore import QDate, QEvent, QPoint, Qt, QTime
-from qgis.PyQt.QtGui import QKeyEvent, QMouseEvent
+from gui_helpers import (
+    CENTRE,
+    choose,
+    click_map,
+    dispose,
+    fill_form,
+    lose_connection,
+    make_session,
+    pixel_to_store,
+    prepared_canvas,
+    shown,
+    type_into,
+)
+from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
+from qgis.PyQt.QtCore import QDate, QPoint, Qt, QTime
+from qgis.PyQt.QtGui import QMouseEvent
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 
 from est_weekly_plugin.core import i18n
 from est_weekly_plugin.core.model import Role, Status
-from est_weekly_plugin.core.settings import EstSettings
 from est_weekly_plugin.gui.reporting_dock import ReportingDock
 from est_weekly_plugin.gui.session import EstSession
-from est_weekly_plugin.gui.widgets import ERROR_STYLE, HINT_STYLE, TimeModeWidget
-
-CANVAS_CRS = "EPSG:3857"  # deliberately not the store CRS: every point must be transformed
-CENTRE = (356500.0, 6213700.0)  # SWEREF 99 TM, central Helsingborg
-
-
-# ---------------------------------------------------------------------- helpers shared with the review tests
-def make_session(store, role: Role = Role.ADMIN, user: str = "anna.andersson") -> EstSession:
-    """A session on *store* whose settings never touch the real QGIS profile."""
-    session = EstSession()
-    session.settings = EstSettings(local_role=role.value, user_name=user)
-    session.settings.save = lambda: None  # keep the test profile clean
-    session.set_store(store)
-    return session
-
-
-def prepare_canvas(canvas, half_size: float = 1500.0) -> None:
-    """Canvas in Web Mercator around central Helsingborg, at its real widget size."""
-    canvas.setDestinationCrs(QgsCoordinateReferenceSystem(CANVAS_CRS))
-    box = QgsRectangle(CENTRE[0] - half_size, CENTRE[1] - half_size, CENTRE[0] + half_size, CENTRE[1] + half_size)
-    transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:3006"),
-                                       QgsCoordinateReferenceSystem(CANVAS_CRS), QgsProject.instance())
-    window = canvas.window()
-    window.resize(800, 600)
-    canvas.resize(800, 600)
-    window.show()  # offscreen, but the viewport only gets its real size once shown
-    QApplication.processEvents()
-    canvas.setExtent(transform.transformBoundingBox(box))
-    canvas.refresh()
-    QApplication.processEvents()
-
-
-def store_to_pixel(canvas, x: float, y: float) -> QPoint:
-    transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:3006"),
-                                       canvas.mapSettings().destinationCrs(), QgsProject.instance())
-    pixel = canvas.getCoordinateTransform().transform(transform.transform(QgsPointXY(x, y)))
-    return QPoint(round(pixel.x()), round(pixel.y()))
-
-
-def pixel_to_store(canvas, pixel: QPoint) -> tuple[float, float]:
-    point = canvas.getCoordinateTransform().toMapCoordinates(pixel.x(), pixel.y())
-    transform = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(),
-                                       QgsCoordinateReferenceSystem("EPSG:3006"), QgsProject.instance())
-    result = transform.transform(point)
-    return result.x(), result.y()
-
-
-def click_map(form, canvas, pixel: QPoint) -> None:
-    """Arm the form's map tool with its button, then click the canvas like a user."""
-    if not form.pick_button.isChecked():
-        QTest.mouseClick(form.pick_button, Qt.MouseButton.LeftButton)
-    assert canvas.mapTool() is form.tool
-    QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pixel)
-    QApplication.processEvents()
-
-
-def choose(combo, code: str) -> None:
-    index = combo.findData(code)
-    assert index >= 0, code
-    combo.setCurrentIndex(index)
-
-
-def type_into(widget, text: str) -> None:
-    """Type like a keyboard does, one key event per character (QTest.keyClicks cannot type "åäö")."""
-    widget.setFocus()
-    for char in text:
-        for kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-            QApplication.sendEvent(widget, QKeyEvent(kind, 0, Qt.KeyboardModifier.NoModifier, char))
-
-
-def fill_form(form, category: str = "klotter", organisation: str = "polisen", date: dt.date | None = None,
-              start: dt.time | None = dt.time(1, 0), end: dt.time | None = dt.time(2, 30),
-              place_name: str = "Gustav Adolfs torg", description: str = "Nya taggar på elskåp – åäö") -> None:
-    choose(form.category, category)
-    choose(form.organisation, organisation)
-    date = date or dt.date.today() - dt.timedelta(days=1)
-    form.event_date.setDate(QDate(date.year, date.month, date.day))
-    if start is None:
-        form.time.set_mode(TimeModeWidget.UNKNOWN)
-    else:
-        form.time.set_mode(TimeModeWidget.SPAN if end else TimeModeWidget.AT)
-        form.time.time_from.setTime(QTime(start.hour, start.minute))
-        if end:
-            form.time.time_to.setTime(QTime(end.hour, end.minute))
-    form.place_name.clear()
-    type_into(form.place_name, place_name)
-    form.description.clear()
-    type_into(form.description, description)
+from est_weekly_plugin.gui.widgets import ERROR_STYLE, HINT_STYLE
 
 
 @pytest.fixture
 def canvas(qgis_canvas, qgis_new_project) -> Iterator:
-    prepare_canvas(qgis_canvas)
-    yield qgis_canvas
-    if qgis_canvas.mapTool() is not None:
-        qgis_canvas.unsetMapTool(qgis_canvas.mapTool())
+    yield from prepared_canvas(qgis_canvas)
 
 
 @pytest.fixture
@@ -124,14 +45,7 @@ def session(store) -> EstSession:
 
 @pytest.fixture
 def dock(qgis_iface, canvas, session) -> Iterator[ReportingDock]:
-    widget = ReportingDock(qgis_iface, session)
-    widget.resize(380, 900)
-    widget.show()
-    QApplication.processEvents()
-    yield widget
-    widget.form.release_canvas()
-    widget.close()
-    widget.deleteLater()
+    yield from shown(ReportingDock(qgis_iface, session), 380, 900)
 
 
 def success_messages(iface) -> list[str]:
@@ -362,24 +276,10 @@ def test_swedish_messages(store, qgis_iface, canvas):
         assert form.errors["time"].text() == "Sluttiden 00:30 är före starttiden 01:00."
         assert form.errors["place"].text() == "Placera händelsen på kartan (eller ange koordinater)."
     finally:
-        widget.form.release_canvas()
-        widget.deleteLater()
+        dispose(widget)
 
 
 # ---------------------------------------------------------------------- lost connection
-def lose_connection(store) -> object:
-    """Cut the store off its database (file gone / server down); returns what brings it back."""
-    from est_weekly_plugin.core.store import GeoPackageStore
-
-    if isinstance(store, GeoPackageStore):
-        store._conn.close()
-        return lambda: setattr(store, "_conn", GeoPackageStore._connect(store.path))
-    info = store.info
-    store.info = dataclasses.replace(info, host="127.0.0.1", port=9)  # nothing listens there
-    store._conn.close()
-    return lambda: setattr(store, "info", info)  # the store reconnects by itself on next use
-
-
 def test_lost_connection_keeps_the_report_in_the_form(dock, canvas, session, qgis_iface):
     form = dock.form
     fill_form(form)
@@ -493,8 +393,7 @@ def test_no_store_and_roles(gpkg_store, qgis_iface, canvas):
         assert widget.stack.currentWidget() is widget.message_page
     finally:
         session.store = None
-        widget.form.release_canvas()
-        widget.deleteLater()
+        dispose(widget)
 
 
 def test_remembered_organisation_is_preselected(gpkg_store, qgis_iface, canvas):
@@ -504,8 +403,7 @@ def test_remembered_organisation_is_preselected(gpkg_store, qgis_iface, canvas):
     try:
         assert widget.form.organisation.code() == "bevakning"
     finally:
-        widget.form.release_canvas()
-        widget.deleteLater()
+        dispose(widget)
 
 
 # ---------------------------------------------------------------------- screenshots
@@ -531,6 +429,4 @@ def test_screenshot(gpkg_store, qgis_iface, canvas, output_dir: Path, lang):
         assert widget.grab().save(str(path))
         assert path.stat().st_size > 10_000
     finally:
-        widget.form.release_canvas()
-        widget.close()
-        widget.deleteLater()
+        dispose(widget, close=True)

@@ -9,20 +9,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import make_event
-from qgis.core import Qgis, QgsProject
-from qgis.PyQt.QtCore import QDate, QPoint, Qt
-from qgis.PyQt.QtTest import QTest
-from qgis.PyQt.QtWidgets import QApplication
-from test_reporting_dock import (
+from gui_helpers import (
     CENTRE,
     choose,
+    click,
     click_map,
+    dispose,
     fill_form,
+    lose_connection,
     make_session,
     pixel_to_store,
-    prepare_canvas,
+    prepared_canvas,
+    shown,
     type_into,
 )
+from qgis.core import Qgis, QgsProject
+from qgis.PyQt.QtCore import QDate, QPoint, Qt
+from qgis.PyQt.QtWidgets import QApplication
 
 from est_weekly_plugin.core import i18n
 from est_weekly_plugin.core.layers import events_layer
@@ -35,10 +38,7 @@ YESTERDAY = dt.date.today() - dt.timedelta(days=1)
 
 @pytest.fixture
 def canvas(qgis_canvas, qgis_new_project) -> Iterator:
-    prepare_canvas(qgis_canvas)
-    yield qgis_canvas
-    if qgis_canvas.mapTool() is not None:
-        qgis_canvas.unsetMapTool(qgis_canvas.mapTool())
+    yield from prepared_canvas(qgis_canvas)
 
 
 @pytest.fixture
@@ -48,14 +48,7 @@ def session(store):
 
 @pytest.fixture
 def panel(qgis_iface, canvas, session) -> Iterator[ReviewPanel]:
-    widget = ReviewPanel(qgis_iface, session)
-    widget.resize(420, 1100)
-    widget.show()
-    QApplication.processEvents()
-    yield widget
-    widget.form.release_canvas()
-    widget.close()
-    widget.deleteLater()
+    yield from shown(ReviewPanel(qgis_iface, session), 420, 1100)
 
 
 @pytest.fixture
@@ -79,11 +72,6 @@ def approved_fids(store) -> set[int]:
     return set(store.load_columns().fid.tolist())
 
 
-def click(button) -> None:
-    assert button.isEnabled(), button.objectName()
-    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
 # ---------------------------------------------------------------------- end to end: report, review, compile
 def test_report_on_the_map_then_approve_with_corrections(qgis_iface, canvas, session, panel, layer):
     store = session.store
@@ -95,8 +83,7 @@ def test_report_on_the_map_then_approve_with_corrections(qgis_iface, canvas, ses
         click(dock.submit_button)
         dock.form.pick_button.setChecked(False)
     finally:
-        dock.form.release_canvas()
-        dock.deleteLater()
+        dispose(dock)
     reporter_session.events_changed.connect(session.events_changed)  # one plugin, one session in real use
     session.events_changed.emit()
 
@@ -330,8 +317,7 @@ def test_reporter_and_viewer_never_see_review_actions(gpkg_store, qgis_iface, ca
         assert "not a security boundary" in widget.role_label.text()
     finally:
         session.store = None
-        widget.form.release_canvas()
-        widget.deleteLater()
+        dispose(widget)
 
 
 def test_postgis_role_comes_from_the_login(pg_store, pg_cluster, pg_database, qgis_iface, canvas):
@@ -352,8 +338,7 @@ def test_postgis_role_comes_from_the_login(pg_store, pg_cluster, pg_database, qg
         assert widget.page_message.text() == "Your role (Reporter) may not review reports."
         assert "database login" in session.role_note()
     finally:
-        widget.form.release_canvas()
-        widget.deleteLater()
+        dispose(widget)
         session.set_store(None)
         with pg_store.transaction() as cursor:
             cursor.execute("DROP OWNED BY est_test_reporter")
@@ -361,8 +346,6 @@ def test_postgis_role_comes_from_the_login(pg_store, pg_cluster, pg_database, qg
 
 
 def test_lost_connection_keeps_corrections(panel, session):
-    from test_reporting_dock import lose_connection
-
     store = session.store
     event = submit(store)
     session.events_changed.emit()
@@ -428,9 +411,7 @@ def test_screenshot(gpkg_store, qgis_iface, canvas, output_dir: Path, lang):
         assert widget.grab().save(str(path))
         assert path.stat().st_size > 10_000
     finally:
-        widget.form.release_canvas()
-        widget.close()
-        widget.deleteLater()
+        dispose(widget, close=True)
 
 
 def test_plugin_creates_both_docks(gpkg_store, qgis_iface, canvas):
@@ -454,6 +435,5 @@ def test_plugin_creates_both_docks(gpkg_store, qgis_iface, canvas):
     finally:
         # (plugin.unload needs interface methods pytest-qgis's mock lacks; clean up what it would)
         for dock in plugin.docks.values():
-            dock.form.release_canvas()
-            dock.deleteLater()
+            dispose(dock)
         plugin.session.store = None

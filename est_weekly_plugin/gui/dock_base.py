@@ -21,12 +21,12 @@ it needs and fills in two hooks::
 
         def load_store(self, store):               # may raise EstError: shown as the message page
             ...
-        def store_shown(self):                     # the content page is now current
+        def refresh_events(self):                  # reports changed (and the store was shown)
             ...
 
-Store calls that change something go through :meth:`EstDock.run_store_action`, reads
-through :meth:`EstDock.read_store`: both turn an ``EstError`` into the words the user reads,
-so no dock needs its own ``except`` ladder.
+Store calls the user asked for go through :meth:`EstDock.run_store_action` (status line and
+message bar), background reads through :meth:`EstDock.try_store` (status line only): both turn
+an ``EstError`` into the words the user reads, so no dock needs its own ``except`` ladder.
 """
 
 from __future__ import annotations
@@ -156,10 +156,11 @@ class EstDock(QgsDockWidget):
         """Hook: fill the content from *store* (reference lists, …); an ``EstError`` shows as the message page."""
 
     def store_shown(self) -> None:
-        """Hook: the content page is current for a usable store (load its lists here)."""
+        """Hook: the content page is now current for a usable store; by default :meth:`refresh_events`."""
+        self.refresh_events()
 
     def refresh_events(self) -> None:
-        """Hook: the session says reports changed (connected to ``session.events_changed``)."""
+        """Hook: reload what shows reports (connected to ``session.events_changed``; may run without a store)."""
 
     def show_message(self, text: str) -> None:
         """Show the message page with *text* instead of the content."""
@@ -230,8 +231,8 @@ class EstDock(QgsDockWidget):
     def on_conflict(self, error: ConflictError) -> None:
         """Hook: someone else changed the record meanwhile (e.g. reload and show the current state)."""
 
-    def read_store(self, action: Callable[[], T]) -> T | None:
-        """Run a store read; on an ``EstError`` say why in the status line and return None."""
+    def try_store(self, action: Callable[[], T]) -> T | None:
+        """Run a store call quietly: on an ``EstError`` say why in the status line only and return None."""
         try:
             return action()
         except EstError as error:

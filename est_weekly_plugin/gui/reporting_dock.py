@@ -9,15 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from ..core.i18n import tr
 from ..core.model import Event, Status
 from .dock_base import SUCCESS_STYLE, EstDock, message_page
 from .session import EstSession
-from .widgets import EventForm, add_event_row, event_table, hint_label, named, push_button, select_event, selected_events
+from .widgets import (
+    EventForm,
+    add_event_row,
+    add_items,
+    event_table,
+    hint_label,
+    horizontal,
+    named,
+    push_button,
+    scroll_area,
+    select_event,
+    selected_event,
+)
 
+# message_page and SUCCESS_STYLE live in dock_base now; still importable from here for older callers.
 __all__ = ["MY_REPORTS_LIMIT", "SUCCESS_STYLE", "ReportingDock", "message_page", "status_text"]
 
 MY_REPORTS_LIMIT = 50
@@ -39,6 +51,7 @@ class ReportingDock(EstDock):
 
     permission = "report"
     not_allowed_key = "reporting.not_allowed"
+    form: EventForm
 
     def __init__(self, iface: Any, session: EstSession, parent: QWidget | None = None) -> None:
         super().__init__(tr("reporting.title"), "EstWeeklyReportingDock", iface, session, parent)
@@ -53,10 +66,6 @@ class ReportingDock(EstDock):
         self.submit_button = push_button(tr("reporting.submit"), "submit", self.submit)
         self.submit_button.setDefault(True)
         self.clear_button = push_button(tr("reporting.clear"), "clear", self.clear_form)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.clear_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.submit_button)
 
         self.my_reports = event_table(
             "my_reports", [tr("reporting.column.date"), tr("reporting.column.category"), tr("reporting.column.status")],
@@ -68,15 +77,9 @@ class ReportingDock(EstDock):
         self.edit_button = push_button(tr("reporting.edit"), "edit", self.edit_selected)
         self.withdraw_button = push_button(tr("reporting.withdraw"), "withdraw", self.withdraw_selected)
         self.my_hint = hint_label(text=tr("reporting.my_reports.hint"))
-        own_buttons = QHBoxLayout()
-        own_buttons.addWidget(self.edit_button)
-        own_buttons.addWidget(self.withdraw_button)
-        own_buttons.addStretch(1)
         own_group = QGroupBox(tr("reporting.my_reports"))
-        own_layout = QVBoxLayout(own_group)
-        own_layout.addWidget(self.my_reports)
-        own_layout.addLayout(own_buttons)
-        own_layout.addWidget(self.my_hint)
+        add_items(QVBoxLayout(own_group), self.my_reports, horizontal(self.edit_button, self.withdraw_button, None),
+                  self.my_hint)
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -84,16 +87,11 @@ class ReportingDock(EstDock):
         layout.addWidget(self.edit_banner)
         layout.addWidget(self.form)
         layout.addWidget(self.status)
-        layout.addLayout(buttons)
+        layout.addLayout(horizontal(self.clear_button, None, self.submit_button))
         layout.addSpacing(6)
         layout.addWidget(own_group)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
-        self.form_page = scroll
+        self.form_page = scroll_area(content)
         self.set_content(self.form_page)
         self.follow_session()
 
@@ -111,9 +109,6 @@ class ReportingDock(EstDock):
             self.form.validate()
         self._finish_editing()
 
-    def store_shown(self) -> None:
-        self.refresh_my_reports()
-
     def refresh_events(self) -> None:
         self.refresh_my_reports()
 
@@ -125,16 +120,6 @@ class ReportingDock(EstDock):
         self.edit_button.setEnabled(editable)
         self.withdraw_button.setEnabled(editable)
 
-    def _set_status(self, text: str, style: str = ERROR_STYLE) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(style)
-        self.status.setVisible(bool(text))
-
-    def _push(self, text: str, level: int) -> None:
-        bar = self.iface.messageBar() if self.iface is not None else None
-        if bar is not None:
-            bar.pushMessage(tr("plugin.name"), text, level, 6)
-
     def submit(self) -> Event | None:
         """Send the report (or the edit); on any failure the form keeps everything typed."""
         store = self.session.store
@@ -144,25 +129,16 @@ class ReportingDock(EstDock):
             self.form.touch_all()
             self._update_buttons()
             return None
-        try:
+        editing = self._editing
+
+        def send() -> Event:
             user = self.session.user  # on PostGIS this asks the (possibly lost) login
-            if self._editing is not None:
-                saved = store.update_event(self._editing.uuid, self._editing.version, user, as_reporter=True,
-                                           **self.form.changes())
-            else:
-                saved = store.submit(self.form.to_event(reporter=user), actor=user)
-        except ValidationError as error:
-            self.form.show_problems(error.problems)
-            self._set_status(error.message())
-            return None
-        except DatabaseUnavailable as error:
-            text = tr("reporting.kept_in_form", reason=error.message())
-            self._set_status(text)
-            self._push(text, Qgis.Warning)
-            return None
-        except EstError as error:
-            self._set_status(error.message())
-            self._push(error.message(), Qgis.Warning)
+            if editing is not None:
+                return store.update_event(editing.uuid, editing.version, user, as_reporter=True, **self.form.changes())
+            return store.submit(self.form.to_event(reporter=user), actor=user)
+
+        sent, saved = self.run_store_action(send, "reporting.kept_in_form")
+        if not sent or saved is None:
             return None
         was_edit = self._editing is not None
         self.session.settings.organisation = saved.organisation
@@ -171,8 +147,7 @@ class ReportingDock(EstDock):
         self.form.clear(keep_organisation=True, keep_date=True)
         text = tr("reporting.updated" if was_edit else "reporting.submitted",
                   category=self._category_label(saved.category), date=saved.event_date.isoformat())
-        self._set_status(text, SUCCESS_STYLE)
-        self._push(text, Qgis.Success)
+        self.report_success(text)
         self.refresh_my_reports()
         self.session.events_changed.emit()
         return saved
@@ -181,7 +156,7 @@ class ReportingDock(EstDock):
         """Start over (or leave an edit) — organisation and date stay for the next report."""
         self._finish_editing()
         self.form.clear(keep_organisation=True, keep_date=True)
-        self._set_status("")
+        self.set_status("")
         self._update_buttons()
 
     def _category_label(self, code: str) -> str:
@@ -196,38 +171,21 @@ class ReportingDock(EstDock):
         if store is None or not self.session.may("view_own"):
             self._update_buttons()
             return
-        try:
-            events = store.events(reporter=self.session.user, oldest_first=False, limit=MY_REPORTS_LIMIT)
-        except EstError as error:
-            self._set_status(error.message())
-            self._update_buttons()
-            return
-        for row, event in enumerate(events):
-            self.my_reports.insertRow(row)
+        events = self.try_store(
+            lambda: store.events(reporter=self.session.user, oldest_first=False, limit=MY_REPORTS_LIMIT))
+        for event in events or []:
             values = (event.event_date.isoformat(), self._category_label(event.category), status_text(event))
             place = event.place_name or f"{event.x:.0f}, {event.y:.0f}"
-            for column, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                item.setToolTip(f"{place}\n{event.description}\n{status_text(event)}".strip())
-                if column == 0:
-                    item.setData(Qt.ItemDataRole.UserRole, event)
-                self.my_reports.setItem(row, column, item)
-            self.my_reports.item(row, 1).setIcon(self.form.category.itemIcon(
-                max(self.form.category.findData(event.category), 0)))
+            row = add_event_row(self.my_reports, event, values,
+                                f"{place}\n{event.description}\n{status_text(event)}".strip())
+            self.my_reports.item(row, 1).setIcon(self.form.category.icon_of(event.category))
         self._update_buttons()
 
     def selected_report(self) -> Event | None:
-        rows = self.my_reports.selectionModel().selectedRows() if self.my_reports.selectionModel() else []
-        if not rows:
-            return None
-        return self.my_reports.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        return selected_event(self.my_reports)
 
     def select_report(self, uuid: str) -> bool:
-        for row in range(self.my_reports.rowCount()):
-            if self.my_reports.item(row, 0).data(Qt.ItemDataRole.UserRole).uuid == uuid:
-                self.my_reports.selectRow(row)
-                return True
-        return False
+        return select_event(self.my_reports, uuid)
 
     def edit_selected(self) -> None:
         """Load the selected own report into the form, if it is still waiting for review."""
@@ -235,13 +193,11 @@ class ReportingDock(EstDock):
         store = self.session.store
         if selected is None or store is None:
             return
-        try:
-            current = store.get(selected.uuid)
-        except EstError as error:
-            self._set_status(error.message())
+        current = self.try_store(lambda: store.get(selected.uuid))
+        if current is None:
             return
         if current.status != Status.SUBMITTED:
-            self._set_status(tr("error.not_editable", status=tr(f"status.{current.status.value}")))
+            self.set_status(tr("error.not_editable", status=tr(f"status.{current.status.value}")))
             self.refresh_my_reports()
             return
         self._editing = current
@@ -251,7 +207,7 @@ class ReportingDock(EstDock):
         self.edit_banner.show()
         self.submit_button.setText(tr("reporting.save_changes"))
         self.clear_button.setText(tr("reporting.cancel_edit"))
-        self._set_status("")
+        self.set_status("")
         self._update_buttons()
 
     def _finish_editing(self) -> None:
@@ -260,13 +216,6 @@ class ReportingDock(EstDock):
         self.edit_banner.hide()
         self.submit_button.setText(tr("reporting.submit"))
         self.clear_button.setText(tr("reporting.clear"))
-
-    def confirm(self, text: str) -> bool:
-        """Ask before something that cannot be undone (tests replace this)."""
-        answer = QMessageBox.question(self, tr("plugin.name"), text,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
 
     def withdraw_selected(self) -> None:
         """Take back the selected own report while it is still unreviewed."""
@@ -277,25 +226,11 @@ class ReportingDock(EstDock):
         if not self.confirm(tr("reporting.withdraw.confirm", date=selected.event_date.isoformat(),
                                category=self._category_label(selected.category))):
             return
-        try:
-            store.withdraw(selected.uuid, selected.version, self.session.user)
-        except EstError as error:
-            self._set_status(error.message())
+        if self.try_store(lambda: store.withdraw(selected.uuid, selected.version, self.session.user)) is None:
             self.refresh_my_reports()
             return
         if self._editing is not None and self._editing.uuid == selected.uuid:
             self.clear_form()
-        self._set_status(tr("reporting.withdrawn"), SUCCESS_STYLE)
+        self.set_status(tr("reporting.withdrawn"), SUCCESS_STYLE)
         self.refresh_my_reports()
         self.session.events_changed.emit()
-
-    # ------------------------------------------------------------------ lifetime
-    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
-        """A hidden form must not keep capturing map clicks."""
-        self.form.pick_button.setChecked(False)
-        super().hideEvent(event)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        self.form.pick_button.setChecked(False)
-        self.form.marker.hide()
-        super().closeEvent(event)

@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 from qgis.core import (
-    Qgis,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsGeometry,
@@ -21,45 +20,45 @@ from qgis.core import (
     QgsProject,
     QgsRectangle,
 )
-from qgis.gui import QgsCollapsibleGroupBox, QgsDateEdit, QgsDockWidget
+from qgis.gui import QgsCollapsibleGroupBox, QgsDateEdit
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QCloseEvent, QHideEvent
 from qgis.PyQt.QtWidgets import (
-    QAbstractItemView,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
-    QPushButton,
-    QScrollArea,
     QSplitter,
-    QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.errors import ConflictError, DatabaseUnavailable, EstError, ValidationError
+from ..core.errors import ConflictError, EstError
 from ..core.i18n import tr
 from ..core.layers import find_layers
 from ..core.model import Event, Status
-from ..core.places import configured_layer
-from .reporting_dock import SUCCESS_STYLE, message_page
+from .dock_base import EstDock
 from .session import EstSession
 from .widgets import (
-    ERROR_STYLE,
     HINT_STYLE,
     CategoryCombo,
     EventForm,
     FieldError,
     OrganisationCombo,
+    add_event_row,
+    add_items,
+    event_table,
     fit_rows,
+    hint_label,
+    horizontal,
+    named,
+    push_button,
+    scroll_area,
+    select_event,
+    selected_event,
+    selected_events,
+    vertical,
 )
 
 # Half the side of the square the map zooms to around a selected report (store CRS metres).
@@ -113,45 +112,29 @@ def when_text(event: Event) -> str:
     return f"{text}–{event.time_to:%H:%M}" if event.time_to is not None else text
 
 
-class ReviewPanel(QgsDockWidget):
+class ReviewPanel(EstDock):
     """The review queue, the open report with its corrections, possible duplicates and history."""
 
+    permission = "review"
+    not_allowed_key = "review.not_allowed"
+    form: EventForm
+
     def __init__(self, iface: Any, session: EstSession, parent: QWidget | None = None) -> None:
-        super().__init__(tr("review.title"), parent)
-        self.setObjectName("EstWeeklyReviewPanel")
-        self.iface = iface
-        self.session = session
-        self.canvas = iface.mapCanvas()
+        super().__init__(tr("review.title"), "EstWeeklyReviewPanel", iface, session, parent)
         self.current: Event | None = None
         self._duplicates: list[Event] = []
         self._duplicate_key: tuple[Any, ...] | None = None
         self._names: dict[str, str] = {}
-
-        self.stack = QStackedWidget()
-        self.message_page, self.page_message = message_page("page_message")
-        self.stack.addWidget(self.message_page)
-        self.stack.addWidget(self._build_main())
-        self.setWidget(self.stack)
-
-        session.store_changed.connect(self.refresh_store)
-        session.events_changed.connect(self.refresh_queue)
-        self.refresh_store()
+        self.set_content(self._build_main())
+        self.follow_session()
 
     # ------------------------------------------------------------------ layout
     def _build_main(self) -> QWidget:
-        self.role_label = QLabel()
-        self.role_label.setObjectName("role_note")
-        self.role_label.setWordWrap(True)
-        self.role_label.setStyleSheet(HINT_STYLE)
-
-        self.filter_organisation = OrganisationCombo(tr("review.filter.all_organisations"))
-        self.filter_organisation.setObjectName("filter_organisation")
-        self.filter_category = CategoryCombo(tr("review.filter.all_categories"))
-        self.filter_category.setObjectName("filter_category")
-        self.filter_from = QgsDateEdit()
-        self.filter_from.setObjectName("filter_from")
-        self.filter_to = QgsDateEdit()
-        self.filter_to.setObjectName("filter_to")
+        self.filter_organisation = named(OrganisationCombo(tr("review.filter.all_organisations")),
+                                         "filter_organisation")
+        self.filter_category = named(CategoryCombo(tr("review.filter.all_categories")), "filter_category")
+        self.filter_from = named(QgsDateEdit(), "filter_from")
+        self.filter_to = named(QgsDateEdit(), "filter_to")
         for edit in (self.filter_from, self.filter_to):
             edit.setAllowNull(True)
             edit.setDisplayFormat("yyyy-MM-dd")
@@ -171,130 +154,56 @@ class ReviewPanel(QgsDockWidget):
         filters.setColumnStretch(1, 1)
         filters.setColumnStretch(3, 1)
 
-        self.queue = QTableWidget(0, 3)
-        self.queue.setObjectName("queue")
-        self.queue.setHorizontalHeaderLabels([tr("review.column.received"), tr("review.column.category"),
-                                              tr("review.column.organisation")])
+        self.queue = event_table(
+            "queue", [tr("review.column.received"), tr("review.column.category"), tr("review.column.organisation")],
+            stretch_column=2, multi_select=True)
         self.queue.setMinimumHeight(150)
         self.queue.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.queue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.queue.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.queue.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.queue.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.queue.verticalHeader().hide()
-        self.queue.setWordWrap(False)
-        header = self.queue.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.queue.itemSelectionChanged.connect(self._selection_changed)
-        self.queue_count = QLabel()
-        self.queue_count.setObjectName("queue_count")
+        self.queue_count = named(QLabel(), "queue_count")
         self.queue_count.setStyleSheet(HINT_STYLE)
-        self.approve_selected_button = QPushButton(tr("review.approve_selected", count=0))
-        self.approve_selected_button.setObjectName("approve_selected")
-        self.approve_selected_button.clicked.connect(self.approve_selected)
-        queue_footer = QHBoxLayout()
-        queue_footer.addWidget(self.queue_count, 1)
-        queue_footer.addWidget(self.approve_selected_button)
-
-        top = QWidget()
-        top_layout = QVBoxLayout(top)
-        top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.role_label)
-        top_layout.addLayout(filters)
-        top_layout.addWidget(self.queue, 1)
-        top_layout.addLayout(queue_footer)
+        self.approve_selected_button = push_button(tr("review.approve_selected", count=0), "approve_selected",
+                                                   self.approve_selected)
+        top = vertical(self.role_label, filters, (self.queue, 1),
+                       horizontal((self.queue_count, 1), self.approve_selected_button))
 
         # The open report: who sent it, the correctable fields, the decision.
-        self.report_info = QLabel(tr("review.nothing_selected"))
-        self.report_info.setObjectName("report_info")
-        self.report_info.setWordWrap(True)
-        self.report_info.setStyleSheet(HINT_STYLE)
-        self.form = EventForm(self.canvas, place_source=self._place_source, review_mode=True)
+        self.report_info = hint_label("report_info", tr("review.nothing_selected"))
+        self.form = EventForm(self.canvas, place_source=self.place_source, review_mode=True)
         self.form.changed.connect(self._form_changed)
-        self.reason = QLineEdit()
-        self.reason.setObjectName("reason")
+        self.reason = named(QLineEdit(), "reason")
         self.reason.setPlaceholderText(tr("review.reason.placeholder"))
         self.reason.textChanged.connect(lambda _text: self.reason_error.show_messages([]))
         self.reason_error = FieldError("reason")
-        self.approve_button = QPushButton(tr("review.approve"))
-        self.approve_button.setObjectName("approve")
-        self.approve_button.clicked.connect(self.approve)
-        self.reject_button = QPushButton(tr("review.reject"))
-        self.reject_button.setObjectName("reject")
-        self.reject_button.clicked.connect(self.reject)
-        decision = QHBoxLayout()
-        decision.addWidget(self.reject_button)
-        decision.addStretch(1)
-        decision.addWidget(self.approve_button)
-        self.status = QLabel()
-        self.status.setObjectName("status")
-        self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.hide()
+        self.approve_button = push_button(tr("review.approve"), "approve", self.approve)
+        self.reject_button = push_button(tr("review.reject"), "reject", self.reject)
         self.editor = QGroupBox(tr("review.report"))
-        editor_layout = QVBoxLayout(self.editor)
-        editor_layout.addWidget(self.report_info)
-        editor_layout.addWidget(self.form)
-        editor_layout.addWidget(QLabel(tr("review.reason")))
-        editor_layout.addWidget(self.reason)
-        editor_layout.addWidget(self.reason_error)
-        editor_layout.addLayout(decision)
+        add_items(QVBoxLayout(self.editor), self.report_info, self.form, QLabel(tr("review.reason")), self.reason,
+                  self.reason_error, horizontal(self.reject_button, None, self.approve_button))
 
-        self.duplicates_group = QGroupBox(tr("review.duplicates", count=0))
-        self.duplicates_group.setObjectName("duplicates_group")
-        self.duplicates = QTableWidget(0, 3)
-        self.duplicates.setObjectName("duplicates")
-        self.duplicates.setHorizontalHeaderLabels([tr("review.column.report"), tr("review.column.distance"),
-                                                   tr("review.column.status")])
-        self.duplicates.setWordWrap(True)
-        self.duplicates.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.duplicates.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.duplicates.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.duplicates.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.duplicates.verticalHeader().hide()
+        self.duplicates_group = named(QGroupBox(tr("review.duplicates", count=0)), "duplicates_group")
+        self.duplicates = event_table(
+            "duplicates", [tr("review.column.report"), tr("review.column.distance"), tr("review.column.status")],
+            stretch_column=0, word_wrap=True)
         self.duplicates.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.duplicates.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        dup_header = self.duplicates.horizontalHeader()
-        dup_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        dup_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.duplicates.itemSelectionChanged.connect(self._update_buttons)
-        self.duplicates_hint = QLabel()
-        self.duplicates_hint.setObjectName("duplicates_hint")
-        self.duplicates_hint.setWordWrap(True)
-        self.duplicates_hint.setStyleSheet(HINT_STYLE)
-        self.this_is_duplicate = QPushButton(tr("review.this_is_duplicate"))
-        self.this_is_duplicate.setObjectName("this_is_duplicate")
-        self.this_is_duplicate.clicked.connect(lambda: self.mark_duplicate(current_is_duplicate=True))
-        self.other_is_duplicate = QPushButton(tr("review.other_is_duplicate"))
-        self.other_is_duplicate.setObjectName("other_is_duplicate")
-        self.other_is_duplicate.clicked.connect(lambda: self.mark_duplicate(current_is_duplicate=False))
-        dup_layout = QVBoxLayout(self.duplicates_group)
-        dup_layout.addWidget(self.duplicates_hint)
-        dup_layout.addWidget(self.duplicates)
-        dup_layout.addWidget(self.this_is_duplicate)
-        dup_layout.addWidget(self.other_is_duplicate)
+        self.duplicates_hint = hint_label("duplicates_hint")
+        self.this_is_duplicate = push_button(tr("review.this_is_duplicate"), "this_is_duplicate",
+                                             lambda: self.mark_duplicate(current_is_duplicate=True))
+        self.other_is_duplicate = push_button(tr("review.other_is_duplicate"), "other_is_duplicate",
+                                              lambda: self.mark_duplicate(current_is_duplicate=False))
+        add_items(QVBoxLayout(self.duplicates_group), self.duplicates_hint, self.duplicates, self.this_is_duplicate,
+                  self.other_is_duplicate)
 
-        self.history_group = QgsCollapsibleGroupBox(tr("review.history"))
-        self.history_group.setObjectName("history_group")
-        self.history = QListWidget()
-        self.history.setObjectName("history")
+        self.history_group = named(QgsCollapsibleGroupBox(tr("review.history")), "history_group")
+        self.history = named(QListWidget(), "history")
         QVBoxLayout(self.history_group).addWidget(self.history)
         self.history_group.setCollapsed(True)
 
-        bottom_content = QWidget()
-        bottom_layout = QVBoxLayout(bottom_content)
-        bottom_layout.setContentsMargins(0, 0, 0, 0)
-        bottom_layout.addWidget(self.status)
-        bottom_layout.addWidget(self.editor)
-        bottom_layout.addWidget(self.duplicates_group)
-        bottom_layout.addWidget(self.history_group)
-        bottom_layout.addStretch(1)
-        self.bottom_scroll = bottom = QScrollArea()
-        bottom.setWidgetResizable(True)
-        bottom.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        bottom.setFrameShape(QScrollArea.Shape.NoFrame)
-        bottom.setWidget(bottom_content)
+        self.bottom_scroll = bottom = scroll_area(
+            vertical(self.status, self.editor, self.duplicates_group, self.history_group, None))
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
@@ -306,29 +215,15 @@ class ReviewPanel(QgsDockWidget):
         return splitter
 
     # ------------------------------------------------------------------ store and role
-    def _place_source(self) -> tuple[Any, str]:
-        settings = self.session.settings
-        layer = configured_layer(settings.place_layer_id, settings.place_field)
-        return (layer, settings.place_field) if layer is not None else (None, "")
-
-    def refresh_store(self) -> None:
-        """Follow the session: no database, a role that may not review, or the queue of this store."""
-        store = self.session.store
+    def leave_store(self) -> None:
         self.current = None
-        if store is None:
-            self._show_page(tr("reporting.no_store"))
-            return
-        if not self.session.may("review"):
-            self._show_page(tr("review.not_allowed", role=tr(f"role.{self.session.role.value}")))
-            return
-        try:
-            categories = store.categories()
-            organisations = store.organisations()
-            self.form.set_reference([c for c in categories if c.active], organisations, store.validation_context(),
-                                    store.settings.epsg)
-        except EstError as error:
-            self._show_page(error.message())
-            return
+
+    def load_store(self, store: Any) -> None:
+        """The form and filters for this store's categories and organisations (inactive ones stay readable)."""
+        categories = store.categories()
+        organisations = store.organisations()
+        self.form.set_reference([c for c in categories if c.active], organisations, store.validation_context(),
+                                store.settings.epsg)
         self._names = {c.code: c.label() for c in categories}
         self._names.update({f"org:{o.code}": o.name() for o in organisations})
         for combo in (self.filter_organisation, self.filter_category):
@@ -337,16 +232,9 @@ class ReviewPanel(QgsDockWidget):
         self.filter_category.set_categories(categories)
         for combo in (self.filter_organisation, self.filter_category):
             combo.blockSignals(False)
-        self.role_label.setText(self.session.role_note())
-        self._set_status("")
-        self.stack.setCurrentIndex(1)
-        self.refresh_queue()
 
-    def _show_page(self, text: str) -> None:
-        self.form.pick_button.setChecked(False)
-        self.form.marker.hide()
-        self.page_message.setText(text)
-        self.stack.setCurrentWidget(self.message_page)
+    def refresh_events(self) -> None:
+        self.refresh_queue()
 
     # ------------------------------------------------------------------ queue
     def refresh_queue(self) -> None:
@@ -355,32 +243,23 @@ class ReviewPanel(QgsDockWidget):
         if store is None or not self.session.may("review"):
             return
         keep = self.current.uuid if self.current is not None else None
-        try:
-            events = store.events(
-                status=Status.SUBMITTED, organisation=self.filter_organisation.code() or None,
-                category=self.filter_category.code() or None,
-                date_from=None if self.filter_from.isNull() else self.filter_from.date().toPyDate(),
-                date_to=None if self.filter_to.isNull() else self.filter_to.date().toPyDate(), oldest_first=True)
-        except EstError as error:
-            self._set_status(error.message())
+        events = self.try_store(lambda: store.events(
+            status=Status.SUBMITTED, organisation=self.filter_organisation.code() or None,
+            category=self.filter_category.code() or None,
+            date_from=None if self.filter_from.isNull() else self.filter_from.date().toPyDate(),
+            date_to=None if self.filter_to.isNull() else self.filter_to.date().toPyDate(), oldest_first=True))
+        if events is None:
             return
         self.queue.blockSignals(True)
         self.queue.setRowCount(0)
-        for row, event in enumerate(events):
-            self.queue.insertRow(row)
+        for event in events:
             received = event.created_at.astimezone().strftime("%m-%d %H:%M") if event.created_at else ""
             organisation = self._names.get(f"org:{event.organisation}", event.organisation)
             values = (received, self._names.get(event.category, event.category), organisation)
             tip = "\n".join(part for part in (when_text(event), organisation, event.place_name, event.description)
                             if part)
-            for column, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                item.setToolTip(tip)
-                if column == 0:
-                    item.setData(Qt.ItemDataRole.UserRole, event)
-                self.queue.setItem(row, column, item)
-            self.queue.item(row, 1).setIcon(self.form.category.itemIcon(max(self.form.category.findData(
-                event.category), 0)))
+            row = add_event_row(self.queue, event, values, tip)
+            self.queue.item(row, 1).setIcon(self.form.category.icon_of(event.category))
         self.queue.blockSignals(False)
         self.queue_count.setText(tr("review.queue_count", count=len(events)))
         if keep is None or not self.select_report(keep):
@@ -388,17 +267,14 @@ class ReviewPanel(QgsDockWidget):
         self._update_buttons()
 
     def selected_reports(self) -> list[Event]:
-        rows = sorted(index.row() for index in self.queue.selectionModel().selectedRows())
-        return [self.queue.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows]
+        return selected_events(self.queue)
 
     def select_report(self, uuid: str) -> bool:
         """Select (and open) a queued report by id; False when it is not in the queue."""
-        for row in range(self.queue.rowCount()):
-            if self.queue.item(row, 0).data(Qt.ItemDataRole.UserRole).uuid == uuid:
-                self.queue.selectRow(row)
-                self._selection_changed()
-                return True
-        return False
+        if not select_event(self.queue, uuid):
+            return False
+        self._selection_changed()
+        return True
 
     def _selection_changed(self) -> None:
         selected = self.selected_reports()
@@ -417,10 +293,7 @@ class ReviewPanel(QgsDockWidget):
         store = self.session.store
         event = None
         if uuid is not None and store is not None:
-            try:
-                event = store.get(uuid)
-            except EstError as error:
-                self._set_status(error.message())
+            event = self.try_store(lambda: store.get(uuid))
         self.current = event
         self.editor.setEnabled(event is not None)
         if event is None:
@@ -475,12 +348,9 @@ class ReviewPanel(QgsDockWidget):
             self._show_duplicates([])
             return
         settings = self.session.settings
-        try:
-            found = possible_duplicates(store, event, settings.duplicate_distance_m, settings.duplicate_window_h)
-        except EstError as error:
-            self._set_status(error.message())
-            found = []
-        self._show_duplicates(found)
+        found = self.try_store(
+            lambda: possible_duplicates(store, event, settings.duplicate_distance_m, settings.duplicate_window_h))
+        self._show_duplicates(found or [])
 
     def _show_duplicates(self, found: list[Event]) -> None:
         self._duplicates = found
@@ -490,25 +360,18 @@ class ReviewPanel(QgsDockWidget):
                                         hours=f"{settings.duplicate_window_h:g}"))
         self.duplicates.setRowCount(0)
         point = self.form.point
-        for row, other in enumerate(found):
-            self.duplicates.insertRow(row)
+        for other in found:
             distance = math.hypot(other.x - point[0], other.y - point[1]) if point else 0.0
             organisation = self._names.get(f"org:{other.organisation}", other.organisation)
             values = (f"{when_text(other)}\n{organisation}", tr("review.metres", distance=f"{distance:.0f}"),
                       tr(f"status.{other.status.value}"))
-            for column, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                item.setToolTip(f"{other.place_name}\n{other.description}".strip())
-                if column == 0:
-                    item.setData(Qt.ItemDataRole.UserRole, other)
-                self.duplicates.setItem(row, column, item)
+            add_event_row(self.duplicates, other, values, f"{other.place_name}\n{other.description}".strip())
         self.duplicates.setVisible(bool(found))
         fit_rows(self.duplicates, len(found), maximum=4)
         self._update_buttons()
 
     def selected_duplicate(self) -> Event | None:
-        rows = self.duplicates.selectionModel().selectedRows()
-        return self.duplicates.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole) if rows else None
+        return selected_event(self.duplicates)
 
     def _show_history(self, uuid: str) -> None:
         self.history.clear()
@@ -543,57 +406,30 @@ class ReviewPanel(QgsDockWidget):
         self.this_is_duplicate.setEnabled(open_report and other is not None)
         self.other_is_duplicate.setEnabled(open_report and other is not None and other.status == Status.SUBMITTED)
 
-    def _set_status(self, text: str, style: str = ERROR_STYLE) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet(style)
-        self.status.setVisible(bool(text))
-
-    def _push(self, text: str, level: int) -> None:
-        bar = self.iface.messageBar() if self.iface is not None else None
-        if bar is not None:
-            bar.pushMessage(tr("plugin.name"), text, level, 6)
-
-    def confirm(self, text: str) -> bool:
-        """Ask before a decision on many reports at once (tests replace this)."""
-        answer = QMessageBox.question(self, tr("plugin.name"), text,
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                      QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
     def _run(self, action: Any, done: str) -> bool:
         """Run one store decision; report success, or explain the refusal and show the current state."""
         store = self.session.store
         if store is None:
             return False
-        try:
+
+        def decide() -> None:
             self.session.require("review")
             action(store, self.session.user)  # on PostGIS the user comes from the (possibly lost) login
-        except ValidationError as error:
-            self.form.show_problems(error.problems)
-            self._set_status(error.message())
+
+        decided, _ = self.run_store_action(decide, "review.kept")
+        if not decided:
             return False
-        except ConflictError as error:
-            self._set_status(error.message())
-            self._push(error.message(), Qgis.Warning)
-            keep = self.current.uuid if self.current is not None else None
-            self.current = None
-            self.refresh_queue()
-            if keep is not None and not self.select_report(keep):
-                self._set_status(error.message())
-            return False
-        except DatabaseUnavailable as error:
-            text = tr("review.kept", reason=error.message())
-            self._set_status(text)
-            self._push(text, Qgis.Warning)
-            return False
-        except EstError as error:
-            self._set_status(error.message())
-            self._push(error.message(), Qgis.Warning)
-            return False
-        self._set_status(done, SUCCESS_STYLE)
-        self._push(done, Qgis.Success)
+        self.report_success(done)
         self._after_change()
         return True
+
+    def on_conflict(self, error: ConflictError) -> None:
+        """Someone decided or corrected the report meanwhile: show its current state (or say it is gone)."""
+        keep = self.current.uuid if self.current is not None else None
+        self.current = None
+        self.refresh_queue()
+        if keep is not None and not self.select_report(keep):
+            self.set_status(error.message())
 
     def _after_change(self) -> None:
         """Queue, other docks and the map follow a decision; the next report in line opens."""
@@ -640,7 +476,7 @@ class ReviewPanel(QgsDockWidget):
             return False
         duplicate, kept = (event, other) if current_is_duplicate else (other, event)
         if duplicate.status != Status.SUBMITTED:
-            self._set_status(tr("error.not_reviewable", status=tr(f"status.{duplicate.status.value}")))
+            self.set_status(tr("error.not_reviewable", status=tr(f"status.{duplicate.status.value}")))
             return False
         reason = self.reason.text().strip() or tr(
             "review.duplicate_reason", organisation=self._names.get(f"org:{kept.organisation}", kept.organisation),
@@ -658,14 +494,3 @@ class ReviewPanel(QgsDockWidget):
         done = self._run(lambda store, user: store.approve_many(items, user),
                          tr("review.approved_many", count=len(items)))
         return len(items) if done else 0
-
-    # ------------------------------------------------------------------ lifetime
-    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
-        """A hidden panel must not keep capturing map clicks."""
-        self.form.pick_button.setChecked(False)
-        super().hideEvent(event)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        self.form.pick_button.setChecked(False)
-        self.form.marker.hide()
-        super().closeEvent(event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsPointXY, QgsRectangle
 from qgis.gui import QgsMapCanvas
@@ -18,17 +18,20 @@ from qgis.PyQt.QtCore import QDate, Qt, QTime, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QIcon, QPainter, QPixmap
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QComboBox,
     QDateEdit,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLayout,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
@@ -78,6 +81,52 @@ def push_button(text: str, name: str, slot: Callable[..., Any]) -> QPushButton:
     button = named(QPushButton(text), name)
     button.clicked.connect(slot)
     return button
+
+
+# What vertical() and horizontal() take: a widget, a nested layout, (widget, stretch factor), or None for a stretch.
+LayoutItem = Union[QWidget, QLayout, tuple, None]
+
+
+def add_items(layout: QBoxLayout, *items: LayoutItem) -> QBoxLayout:
+    """Put *items* into *layout* in order (e.g. ``add_items(QVBoxLayout(group_box), …)``); returns it."""
+    for item in items:
+        if item is None:
+            layout.addStretch(1)
+        elif isinstance(item, tuple):
+            layout.addWidget(*item)
+        elif isinstance(item, QLayout):
+            layout.addLayout(item)
+        else:
+            layout.addWidget(item)
+    return layout
+
+
+def vertical(*items: LayoutItem, spacing: int | None = None) -> QWidget:
+    """A widget stacking *items* top to bottom, without margins of its own."""
+    widget = QWidget()
+    layout = QVBoxLayout(widget)
+    layout.setContentsMargins(0, 0, 0, 0)
+    if spacing is not None:
+        layout.setSpacing(spacing)
+    add_items(layout, *items)
+    return widget
+
+
+def horizontal(*items: LayoutItem) -> QHBoxLayout:
+    """A layout placing *items* side by side (a row of buttons, a footer)."""
+    layout = QHBoxLayout()
+    add_items(layout, *items)
+    return layout
+
+
+def scroll_area(content: QWidget) -> QScrollArea:
+    """*content* scrolling vertically only, without a frame: a dock's body at any dock height."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(content)
+    return scroll
 
 
 def swatch(colour: str, size: int = 14) -> QIcon:
@@ -230,15 +279,11 @@ class TimeModeWidget(QWidget):
 
     def set_times(self, start: dt.time | None, end: dt.time | None) -> None:
         self.blockSignals(True)
-        if start is None:
-            self.set_mode(self.UNKNOWN)
-        else:
+        if start is not None:
             self.time_from.setTime(QTime(start.hour, start.minute))
-            if end is None:
-                self.set_mode(self.AT)
-            else:
+            if end is not None:
                 self.time_to.setTime(QTime(end.hour, end.minute))
-                self.set_mode(self.SPAN)
+        self.set_mode(self.UNKNOWN if start is None else self.AT if end is None else self.SPAN)
         self.blockSignals(False)
         self.changed.emit()
 
@@ -251,13 +296,7 @@ def now_rounded(now: dt.datetime | None = None) -> dt.time:
 
 def field_block(widget: QWidget, error: FieldError) -> QWidget:
     """The field with its error label right underneath it."""
-    block = QWidget()
-    layout = QVBoxLayout(block)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(2)
-    layout.addWidget(widget)
-    layout.addWidget(error)
-    return block
+    return vertical(widget, error, spacing=2)
 
 
 # Returns the configured place layer and its name field, or (None, "") for the shipped districts.
@@ -314,14 +353,7 @@ class EventForm(QWidget):
         self.place_results.itemActivated.connect(self._result_chosen)
         self.place_results.itemClicked.connect(self._result_chosen)
         self.place_label = hint_label("place_coordinates", tr("reporting.place.none"))
-        place_box = QWidget()
-        place_layout = QVBoxLayout(place_box)
-        place_layout.setContentsMargins(0, 0, 0, 0)
-        place_layout.setSpacing(3)
-        place_layout.addWidget(self.pick_button)
-        place_layout.addWidget(self.place_search)
-        place_layout.addWidget(self.place_results)
-        place_layout.addWidget(self.place_label)
+        place_box = vertical(self.pick_button, self.place_search, self.place_results, self.place_label, spacing=3)
 
         self.place_name = named(QLineEdit(), "place_name")
         self.place_name.setPlaceholderText(tr("reporting.place_name.placeholder"))
@@ -626,6 +658,12 @@ def selected_events(table: QTableWidget) -> list[Event]:
     model = table.selectionModel()
     rows = sorted(index.row() for index in model.selectedRows()) if model is not None else []
     return [event_in_row(table, row) for row in rows]
+
+
+def selected_event(table: QTableWidget) -> Event | None:
+    """The report of the (first) selected row, or None."""
+    selected = selected_events(table)
+    return selected[0] if selected else None
 
 
 def select_event(table: QTableWidget, uuid: str) -> bool:
