@@ -19,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter / SVGExporter on pg.exporters
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from qgis.PyQt.QtGui import QColor, QFont
+from qgis.PyQt.QtGui import QColor, QFont, QFontMetrics
 from qgis.PyQt.QtWidgets import QApplication, QWidget
 
 from ..core.compilation import ChartData, chart_data
@@ -129,11 +129,19 @@ class BarChart(_Chart):
             bars = pg.BarGraphItem(x0=np.zeros(n), y=positions, height=0.7, width=self.values, brushes=brushes,
                                    pens=pens)
             ticks = [list(zip(positions, self.labels))]
-            item.getAxis("left").setTicks(ticks)
+            left = item.getAxis("left")
+            left.setTicks(ticks)
+            # A fixed axis width from the longest label: pyqtgraph's auto-expansion only grows
+            # after a paint, so a chart filled before it is shown would drop its labels.
+            metrics = QFontMetrics(_font(9))
+            limit = 210  # long organisation names are elided, never allowed to push the bars out
+            shown = [metrics.elidedText(text, Qt.TextElideMode.ElideRight, limit) for text in self.labels]
+            left.setTicks([list(zip(positions, shown))])
+            left.setWidth(max((metrics.horizontalAdvance(text) for text in shown), default=20) + 16)
             item.getAxis("bottom").setTicks(None)
             item.getViewBox().invertY(True)
             item.setYRange(-0.6, max(n - 0.4, 0.6), padding=0)
-            item.setXRange(0, peak * 1.18, padding=0)
+            item.setXRange(0, peak * 1.28, padding=0)
             self.set_axis_label("bottom", value_label)
             item.setLabel("left", "")
             item.getAxis("left").showLabel(False)

@@ -33,16 +33,11 @@ from ..core.i18n import tr
 from ..core.layers import LAYER_PROPERTY, category_renderer
 from ..core.maps import heatmap_renderer
 from ..core.model import Category, EventColumns, date_from_day
-from ..core.paths import resource
 
 POINTS_LIMIT = 50_000
+POINTS_MIN_SCALE = 40_000.0  # 1:40 000 and closer
 HEATMAP_ROLE = "compilation_heatmap"
 POINTS_ROLE = "compilation_points"
-HOTSPOTS_STYLE = "compilation_hotspots.qml"
-
-
-def style_path(name: str) -> Path:
-    return Path(resource("styles", name))
 
 
 class CompilationLayers:
@@ -96,7 +91,6 @@ class CompilationLayers:
         from qgis.core import QgsBilinearRasterResampler
 
         layer.resampleFilter().setZoomedInResampler(QgsBilinearRasterResampler())
-        layer.resampleFilter().setZoomedOutResampler(QgsBilinearRasterResampler())
         layer.triggerRepaint()
         return layer
 
@@ -112,6 +106,9 @@ class CompilationLayers:
             ])
             layer.updateFields()
             layer.setCustomProperty(LAYER_PROPERTY, POINTS_ROLE)
+            # Points from street scale on; at city scale the heat map is the readable view.
+            layer.setScaleBasedVisibility(True)
+            layer.setMinimumScale(POINTS_MIN_SCALE)
             self.project.addMapLayer(layer, False)
             self.group().insertLayer(0, layer)
             self.points = layer

@@ -1,0 +1,503 @@
+"""Step 3 of the weekly report: the compilation dock (filters, charts, hot-spots, exports).
+
+Why this shape: the filter panel, the charts, the counts and the map layers must always
+show the same events, so there is exactly one current :class:`CompilationFilter`. Every
+change — a widget, a chart click, undo/redo, a saved filter — goes through ``set_filter``,
+is pushed on an undo stack, written to the project and sent to the engine in a QgsTask; a
+newer change supersedes a running one and stale results are dropped. The dock holds no
+analysis logic: that lives in ``core.compilation`` and is tested headless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsGeometry,
+    QgsProject,
+    QgsRectangle,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.gui import QgsDockWidget
+from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QTimer
+from qgis.PyQt.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMenu,
+    QScrollArea,
+    QTabWidget,
+    QToolButton,
+    QUndoCommand,
+    QUndoStack,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import exports
+from ..core.compilation import CompilationEngine, CompilationResult, DensitySpec, density_spec_for
+from ..core.filters import CompilationFilter
+from ..core.i18n import tr
+from ..core.reference import districts
+from ..core.tasks import FunctionTask, TaskKeeper, load_engine_task, recompute_task
+from .charts import (
+    BarChart,
+    MatrixChart,
+    TrendChart,
+    export_chart,
+    fill_category_chart,
+    fill_matrix_chart,
+    fill_organisation_chart,
+    fill_trend_chart,
+    fill_weekday_chart,
+)
+from .compilation_layer import CompilationLayers
+from .filter_panel import FilterPanel
+
+PROJECT_SCOPE = "est_weekly"
+FILTER_ENTRY = "compilation/filter"
+SAVED_ENTRY = "compilation/saved_filters"
+
+
+class FilterCommand(QUndoCommand):
+    """One filter change on the undo stack (chart clicks and panel edits alike)."""
+
+    def __init__(self, dock: CompilationDock, before: CompilationFilter, after: CompilationFilter) -> None:
+        super().__init__(after.describe())
+        self.dock, self.before, self.after = dock, before, after
+
+    def redo(self) -> None:
+        self.dock._apply_filter(self.after)
+
+    def undo(self) -> None:
+        self.dock._apply_filter(self.before)
+
+
+class CompilationDock(QgsDockWidget):
+    """Filters, charts, hot-spots and exports of the approved events; follows the session's store."""
+
+    def __init__(self, iface: Any, session: Any, parent: Optional[QWidget] = None) -> None:
+        super().__init__(tr("compilation.dock.title"), parent)
+        self.setObjectName("EstCompilationDock")
+        self.iface = iface
+        self.session = session
+        self.engine: Any = None
+        self.result: Optional[CompilationResult] = None
+        self.filter = CompilationFilter()
+        self.tasks = TaskKeeper()
+        self.undo_stack = QUndoStack(self)
+        self.layers: Optional[CompilationLayers] = None
+        self.today = dt.date.today()
+        self.last_latency_ms: Optional[float] = None
+        self._clock = QElapsedTimer()
+        self._categories: list = []
+        self._organisations: list = []
+        self._build()
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(40)
+        self._debounce.timeout.connect(self.recompute)
+        session.store_changed.connect(self.reload)
+        session.events_changed.connect(self.reload)
+        if iface is not None and iface.mapCanvas() is not None:
+            iface.mapCanvas().extentsChanged.connect(self._extent_changed)
+        self.reload()
+
+    # -- widgets -----------------------------------------------------------------------
+    def _build(self) -> None:
+        root = QWidget()
+        layout = QVBoxLayout(root)
+        layout.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        self.undo_button = QToolButton()
+        self.undo_button.setIcon(QgsApplication.getThemeIcon("/mActionUndo.svg"))
+        self.undo_button.setToolTip(tr("compilation.dock.undo"))
+        self.undo_button.clicked.connect(self.undo_stack.undo)
+        self.redo_button = QToolButton()
+        self.redo_button.setIcon(QgsApplication.getThemeIcon("/mActionRedo.svg"))
+        self.redo_button.setToolTip(tr("compilation.dock.redo"))
+        self.redo_button.clicked.connect(self.undo_stack.redo)
+        self.undo_stack.canUndoChanged.connect(self.undo_button.setEnabled)
+        self.undo_stack.canRedoChanged.connect(self.redo_button.setEnabled)
+        self.undo_button.setEnabled(False)
+        self.redo_button.setEnabled(False)
+        self.export_button = QToolButton()
+        self.export_button.setText(tr("compilation.dock.export"))
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export_button)
+        for key, handler in (("events_csv", self._ask_events_csv), ("events_gpkg", self._ask_events_gpkg),
+                             ("hotspots_csv", self._ask_hotspots_csv), ("hotspots_gpkg", self._ask_hotspots_gpkg),
+                             ("density_tif", self._ask_density), ("charts", self._ask_charts)):
+            menu.addAction(tr(f"compilation.export.{key}"), handler)
+        self.export_button.setMenu(menu)
+        self.status = QLabel(tr("compilation.dock.no_store"))
+        self.status.setWordWrap(True)
+        for widget in (self.undo_button, self.redo_button, self.export_button):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        layout.addLayout(bar)
+        layout.addWidget(self.status)
+
+        self.tabs = QTabWidget()
+        self.panel = FilterPanel(self.today)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.panel)
+        self.tabs.addTab(scroll, tr("compilation.dock.filters"))
+
+        charts = QWidget()
+        charts_layout = QVBoxLayout(charts)
+        self.category_chart = BarChart(horizontal=True)
+        self.organisation_chart = BarChart(horizontal=True)
+        self.weekday_chart = BarChart(horizontal=False)
+        self.matrix_chart = MatrixChart()
+        self.trend_chart = TrendChart()
+        self.charts = [self.trend_chart, self.category_chart, self.organisation_chart, self.weekday_chart,
+                       self.matrix_chart]
+        for chart, height in zip(self.charts, (260, 380, 300, 240, 280)):
+            chart.setMinimumHeight(height)
+            chart.setMinimumWidth(300)
+            charts_layout.addWidget(chart)
+        self.unknown_note = QLabel()
+        self.unknown_note.setWordWrap(True)
+        charts_layout.addWidget(self.unknown_note)
+        charts_scroll = QScrollArea()
+        charts_scroll.setWidgetResizable(True)
+        charts_scroll.setWidget(charts)
+        self.tabs.addTab(charts_scroll, tr("compilation.dock.charts"))
+
+        self.hotspot_list = QListWidget()
+        self.hotspot_list.setWordWrap(True)
+        self.tabs.addTab(self.hotspot_list, tr("compilation.dock.hotspots"))
+        layout.addWidget(self.tabs)
+        self.setWidget(root)
+
+        self.panel.filterChanged.connect(self.set_filter)
+        self.panel.placeRequested.connect(self._place_requested)
+        self.panel.saveRequested.connect(self.save_filter)
+        self.panel.loadRequested.connect(self.load_filter)
+        self.category_chart.barClicked.connect(lambda code: self.narrow(categories=[code]))
+        self.organisation_chart.barClicked.connect(lambda code: self.narrow(organisations=[code]))
+        self.weekday_chart.barClicked.connect(lambda day: self.narrow(weekdays=[int(day)]))
+        self.matrix_chart.cellClicked.connect(
+            lambda day, hour: self.narrow(weekdays=[day], hour_start=hour, hour_end=hour + 1))
+        self.trend_chart.weekClicked.connect(self._week_clicked)
+
+    # -- store ---------------------------------------------------------------------------
+    def reload(self) -> None:
+        """(Re)load the approved events of the session's store in a task; no store → idle."""
+        self.tasks.cancel_all()
+        self.engine = None
+        store = self.session.store
+        if store is None:
+            self.status.setText(tr("compilation.dock.no_store"))
+            return
+        self._categories = store.categories()
+        self._organisations = store.organisations()
+        self.panel.set_reference(self._categories, self._organisations, districts())
+        self._restore_project_state()
+        if self.layers is None:
+            self.layers = CompilationLayers(QgsProject.instance(), int(store.settings.epsg))
+        self.status.setText(tr("compilation.dock.loading"))
+
+        def done(engine: Any, error: Optional[BaseException]) -> None:
+            if error is not None or engine is None:
+                self.status.setText(tr("compilation.dock.load_failed", error=str(error or "")))
+                return
+            self.engine = engine
+            self.recompute()
+
+        self.tasks.start("load", load_engine_task(store, done))
+
+    # -- filter ----------------------------------------------------------------------------
+    def set_filter(self, compilation_filter: CompilationFilter) -> None:
+        """Make *compilation_filter* current (undoable)."""
+        if compilation_filter.to_dict() == self.filter.to_dict():
+            return
+        self.undo_stack.push(FilterCommand(self, self.filter, compilation_filter))
+
+    def narrow(self, **changes: Any) -> None:
+        """A chart click: the current filter with some criteria replaced."""
+        data = self.filter.to_dict()
+        data.update(changes)
+        self.set_filter(CompilationFilter.from_dict(data))
+
+    def _week_clicked(self, week: str) -> None:
+        from ..core.trends import week_monday
+
+        monday = week_monday(week)
+        self.narrow(date_from=monday.isoformat(), date_to=(monday + dt.timedelta(days=6)).isoformat(),
+                    preset="custom")
+
+    def _apply_filter(self, compilation_filter: CompilationFilter) -> None:
+        self.filter = compilation_filter
+        self.panel.set_filter(compilation_filter)
+        QgsProject.instance().writeEntry(PROJECT_SCOPE, FILTER_ENTRY, json.dumps(compilation_filter.to_dict()))
+        self._clock.start()
+        self._debounce.start()
+
+    def _restore_project_state(self) -> None:
+        text, ok = QgsProject.instance().readEntry(PROJECT_SCOPE, FILTER_ENTRY, "")
+        if ok and text:
+            try:
+                self.filter = CompilationFilter.from_dict(json.loads(text))
+            except (ValueError, TypeError):
+                self.filter = CompilationFilter()
+        self.panel.set_filter(self.filter)
+        self.panel.set_saved_names(list(self.saved_filters()))
+
+    def saved_filters(self) -> Dict[str, dict]:
+        text, _ok = QgsProject.instance().readEntry(PROJECT_SCOPE, SAVED_ENTRY, "{}")
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            data = {}
+        return data if isinstance(data, dict) else {}
+
+    def save_filter(self, name: str) -> None:
+        if not name:
+            return
+        saved = self.saved_filters()
+        saved[name] = self.filter.to_dict()
+        QgsProject.instance().writeEntry(PROJECT_SCOPE, SAVED_ENTRY, json.dumps(saved))
+        self.panel.set_saved_names(list(saved))
+
+    def load_filter(self, name: str) -> None:
+        data = self.saved_filters().get(name)
+        if data is not None:
+            self.set_filter(CompilationFilter.from_dict(data))
+
+    def _place_requested(self, kind: str) -> None:
+        if self.iface is None or self.session.store is None:
+            return
+        target = QgsCoordinateReferenceSystem(f"EPSG:{int(self.session.store.settings.epsg)}")
+        geometry: Optional[QgsGeometry] = None
+        if kind == "extent":
+            canvas = self.iface.mapCanvas()
+            geometry = QgsGeometry.fromRect(canvas.extent())
+            source = canvas.mapSettings().destinationCrs()
+        else:
+            layer = self.iface.activeLayer()
+            if isinstance(layer, QgsVectorLayer) and layer.selectedFeatureCount() \
+                    and layer.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry:
+                geometry = QgsGeometry.unaryUnion([f.geometry() for f in layer.selectedFeatures()])
+                source = layer.crs()
+            else:
+                self.session.message.emit(tr("compilation.dock.select_polygon"), 1)
+                return
+        if source != target:
+            geometry.transform(QgsCoordinateTransform(source, target, QgsProject.instance()))
+        self.panel.set_place(geometry.asWkt(2))
+
+    # -- computing -----------------------------------------------------------------------
+    def density_spec(self) -> Optional[DensitySpec]:
+        """The heat map grid for the current view: the canvas extent (in the store CRS) cut
+        to the municipality, so street scale gets 10 m pixels and the city coarser ones."""
+        store = self.session.store
+        if store is None:
+            return None
+        box = store.settings.extent
+        view = QgsRectangle(box.xmin, box.ymin, box.xmax, box.ymax)
+        if self.iface is not None and self.iface.mapCanvas() is not None:
+            canvas = self.iface.mapCanvas()
+            extent = canvas.extent()
+            source = canvas.mapSettings().destinationCrs()
+            target = QgsCoordinateReferenceSystem(f"EPSG:{int(store.settings.epsg)}")
+            if source.isValid() and source != target:
+                extent = QgsCoordinateTransform(source, target, QgsProject.instance()).transformBoundingBox(extent)
+            if not extent.isEmpty() and extent.intersects(view):
+                view = extent.intersect(view)
+        return density_spec_for((view.xMinimum(), view.yMinimum(), view.xMaximum(), view.yMaximum()))
+
+    def _extent_changed(self) -> None:
+        if self.engine is not None and self.result is not None:
+            self._debounce.start(150)
+
+    def recompute(self) -> None:
+        """Start the computation for the current filter; supersedes any running one."""
+        if self.engine is None:
+            return
+        if not self._clock.isValid():
+            self._clock.start()
+        self.status.setText(tr("compilation.dock.computing"))
+        holder: Dict[str, int] = {}
+
+        def done(result: Optional[CompilationResult], error: Optional[BaseException]) -> None:
+            if not self.tasks.is_current("compute", holder.get("generation", -1)):
+                return  # superseded by a newer filter
+            if error is not None or result is None:
+                self.status.setText(tr("compilation.dock.failed", error=str(error or "")))
+                return
+            self.show_result(result)
+
+        task = recompute_task(self.engine, self.filter, self.density_spec(), done)
+        holder["generation"] = self.tasks.start("compute", task)
+
+    def show_result(self, result: CompilationResult) -> None:
+        """Charts, counts, hot-spot list and map layers for *result* (main thread)."""
+        self.result = result
+        data = result.charts
+        f = result.filter
+        fill_trend_chart(self.trend_chart, data, week=None)
+        fill_category_chart(self.category_chart, data, self._categories, selected=f.categories)
+        fill_organisation_chart(self.organisation_chart, data, self._organisations, selected=f.organisations)
+        fill_weekday_chart(self.weekday_chart, data, selected=f.weekdays)
+        fill_matrix_chart(self.matrix_chart, data)
+        self.unknown_note.setText(tr("compilation.aoristic.unknown_excluded", count=data.unknown_time)
+                                  + " " + tr("compilation.aoristic.method"))
+        self.hotspot_list.clear()
+        labels = {c.code: c.label() for c in self._categories}
+        weekdays = tr("compilation.weekdays.short").split(",")
+        if result.hotspots is not None:
+            for spot in result.hotspots.hotspots:
+                band = f"{spot.hour_band[0]:02d}–{spot.hour_band[1] % 24:02d}" if spot.hour_band else "–"
+                self.hotspot_list.addItem(tr(
+                    "compilation.dock.hotspot_line", rank=spot.rank, district=spot.district, count=spot.window_count,
+                    categories=", ".join(labels.get(c, c) for c, _ in spot.categories[:2]),
+                    weekday=weekdays[spot.weekday] if spot.weekday is not None else "–", hours=band))
+        if self.layers is not None:
+            selected = self.engine.selected(result) if isinstance(self.engine, CompilationEngine) else None
+            self.layers.update(result, selected, self._categories)
+        self.last_latency_ms = float(self._clock.elapsed()) if self._clock.isValid() else None
+        self._clock.invalidate()
+        self.status.setText(tr("compilation.dock.status", count=f"{result.count:,}".replace(",", "\u202f"),
+                               ms=int(result.timings.get("total", 0) * 1000), summary=self.panel.describe(f)))
+
+    def wait_until_idle(self, timeout_ms: int = 60_000) -> bool:
+        """Process events until no task of this dock runs (tests, benchmarks, scripts)."""
+        clock = QElapsedTimer()
+        clock.start()
+        while (self.tasks.running or self._debounce.isActive()) and clock.elapsed() < timeout_ms:
+            QCoreApplication.processEvents()
+        return not self.tasks.running
+
+    # -- exports ---------------------------------------------------------------------------
+    def _selected_fids(self) -> Any:
+        if self.result is None or not isinstance(self.engine, CompilationEngine):
+            return []
+        return self.engine.columns.fid[self.result.index]
+
+    def _selected_fids_sql(self) -> list:
+        from ..core.compilation import postgis_where
+
+        store = self.session.store
+        where, params = postgis_where(self.filter, store)
+        rows = store._query(f"SELECT e.fid FROM {store._table('events')} e WHERE {where}", params)
+        return [int(r[0]) for r in rows]
+
+    def filtered_fids(self) -> list:
+        """The fids of the events the active filter selects (the map's and charts' events)."""
+        if isinstance(self.engine, CompilationEngine):
+            return [int(v) for v in self._selected_fids()]
+        return self._selected_fids_sql()
+
+    def export_events(self, path: Path | str) -> FunctionTask:
+        """CSV or GeoPackage (by suffix) of the filtered events, in a task."""
+        path = Path(path)
+        store = self.session.store
+        fids = self.filtered_fids()
+        epsg = int(store.settings.epsg)
+
+        def work(task: Any) -> int:
+            progress = lambda fraction: (task.setProgress(100 * fraction), not task.isCanceled())[1]  # noqa: E731
+            if path.suffix.lower() == ".gpkg":
+                return exports.export_events_gpkg(store, fids, path, epsg, progress)
+            return exports.export_events_csv(store, fids, path, progress)
+
+        return self._start_export(work, path)
+
+    def export_hotspots(self, path: Path | str) -> FunctionTask:
+        path = Path(path)
+        result = self.result
+        epsg = int(self.session.store.settings.epsg)
+
+        def work(_task: Any) -> int:
+            if result is None or result.hotspots is None:
+                return 0
+            if path.suffix.lower() == ".gpkg":
+                return exports.export_hotspots_gpkg(result.hotspots, path, epsg)
+            return exports.export_hotspots_csv(result.hotspots, path)
+
+        return self._start_export(work, path)
+
+    def export_density(self, path: Path | str) -> FunctionTask:
+        path = Path(path)
+        result = self.result
+        epsg = int(self.session.store.settings.epsg)
+
+        def work(_task: Any) -> int:
+            if result is None or result.density is None:
+                return 0
+            exports.export_density_geotiff(result.density, path, epsg)
+            return 1
+
+        return self._start_export(work, path)
+
+    def export_charts(self, directory: Path | str, suffix: str = ".png") -> list:
+        directory = Path(directory)
+        names = ("weekly_trend", "categories", "organisations", "weekdays", "weekday_hour")
+        return [export_chart(chart, directory / f"{name}{suffix}") for name, chart in zip(names, self.charts)]
+
+    def _start_export(self, work: Any, path: Path) -> FunctionTask:
+        def done(count: Any, error: Optional[BaseException]) -> None:
+            if error is not None:
+                self.session.message.emit(tr("compilation.export.failed", error=str(error)), 2)
+            else:
+                self.session.message.emit(tr("compilation.export.done", count=count, path=str(path)), 0)
+
+        task = FunctionTask(f"EST: export {path.name}", work, done)
+        self.tasks.start(f"export:{path}", task)
+        return task
+
+    def _ask(self, title_key: str, pattern: str) -> Optional[str]:
+        path, _ = QFileDialog.getSaveFileName(self, tr(title_key), "", pattern)
+        return path or None
+
+    def _ask_events_csv(self) -> None:
+        if path := self._ask("compilation.export.events_csv", "CSV (*.csv)"):
+            self.export_events(path)
+
+    def _ask_events_gpkg(self) -> None:
+        if path := self._ask("compilation.export.events_gpkg", "GeoPackage (*.gpkg)"):
+            self.export_events(path)
+
+    def _ask_hotspots_csv(self) -> None:
+        if path := self._ask("compilation.export.hotspots_csv", "CSV (*.csv)"):
+            self.export_hotspots(path)
+
+    def _ask_hotspots_gpkg(self) -> None:
+        if path := self._ask("compilation.export.hotspots_gpkg", "GeoPackage (*.gpkg)"):
+            self.export_hotspots(path)
+
+    def _ask_density(self) -> None:
+        if path := self._ask("compilation.export.density_tif", "GeoTIFF (*.tif)"):
+            self.export_density(path)
+
+    def _ask_charts(self) -> None:
+        directory = QFileDialog.getExistingDirectory(self, tr("compilation.export.charts"))
+        if directory:
+            self.export_charts(directory, ".png")
+            self.export_charts(directory, ".svg")
+
+    # -- teardown --------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel tasks and free the chart scenes before Qt deletes the widgets."""
+        self.tasks.cancel_all()
+        for chart in self.charts:
+            chart.scene().clear()
+
+    def deleteLater(self) -> None:  # noqa: N802 - Qt's name
+        self.shutdown()
+        super().deleteLater()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        self.tasks.cancel_all()
+        super().closeEvent(event)

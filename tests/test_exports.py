@@ -1,0 +1,60 @@
+"""Exports honour the active filter, on both backends."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import numpy as np
+from conftest import TODAY
+from osgeo import gdal, ogr
+
+from est_weekly_plugin.core import exports
+from est_weekly_plugin.core.compilation import CompilationEngine, density_spec_for
+from est_weekly_plugin.core.demo import demo_batch
+from est_weekly_plugin.core.filters import CompilationFilter
+from est_weekly_plugin.core.reference import municipality
+
+
+def test_exports_honour_the_filter(store, tmp_path) -> None:
+    store.insert_batch(demo_batch(3_000, end_date=TODAY - dt.timedelta(days=1), seed=5), today=TODAY)
+    columns = store.load_columns()
+    engine = CompilationEngine(columns)
+    f = CompilationFilter(categories=["skadegorelse", "klotter"], weekdays=[4, 5, 6])
+    result = engine.compute(f, density=density_spec_for(municipality()["urban_core"], max_pixels=50_000),
+                            hotspots=True)
+    fids = columns.fid[result.index]
+    assert 0 < len(fids) < len(columns)
+
+    count = exports.export_events_csv(store, fids, tmp_path / "events.csv")
+    with open(tmp_path / "events.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert count == len(rows) == result.count
+    assert {r["category"] for r in rows} <= {"skadegorelse", "klotter"}
+    assert all(dt.date.fromisoformat(r["event_date"]).weekday() in (4, 5, 6) for r in rows)
+    assert {r["status"] for r in rows} == {"approved"}
+    assert sorted(int(r["fid"]) for r in rows) == sorted(int(v) for v in fids)
+
+    assert exports.export_events_gpkg(store, fids, tmp_path / "events.gpkg", 3006) == result.count
+    dataset = ogr.Open(str(tmp_path / "events.gpkg"))
+    layer = dataset.GetLayerByName("events")
+    assert layer.GetFeatureCount() == result.count
+    assert layer.GetSpatialRef().GetAuthorityCode(None) == "3006"
+    del layer, dataset
+
+    cells = exports.export_hotspots_gpkg(result.hotspots, tmp_path / "cells.gpkg", 3006)
+    dataset = ogr.Open(str(tmp_path / "cells.gpkg"))
+    layer = dataset.GetLayerByName("hotspot_cells")
+    assert layer.GetFeatureCount() == cells > 0
+    total = sum(feature.GetField("count") for feature in layer)
+    assert total == result.count - int(np.count_nonzero(
+        ~((columns.x[result.index] >= 353500) & (columns.x[result.index] < 363500)
+          & (columns.y[result.index] >= 6204000) & (columns.y[result.index] < 6222500))))
+    del layer, dataset
+    assert exports.export_hotspots_csv(result.hotspots, tmp_path / "cells.csv") == cells
+
+    path = exports.export_density_geotiff(result.density, tmp_path / "density.tif", 3006)
+    raster = gdal.Open(str(path))
+    band = raster.GetRasterBand(1).ReadAsArray()
+    assert np.allclose(band, result.density.values.astype(np.float32))
+    assert raster.GetGeoTransform()[1] == result.density.pixel_size
