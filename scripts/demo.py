@@ -1,7 +1,10 @@
-"""`make demo`: build the demo EST GeoPackage and the week's hot-spot map, headless.
+"""`make demo`: build the demo EST GeoPackage, the week's hot-spot map and the meeting PDF, headless.
 
-Creates two years of deterministic Helsingborg demo events (seeded), then renders the latest
-full ISO week's heat map with the ranked hot-spots. Prints where the outputs are.
+Creates two years of deterministic Helsingborg demo events (seeded), renders the latest full
+ISO week's heat map with the ranked hot-spots, records the demo meetings (last week's
+priorities with their follow-up, next week's priorities promoted from the top hot-spots) and
+exports the meeting PDF through the Processing algorithm ``est_weekly:meetingpdf`` — the
+same code path as the Toolbox, the Modeler and ``qgis_process``. Prints where the outputs are.
 """
 
 from __future__ import annotations
@@ -64,8 +67,55 @@ def main() -> None:
           f"{len(result.hotspots)} hot-spots)")
     for spot in result.hotspots[:5]:
         print(f"  {spot.rank}. {spot.district}: {spot.window_count} events, z = {spot.z:.1f}")
+    week = week_label(first)
+    _demo_meetings(store, week, result.hotspots)
     store.close()
+    pdf = _meeting_pdf(database, week, out / "est_demo_meeting.pdf", args.lang)
+    print(f"Meeting PDF:   {pdf}")
     app.exitQgis()
+
+
+_PROVIDERS: list = []
+
+
+def _demo_meetings(store, week: str, hotspots) -> None:
+    """Last week's meeting with two priorities (one followed up) and this week's, promoted from hot-spots."""
+    from est_weekly_plugin.core.meetings import MeetingRepository, Priority, previous_week
+
+    repo = MeetingRepository(store)
+    before = repo.ensure_meeting(previous_week(week), "demo")
+    if not repo.priorities(before):
+        knut = repo.add_priority(before, Priority(
+            kind="hotspot", rank=1, name="Knutpunkten norra entrén", wkt="POINT(356230 6213280)", radius_m=150.0,
+            categories=("narkotika", "samlingsplats"), responsible=("polisen", "slf_trygghet", "social"),
+            action="Gemensam kvällsrunda polis och fältassistenter", time_focus="fre–lör 20–02"), "demo")
+        repo.set_follow_up(knut, "continue", "Färre samlingar men narkotika kvar", "demo")
+        repo.add_priority(before, Priority(kind="focus", rank=1, name="Klotter", categories=("klotter",),
+                                           responsible=("sbf",), action="Sanering inom 24 timmar"), "demo")
+    meeting = repo.ensure_meeting(week, "demo")
+    if not repo.priorities(meeting):
+        for spot in hotspots[:2]:
+            repo.promote_hotspot(meeting, spot, "demo")
+
+
+def _meeting_pdf(database: Path, week: str, out: Path, lang: str) -> Path:
+    """The meeting PDF via the Processing algorithm (registered on the spot, like qgis_process does)."""
+    sys.path.append("/usr/share/qgis/python/plugins")
+    import processing
+    from processing.core.Processing import Processing
+    from qgis.core import QgsApplication
+
+    from est_weekly_plugin.processing.provider import EstProcessingProvider
+
+    Processing.initialize()
+    if QgsApplication.processingRegistry().providerById("est_weekly") is None:
+        _PROVIDERS.append(EstProcessingProvider())  # Python must keep the provider alive
+        QgsApplication.processingRegistry().addProvider(_PROVIDERS[-1])
+    result = processing.run("est_weekly:meetingpdf", {
+        "DATABASE": str(database), "WEEK": week, "LANGUAGE": 0 if lang == "sv" else 1, "PAPER": 0,
+        "PRIORITY_PAGES": True, "OUTPUT": str(out),
+    })
+    return Path(result["OUTPUT"])
 
 
 if __name__ == "__main__":

@@ -390,6 +390,17 @@ def _label(layout: QgsLayout, item_id: str, rect: tuple[float, float, float, flo
     return label
 
 
+def _text_format(size: float, bold: bool = False, colour: str = "#202020") -> QgsTextFormat:
+    text_format = QgsTextFormat()
+    font = QFont(FONT)
+    font.setBold(bold)
+    text_format.setFont(font)
+    text_format.setSize(size)
+    text_format.setSizeUnit(QgsUnitTypes.RenderUnit.RenderPoints)
+    text_format.setColor(QColor(colour))
+    return text_format
+
+
 def _set_label_format(label: QgsLayoutItemLabel, text_format: QgsTextFormat) -> None:
     """Label text style: QgsTextFormat on QGIS ≥ 3.24, font and colour on 3.22."""
     if hasattr(label, "setTextFormat"):
@@ -470,15 +481,15 @@ _A3 = {
     "est_main_map": (0, (10, 31, 228, 163)),
     "est_inset_map": (0, (12, 33, 44, 56)),
     "est_no_events": (0, (40, 100, 168, 20)),
-    "est_legend": (0, (92, 195, 146, 10)),
+    "est_legend": (0, (92, 195, 146, 13)),
     "est_scalebar": (0, (10, 195.5, 78, 9)),
     "est_north_arrow": (0, (228, 33, 8, 12)),
     "est_heading_charts": (0, (246, 31, 164, 6)),
     "est_chart_categories": (0, (246, 37, 164, 58)),
     "est_chart_weekday_hour": (0, (246, 96, 164, 48)),
     "est_chart_weekly_trend": (0, (246, 146, 164, 48)),
-    "est_heading_hotspots": (0, (10, 206, 228, 6)),
-    "est_hotspot_table": (0, (10, 212, 228, 66)),
+    "est_heading_hotspots": (0, (10, 209, 228, 6)),
+    "est_hotspot_table": (0, (10, 215, 228, 66)),
     "est_heading_followup": (0, (246, 198, 164, 6)),
     "est_followup_table": (0, (246, 204, 164, 36)),
     "est_heading_next": (0, (246, 242, 164, 6)),
@@ -491,11 +502,11 @@ _A4 = {
     "est_main_map": (0, (10, 31, 190, 140)),
     "est_inset_map": (0, (12, 33, 36, 46)),
     "est_no_events": (0, (20, 90, 170, 20)),
-    "est_legend": (0, (82, 172, 118, 10)),
+    "est_legend": (0, (82, 172, 118, 13)),
     "est_scalebar": (0, (10, 172.5, 68, 9)),
     "est_north_arrow": (0, (190, 33, 8, 12)),
-    "est_heading_hotspots": (0, (10, 183, 190, 6)),
-    "est_hotspot_table": (0, (10, 189, 190, 66)),
+    "est_heading_hotspots": (0, (10, 186, 190, 6)),
+    "est_hotspot_table": (0, (10, 192, 190, 66)),
     "est_footer": (0, (10, 286, 190, 6)),
     "est_heading_charts": (1, (10, 10, 190, 6)),
     "est_chart_categories": (1, (10, 17, 190, 70)),
@@ -586,7 +597,7 @@ def create_default_layout(project: QgsProject, paper: str) -> QgsPrintLayout:
             bar.setNumberOfSegments(4)
             bar.setNumberOfSegmentsLeft(0)
             bar.setUnitsPerSegment(0.5)
-            bar.setFont(QFont(FONT, 7))
+            bar.setTextFormat(_text_format(7.0))
             _place(layout, bar, rect, page)
         elif item_id == "est_north_arrow":
             arrow = QgsLayoutItemPicture(layout)
@@ -700,6 +711,7 @@ def _heat_layer(path: Path | None, maximum: float, name: str, low: str = "", hig
     legend.setUseContinuousLegend(True)
     legend.setMinimumLabel(low)
     legend.setMaximumLabel(high)
+    legend.setOrientation(Qt.Orientation.Horizontal)
     ramp.setLegendSettings(legend)
     layer.setRenderer(renderer)
     return layer
@@ -717,13 +729,16 @@ def _set_table(layout: QgsLayout, item_id: str, headers: Sequence[str], rows: Se
     if not isinstance(frame, QgsLayoutFrame) or not isinstance(frame.multiFrame(), QgsLayoutItemManualTable):
         return
     table: QgsLayoutItemManualTable = frame.multiFrame()
+    if not rows:
+        # One full-width cell with the message: an empty table would shrink its frame to nothing.
+        headers, rows, widths = [""], [[empty]], [float(sum(widths))]
     columns = []
     for header, width in zip(headers, widths):
         column = QgsLayoutTableColumn(header)
         column.setWidth(width)
         columns.append(column)
-    table.setHeaders(columns) if hasattr(table, "setHeaders") else None
-    table.setIncludeTableHeader(True)
+    table.setHeaders(columns)
+    table.setIncludeTableHeader(bool(headers[0]))
     table.setColumnWidths(list(widths))
     table.setTableContents([[QgsTableCell(_wrap(value, width)) for value, width in zip(row, widths)]
                             for row in rows])
@@ -797,10 +812,12 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
         root.removeAllChildren()
         for layer in (heat, hotspot_layer, priority_layer):
             if layer is not None and (layer is not priority_layer or data.next_priorities):
-                node = root.addChildNode(QgsLayerTreeLayer(layer))
+                node = QgsLayerTreeLayer(layer)
+                root.addChildNode(node)
                 if layer is heat:
-                    # Keep the colour ramp, drop the "Band 1 (Gray)" line above it.
-                    nodes = legend.model().layerLegendNodes(node, True)
+                    # Keep the colour ramp, drop the "Band 1 (Gray)" line above it (nodes exist only now).
+                    legend.model().refreshLayerLegend(node)
+                    nodes = legend.model().layerLegendNodes(node, False)
                     keep = [i for i, item in enumerate(nodes) if type(item).__name__ != "QgsSimpleLegendNode"]
                     if keep and len(keep) < len(nodes):
                         QgsMapLayerLegendUtils.setLegendNodeOrder(node, keep)
@@ -937,7 +954,7 @@ def _add_priority_pages(layout: QgsPrintLayout, data: ReportData, heat: list[Qgs
         bar.setNumberOfSegments(3)
         bar.setNumberOfSegmentsLeft(0)
         bar.applyDefaultSize(QgsUnitTypes.DistanceUnit.DistanceMeters)
-        bar.setFont(QFont(FONT, 7))
+        bar.setTextFormat(_text_format(7.0))
         _place(layout, bar, (map_rect[0], map_rect[1] + map_rect[3] + 1.5, 70, 9), index)
         in_week = data.week_columns.subset(_area_mask(priority, data.week_columns))
         counts = np.bincount(in_week.category.astype(np.int64), minlength=len(in_week.category_codes))

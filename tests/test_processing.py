@@ -1,0 +1,130 @@
+"""The "EST Weekly" Processing provider: every algorithm through processing.run, and the meeting PDF
+through ``qgis_process`` with the plugin deployed from its ZIP into a throw-away QGIS profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from est_weekly_plugin.core.demo import demo_batch
+from est_weekly_plugin.core.store import GeoPackageStore
+
+WEEK = "2026-W47"
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory, qgis_app) -> Path:
+    path = tmp_path_factory.mktemp("processing") / "est.gpkg"
+    store = GeoPackageStore.create(path)
+    store.insert_batch(demo_batch(20_000, seed=7, end_date=dt.date(2026, 11, 22)), today=dt.date(2026, 11, 23))
+    store.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def provider(qgis_app):
+    from processing.core.Processing import Processing
+    from qgis.core import QgsApplication
+
+    from est_weekly_plugin.processing.provider import EstProcessingProvider
+
+    Processing.initialize()
+    registry = QgsApplication.processingRegistry()
+    existing = registry.providerById("est_weekly")
+    if existing is not None:
+        registry.removeProvider(existing)
+    provider = EstProcessingProvider()
+    registry.addProvider(provider)
+    yield provider
+    registry.removeProvider(provider)
+
+
+def test_provider_lists_the_four_algorithms(provider) -> None:
+    ids = sorted(a.id() for a in provider.algorithms())
+    assert ids == ["est_weekly:densityraster", "est_weekly:hotspotgrid", "est_weekly:meetingpdf",
+                   "est_weekly:weeklysummary"]
+    for algorithm in provider.algorithms():
+        assert algorithm.shortHelpString() and algorithm.group() == "EST Weekly"
+
+
+def test_density_raster(provider, database, tmp_path) -> None:
+    import processing
+    from qgis.core import QgsRasterLayer
+
+    result = processing.run("est_weekly:densityraster", {"DATABASE": str(database), "WEEK": WEEK,
+                                                         "CATEGORIES": "klotter,skadegorelse",
+                                                         "OUTPUT": str(tmp_path / "density.tif")})
+    layer = QgsRasterLayer(result["OUTPUT"], "density")
+    assert layer.isValid() and layer.crs().authid() == "EPSG:3006"
+    stats = layer.dataProvider().bandStatistics(1)
+    assert stats.maximumValue > 0
+
+
+def test_hotspot_grid_and_weekly_summary(provider, database) -> None:
+    import processing
+
+    cells = processing.run("est_weekly:hotspotgrid", {"DATABASE": str(database), "WEEK": WEEK,
+                                                      "OUTPUT": "memory:"})["OUTPUT"]
+    assert cells.featureCount() > 0
+    assert {f["class"] for f in cells.getFeatures()} <= {-3, -2, -1, 1, 2, 3}
+    assert max(f["z"] for f in cells.getFeatures()) > 3
+    summary = processing.run("est_weekly:weeklysummary", {"DATABASE": str(database), "WEEK": WEEK,
+                                                          "LANGUAGE": 0, "OUTPUT": "memory:"})["OUTPUT"]
+    rows = {(f["grouping"], f["code"]): f for f in summary.getFeatures()}
+    total = rows[("total", "")]
+    assert total["week"] == WEEK and total["current"] == sum(
+        f["current"] for f in summary.getFeatures() if f["grouping"] == "category")
+    assert rows[("category", "skadegorelse")]["name"] == "Skadegörelse"
+
+
+def test_meeting_pdf_algorithm(provider, database, tmp_path) -> None:
+    import processing
+
+    result = processing.run("est_weekly:meetingpdf", {"DATABASE": str(database), "WEEK": WEEK, "PAPER": 1,
+                                                      "OUTPUT": str(tmp_path / "meeting.pdf")})
+    assert result["PAGES"] == 2  # A4: overview + charts/priorities, no priorities yet
+    assert Path(result["OUTPUT"]).stat().st_size > 20_000
+
+
+def test_missing_database_is_a_processing_error(provider) -> None:
+    import processing
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException):
+        processing.run("est_weekly:weeklysummary", {"WEEK": WEEK, "OUTPUT": "memory:"})
+
+
+def _qgis_process() -> str:
+    # Debian's /usr/bin/qgis_process wrapper adds QGIS_OPTS=--noversioncheck from /etc/default/qgis,
+    # which qgis_process 3.22 rejects; the binary beside it takes the same arguments.
+    for name in ("qgis_process.bin", "qgis_process"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise AssertionError("qgis_process is not installed (Debian package qgis)")
+
+
+def test_qgis_process_runs_the_deployed_plugin(database, tmp_path) -> None:
+    from scripts.package import build, deploy
+
+    config = tmp_path / "config"
+    archive = build(tmp_path / "dist")
+    deploy(archive, config / "profiles" / "default" / "python" / "plugins")
+    env = {**os.environ, "QGIS_CUSTOM_CONFIG_PATH": str(config), "QT_QPA_PLATFORM": "offscreen"}
+    listing = subprocess.run([_qgis_process(), "list"], env=env, capture_output=True, text=True, timeout=180)
+    assert "est_weekly:meetingpdf" in listing.stdout, listing.stdout[-2000:] + listing.stderr[-2000:]
+    out = tmp_path / "meeting.pdf"
+    run = subprocess.run([_qgis_process(), "--json", "run", "est_weekly:meetingpdf", "--",
+                          f"DATABASE={database}", f"WEEK={WEEK}", "PAPER=0", "LANGUAGE=0", f"OUTPUT={out}"],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads(run.stdout[run.stdout.index("{"):])["results"]
+    assert results["PAGES"] == 1 and Path(results["OUTPUT"]) == out and out.stat().st_size > 20_000
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Helsingborg – EST vecka 47, 2026" in text
