@@ -53,6 +53,91 @@ def test_provider_lists_the_four_algorithms(provider) -> None:
         assert algorithm.shortHelpString() and algorithm.group() == "EST Weekly"
 
 
+SWEDISH_NAMES = {"densityraster": "Täthetsraster (vecka)", "hotspotgrid": "Hot-spot-rutnät (Getis-Ord Gi*)",
+                 "weeklysummary": "Veckosammanställning", "meetingpdf": "Exportera veckomötets PDF"}
+ENGLISH_NAMES = {"densityraster": "Density raster (week)", "hotspotgrid": "Hot-spot grid (Getis-Ord Gi*)",
+                 "weeklysummary": "Weekly summary table", "meetingpdf": "Export weekly meeting PDF"}
+
+
+def _fresh_instances(provider) -> dict:
+    """New algorithm objects, built (parameters and all) in the language that is current now."""
+    instances = {}
+    for algorithm in provider.algorithms():
+        instance = algorithm.createInstance()
+        instance.initAlgorithm({})
+        instances[instance.name()] = instance
+    return instances
+
+
+def _descriptions(instance) -> dict[str, str]:
+    return {p.name(): p.description() for p in instance.parameterDefinitions()}
+
+
+def test_algorithms_speak_swedish(provider) -> None:
+    from est_weekly_plugin.core import i18n
+
+    i18n.set_language("sv")
+    instances = _fresh_instances(provider)
+    assert {name: a.displayName() for name, a in instances.items()} == SWEDISH_NAMES
+    assert provider.longName() == "EST Weekly – Effektiv Samordning för Trygghet"
+    for name, instance in instances.items():
+        descriptions = _descriptions(instance)
+        assert descriptions["DATABASE"] == "EST-GeoPackage"
+        assert descriptions["LANGUAGE"] == "Språk"
+        assert descriptions["WEEK"].startswith("ISO-vecka")
+        assert instance.shortHelpString() == i18n.tr(f"processing.{name}.help", "sv")
+        assert instance.shortHelpString() != i18n.tr(f"processing.{name}.help", "en")
+    assert _descriptions(instances["densityraster"])["RADIUS"] == "Radie (m)"
+    assert _descriptions(instances["hotspotgrid"])["ONLY_SIGNIFICANT"] == "Endast signifikanta celler"
+    assert _descriptions(instances["weeklysummary"])["BASELINE_WEEKS"] == "Jämförelseveckor"
+    meeting = instances["meetingpdf"]
+    assert _descriptions(meeting)["PRIORITY_PAGES"] == "En sida per prioriterat område"
+    assert meeting.parameterDefinition("PAPER").options() == ["A3 liggande", "A4 stående"]
+    assert meeting.outputDefinition("PAGES").description() == "Sidor"
+    # ids and parameter names are the same in every language
+    assert sorted(instances) == sorted(ENGLISH_NAMES)
+
+
+def test_algorithms_speak_english(provider) -> None:
+    from est_weekly_plugin.core import i18n
+
+    i18n.set_language("en")
+    instances = _fresh_instances(provider)
+    assert {name: a.displayName() for name, a in instances.items()} == ENGLISH_NAMES
+    for instance in instances.values():
+        descriptions = _descriptions(instance)
+        assert descriptions["DATABASE"] == "EST GeoPackage" and descriptions["LANGUAGE"] == "Language"
+    assert _descriptions(instances["hotspotgrid"])["RINGS"] == "Neighbourhood rings"
+    assert instances["meetingpdf"].parameterDefinition("PAPER").options() == ["A3 landscape", "A4 portrait"]
+
+
+def test_processing_catalogues_complete() -> None:
+    from est_weekly_plugin.core.i18n import catalogue
+
+    sv = {k for k in catalogue("sv") if k.startswith("processing.")}
+    en = {k for k in catalogue("en") if k.startswith("processing.")}
+    assert sv == en and len(sv) > 30
+    swedish = " ".join(catalogue("sv")[k] for k in sv)
+    assert all(letter in swedish for letter in "åäö")
+
+
+def test_processing_errors_in_the_users_language(provider, database, tmp_path) -> None:
+    import processing
+    from qgis.core import QgsProcessingException
+
+    from est_weekly_plugin.core import i18n
+
+    i18n.set_language("sv")
+    with pytest.raises(QgsProcessingException, match="Ange en EST-GeoPackage"):
+        processing.run("est_weekly:weeklysummary", {"WEEK": WEEK, "OUTPUT": "memory:"})
+    with pytest.raises(QgsProcessingException, match="ingen ISO-vecka"):
+        processing.run("est_weekly:weeklysummary", {"DATABASE": str(database), "WEEK": "vecka 47",
+                                                    "OUTPUT": "memory:"})
+    with pytest.raises(QgsProcessingException, match="missing.gpkg finns inte"):  # EstError.message()
+        processing.run("est_weekly:weeklysummary", {"DATABASE": str(tmp_path / "missing.gpkg"), "WEEK": WEEK,
+                                                    "OUTPUT": "memory:"})
+
+
 def test_density_raster(provider, database, tmp_path) -> None:
     import processing
     from qgis.core import QgsRasterLayer

@@ -40,12 +40,13 @@ from ..core.density import density_grid
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
 from ..core.hotspots import hotspot_analysis
-from ..core.i18n import SUPPORTED_LANGUAGES
+from ..core.i18n import SUPPORTED_LANGUAGES, language, tr
 from ..core.model import EventColumns
 from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
 from ..core.trends import week_label, week_monday, weekly_trends
 
 LANGUAGES = list(SUPPORTED_LANGUAGES)
+LANGUAGE_NAMES = ["Svenska", "English"]  # each language in its own name (autonyms): not translated
 PAPERS = ["A3", "A4"]
 
 
@@ -53,6 +54,12 @@ def last_full_week(today: dt.date | None = None) -> str:
     """The latest complete ISO week: what a Monday meeting looks at."""
     today = today or dt.date.today()
     return week_label(today - dt.timedelta(days=today.weekday() + 7))
+
+
+def _decimal(value: float, digits: int = 1) -> str:
+    """A number with the user's decimal separator (comma in Swedish)."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if language() == "sv" else text
 
 
 def _codes(text: str) -> list[str]:
@@ -70,7 +77,13 @@ class EstAlgorithm(QgsProcessingAlgorithm):
     LANGUAGE = "LANGUAGE"
 
     def group(self) -> str:
-        return "EST Weekly"
+        return "EST Weekly"  # the product's name, the same in every language
+
+    def displayName(self) -> str:  # noqa: N802
+        return tr(f"processing.{self.name()}.name")
+
+    def shortHelpString(self) -> str:  # noqa: N802
+        return tr(f"processing.{self.name()}.help")
 
     def groupId(self) -> str:  # noqa: N802
         return "est_weekly"
@@ -80,17 +93,17 @@ class EstAlgorithm(QgsProcessingAlgorithm):
 
     def _add_common(self) -> None:
         self.addParameter(QgsProcessingParameterFile(
-            self.DATABASE, "EST GeoPackage", extension="gpkg", optional=True))
+            self.DATABASE, tr("processing.common.database"), extension="gpkg", optional=True))
         self.addParameter(QgsProcessingParameterString(
-            self.CONNECTION, "…or a PostgreSQL connection saved in QGIS (name)", optional=True))
+            self.CONNECTION, tr("processing.common.connection"), optional=True))
         self.addParameter(QgsProcessingParameterString(
-            self.WEEK, "ISO week, e.g. 2026-W47 (empty: the last complete week)", optional=True))
+            self.WEEK, tr("processing.common.week"), optional=True))
         self.addParameter(QgsProcessingParameterString(
-            self.CATEGORIES, "Category codes, comma separated (empty: all)", optional=True))
+            self.CATEGORIES, tr("processing.common.categories"), optional=True))
         self.addParameter(QgsProcessingParameterString(
-            self.ORGANISATIONS, "Organisation codes, comma separated (empty: all)", optional=True))
+            self.ORGANISATIONS, tr("processing.common.organisations"), optional=True))
         self.addParameter(QgsProcessingParameterEnum(
-            self.LANGUAGE, "Language", options=["Svenska", "English"], defaultValue=0))
+            self.LANGUAGE, tr("processing.common.language"), options=LANGUAGE_NAMES, defaultValue=0))
 
     def _open(self, parameters: dict[str, Any], context: QgsProcessingContext) -> EventStore:
         path = self.parameterAsFile(parameters, self.DATABASE, context)
@@ -102,14 +115,14 @@ class EstAlgorithm(QgsProcessingAlgorithm):
                 return PostgisStore.open(PgConnectionInfo.from_qgis_connection(connection))
         except EstError as error:
             raise QgsProcessingException(error.message()) from error
-        raise QgsProcessingException("Give an EST GeoPackage (DATABASE) or a saved PostgreSQL connection (CONNECTION).")
+        raise QgsProcessingException(tr("processing.error.no_store"))
 
     def _week(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str:
         text = self.parameterAsString(parameters, self.WEEK, context).strip()
         try:
             return week_label(week_monday(text)) if text else last_full_week()
         except ValueError as error:
-            raise QgsProcessingException(str(error)) from error
+            raise QgsProcessingException(tr("processing.error.invalid_week", week=text)) from error
 
     def _filter(self, parameters: dict[str, Any], context: QgsProcessingContext) -> CompilationFilter:
         return CompilationFilter(categories=_codes(self.parameterAsString(parameters, self.CATEGORIES, context)),
@@ -126,7 +139,7 @@ class EstAlgorithm(QgsProcessingAlgorithm):
         selection.date_from, selection.date_to = monday, monday + dt.timedelta(days=6)
         columns = store.load_columns()
         selected = columns.subset(selection.mask(columns))
-        feedback.pushInfo(f"{week}: {len(selected)} of {len(columns)} approved events")
+        feedback.pushInfo(tr("processing.common.selected", week=week, selected=len(selected), total=len(columns)))
         return week, selected
 
 
@@ -138,20 +151,13 @@ class DensityRaster(EstAlgorithm):
     def name(self) -> str:
         return "densityraster"
 
-    def displayName(self) -> str:  # noqa: N802
-        return "Density raster (week)"
-
-    def shortHelpString(self) -> str:  # noqa: N802
-        return ("Kernel density (quartic) of the week's approved events under the filter, as a GeoTIFF in the "
-                "store's CRS. Same numbers as QGIS's heat-map tool, computed by binning and FFT.")
-
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
         self._add_common()
         self.addParameter(QgsProcessingParameterNumber(
-            self.RADIUS, "Radius (m)", QgsProcessingParameterNumber.Type.Double, 200.0, minValue=10.0))
+            self.RADIUS, tr("processing.densityraster.radius"), QgsProcessingParameterNumber.Type.Double, 200.0, minValue=10.0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.PIXEL, "Pixel size (m)", QgsProcessingParameterNumber.Type.Double, 10.0, minValue=1.0))
-        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Density"))
+            self.PIXEL, tr("processing.densityraster.pixel_size"), QgsProcessingParameterNumber.Type.Double, 10.0, minValue=1.0))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("processing.densityraster.output")))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
@@ -182,22 +188,15 @@ class HotspotGrid(EstAlgorithm):
     def name(self) -> str:
         return "hotspotgrid"
 
-    def displayName(self) -> str:  # noqa: N802
-        return "Hot-spot grid (Getis-Ord Gi*)"
-
-    def shortHelpString(self) -> str:  # noqa: N802
-        return ("Counts the week's events in square cells and tests each cell and its neighbours with Getis-Ord "
-                "Gi*: z-score, two-sided p and class (hot/cold at 99/95/90 %).")
-
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
         self._add_common()
         self.addParameter(QgsProcessingParameterNumber(
-            self.CELL, "Cell size (m)", QgsProcessingParameterNumber.Type.Double, 100.0, minValue=10.0))
+            self.CELL, tr("processing.hotspotgrid.cell_size"), QgsProcessingParameterNumber.Type.Double, 100.0, minValue=10.0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.RINGS, "Neighbourhood rings", QgsProcessingParameterNumber.Type.Integer, 1, minValue=1, maxValue=5))
-        self.addParameter(QgsProcessingParameterBoolean(self.SIGNIFICANT, "Only significant cells", True))
+            self.RINGS, tr("processing.hotspotgrid.rings"), QgsProcessingParameterNumber.Type.Integer, 1, minValue=1, maxValue=5))
+        self.addParameter(QgsProcessingParameterBoolean(self.SIGNIFICANT, tr("processing.hotspotgrid.only_significant"), True))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, "Hot-spot cells", QgsProcessing.SourceType.TypeVectorPolygon))
+            self.OUTPUT, tr("processing.hotspotgrid.output"), QgsProcessing.SourceType.TypeVectorPolygon))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
@@ -241,19 +240,13 @@ class WeeklySummary(EstAlgorithm):
     def name(self) -> str:
         return "weeklysummary"
 
-    def displayName(self) -> str:  # noqa: N802
-        return "Weekly summary table"
-
-    def shortHelpString(self) -> str:  # noqa: N802
-        return ("Events of the week in total and per category, organisation and district, against the mean of "
-                "the weeks before (default 4). A table without geometry.")
-
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
         self._add_common()
         self.addParameter(QgsProcessingParameterNumber(
-            self.BASELINE, "Baseline weeks", QgsProcessingParameterNumber.Type.Integer, 4, minValue=1, maxValue=52))
+            self.BASELINE, tr("processing.weeklysummary.baseline_weeks"), QgsProcessingParameterNumber.Type.Integer, 4,
+            minValue=1, maxValue=52))
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT, "Weekly summary", QgsProcessing.SourceType.TypeVector))
+            self.OUTPUT, tr("processing.weeklysummary.output"), QgsProcessing.SourceType.TypeVector))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
@@ -287,7 +280,8 @@ class WeeklySummary(EstAlgorithm):
                                        float(row.baseline), float(row.change),
                                        None if row.relative is None else float(row.relative)])
                 sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
-        feedback.pushInfo(f"{report.week}: {report.total.current} events, baseline {report.total.baseline:.1f}")
+        feedback.pushInfo(tr("processing.weeklysummary.info", week=report.week, count=report.total.current,
+                             baseline=_decimal(float(report.total.baseline))))
         return {self.OUTPUT: dest}
 
 
@@ -301,15 +295,6 @@ class MeetingPdf(EstAlgorithm):
     def name(self) -> str:
         return "meetingpdf"
 
-    def displayName(self) -> str:  # noqa: N802
-        return "Export weekly meeting PDF"
-
-    def shortHelpString(self) -> str:  # noqa: N802
-        return ("The EST meeting PDF for one week: heat map with ranked hot-spots and next week's priority areas, "
-                "charts, the top-10 table, last week's priorities with follow-up, next week's priorities and one "
-                "page per priority area. A user's layout template (.qpt) is used when given; a missing or broken "
-                "one falls back to the built-in template with a warning.")
-
     def flags(self) -> QgsProcessingAlgorithm.Flags:
         # The charts are drawn by Qt widgets and the layout is exported like QGIS's designer does:
         # both belong in the main thread.
@@ -317,13 +302,15 @@ class MeetingPdf(EstAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
         self._add_common()
-        self.addParameter(QgsProcessingParameterEnum(self.PAPER, "Paper", options=["A3 landscape", "A4 portrait"],
-                                                     defaultValue=0))
-        self.addParameter(QgsProcessingParameterBoolean(self.ATLAS, "One page per priority area", True))
-        self.addParameter(QgsProcessingParameterFile(self.TEMPLATE, "Own layout template (.qpt)", extension="qpt",
-                                                     optional=True))
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, "Meeting PDF", "PDF files (*.pdf)"))
-        self.addOutput(QgsProcessingOutputNumber(self.PAGES, "Pages"))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.PAPER, tr("processing.meetingpdf.paper"),
+            options=[tr("processing.meetingpdf.paper_a3"), tr("processing.meetingpdf.paper_a4")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterBoolean(self.ATLAS, tr("processing.meetingpdf.priority_pages"), True))
+        self.addParameter(QgsProcessingParameterFile(self.TEMPLATE, tr("processing.meetingpdf.template"),
+                                                     extension="qpt", optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, tr("processing.meetingpdf.output"), tr("processing.meetingpdf.file_filter")))
+        self.addOutput(QgsProcessingOutputNumber(self.PAGES, tr("processing.meetingpdf.pages")))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
@@ -346,12 +333,13 @@ class MeetingPdf(EstAlgorithm):
         try:
             result = generate_report(store, options, Path(output), progress=progress)
         except EstError as error:
-            raise QgsProcessingException(error.message(options.lang)) from error
+            raise QgsProcessingException(error.message()) from error
         finally:
             store.close()
         for warning in result.warnings:
             feedback.reportError(warning, False)
-        feedback.pushInfo(f"{result.path}: {result.pages} pages, {result.data.event_count} events in {options.week}")
+        feedback.pushInfo(tr("processing.meetingpdf.info", path=result.path, pages=result.pages,
+                             events=result.data.event_count, week=options.week))
         return {self.OUTPUT: str(result.path), self.PAGES: result.pages}
 
 

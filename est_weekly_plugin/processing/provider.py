@@ -9,6 +9,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from ..core.i18n import tr
 from ..core.paths import resource
 from .algorithms import ALGORITHMS
 
@@ -21,7 +22,7 @@ class EstProcessingProvider(QgsProcessingProvider):
         return "EST Weekly"
 
     def longName(self) -> str:  # noqa: N802
-        return "EST Weekly – Effektiv Samordning för Trygghet"
+        return tr("processing.provider.long_name")
 
     def icon(self) -> QIcon:
         return QIcon(str(resource("icons", "est_weekly.svg")))
