@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -20,7 +21,9 @@ from est_weekly_plugin.core.compilation import (
 from est_weekly_plugin.core.demo import demo_batch
 from est_weekly_plugin.core.density import density_grid
 from est_weekly_plugin.core.filters import CompilationFilter
+from est_weekly_plugin.core.model import date_from_day
 from est_weekly_plugin.core.reference import default_categories, default_organisations, municipality
+from est_weekly_plugin.core.trends import week_label, week_monday
 
 CATS = [c.code for c in default_categories()]
 ORGS = [o.code for o in default_organisations()]
@@ -53,12 +56,49 @@ def test_engine_equals_brute_force(columns, index: int) -> None:
     assert np.array_equal(result.charts.organisation_counts, reference.organisation_counts)
     assert np.array_equal(result.charts.weekday_counts, reference.weekday_counts)
     assert np.allclose(result.charts.weekday_hour, reference.weekday_hour)
-    assert result.charts.week_labels == reference.week_labels
-    assert np.array_equal(result.charts.week_counts, reference.week_counts)
-    assert np.allclose(result.charts.weekly_average, reference.weekly_average, equal_nan=True)
+    if f.date_from is None and f.date_to is None:
+        assert result.charts.lead_weeks == 0
+        assert result.charts.week_labels == reference.week_labels
+        assert np.array_equal(result.charts.week_counts, reference.week_counts)
+        assert np.allclose(result.charts.weekly_average, reference.weekly_average, equal_nan=True)
+    else:
+        _assert_trend_with_lead(columns, f, result.charts)
     direct = density_grid(subset.x, subset.y, extent=spec.extent, pixel_size=spec.pixel_size, radius=spec.radius)
     assert np.allclose(result.density.values, direct.values, atol=1e-6 * max(direct.values.max(), 1))
     assert result.hotspots is not None
+
+
+def _assert_trend_with_lead(columns, f: CompilationFilter, charts) -> None:
+    """Brute force: the chosen weeks plus the 4 before, counted with the filter minus its dates,
+    and each week's average over the 4 weeks before it."""
+    undated = CompilationFilter.from_dict({**f.to_dict(), "date_from": None, "date_to": None})
+    per_week = Counter(week_label(date_from_day(int(d))) for d in columns.day[undated.mask(columns)])
+    start = max(f.date_from or date_from_day(int(columns.day.min())), date_from_day(int(columns.day.min())))
+    end = f.date_to or date_from_day(int(columns.day.max()))
+    first = week_monday(start) - dt.timedelta(weeks=4)
+    n = (week_monday(end) - first).days // 7 + 1
+    labels = [week_label(first + dt.timedelta(weeks=k)) for k in range(-4, n)]
+    counts = [per_week[label] for label in labels]
+    assert charts.lead_weeks == 4
+    assert charts.week_labels == labels[4:]
+    assert charts.week_labels[4] == week_label(start)  # the first chosen week comes after the 4 lead-in weeks
+    assert charts.week_counts.tolist() == counts[4:]
+    assert np.allclose(charts.weekly_average, [sum(counts[k:k + 4]) / 4 for k in range(n)])
+    # Inside the range (whole weeks) the trend agrees with the dated selection.
+    dated = Counter(week_label(date_from_day(int(d))) for d in columns.day[f.mask(columns)])
+    for label, count in zip(charts.week_labels[4:], charts.week_counts[4:].tolist()):
+        if week_monday(label) >= start and week_monday(label) + dt.timedelta(days=6) <= end:
+            assert count == dated[label]
+
+
+def test_trend_with_a_date_filter_shows_the_weeks_before(columns) -> None:
+    engine = CompilationEngine(columns)
+    f = CompilationFilter(categories=["klotter"], weekdays=[4, 5],
+                          date_from=dt.date(2026, 9, 7), date_to=dt.date(2026, 9, 27))  # weeks 37–39
+    charts = engine.compute(f).charts
+    assert charts.week_labels == [f"2026-W{w}" for w in range(33, 40)]
+    _assert_trend_with_lead(columns, f, charts)
+    assert np.isfinite(charts.weekly_average).all()
 
 
 def test_large_selection_uses_complement_and_matches(columns) -> None:
@@ -98,8 +138,15 @@ def test_postgis_grid_counts_equal_numpy(pg_store, index: int) -> None:
     got = postgis_grid_counts(pg_store, f, extent, 250.0)
     assert expected.sum() > 0 or index == 4
     assert np.array_equal(got, expected)
-    charts = postgis_chart_data(pg_store, f, columns.category_codes, columns.organisation_codes, week="2026-W47")
+    charts = postgis_chart_data(pg_store, f, columns.category_codes, columns.organisation_codes, week="2026-W47",
+                                first_day=int(columns.day.min()), last_day=int(columns.day.max()))
     reference = chart_data(subset, week="2026-W47")
+    engine = CompilationEngine(columns).compute(f, week="2026-W47").charts
+    assert charts.week_labels == engine.week_labels and charts.lead_weeks == engine.lead_weeks
+    assert np.array_equal(charts.week_counts, engine.week_counts)
+    assert np.allclose(charts.weekly_average, engine.weekly_average, equal_nan=True)
+    if f.date_from is not None:
+        reference.week_counts = engine.week_counts  # the date-filter trend is checked against the engine above
     assert np.array_equal(charts.category_counts, reference.category_counts)
     assert np.array_equal(charts.organisation_counts, reference.organisation_counts)
     assert np.array_equal(charts.weekday_counts, reference.weekday_counts)

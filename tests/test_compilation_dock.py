@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
 import pytest
 from conftest import TODAY
-from qgis.core import QgsMapRendererParallelJob, QgsProject, QgsRectangle
+from qgis.core import QgsMapRendererParallelJob, QgsProject, QgsRasterLayer, QgsRectangle, QgsVectorLayer
 from qgis.PyQt.QtCore import QSize, Qt
 from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtWidgets import QApplication
 
 from est_weekly_plugin.core.demo import demo_batch
 from est_weekly_plugin.core.layers import LAYER_PROPERTY
 from est_weekly_plugin.gui.compilation_dock import FILTER_ENTRY, PROJECT_SCOPE, CompilationDock
+from est_weekly_plugin.gui.compilation_layer import (
+    EVENTS_QML,
+    HEATMAP_QML,
+    HOTSPOT_CELLS_QML,
+    STYLE_PROPERTY,
+    CompilationLayers,
+    style_path,
+)
 from est_weekly_plugin.gui.session import EstSession
 
 
@@ -61,6 +71,11 @@ def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> No
     assert "Vandalism" in panel.summary.text() and "weeks 44–47" in panel.summary.text()
     four_weeks = dock.result.count
     assert four_weeks < vandalism
+    # The trend shows the 4 chosen weeks and the 4 before them (same filter without dates).
+    charts = dock.result.charts
+    assert charts.lead_weeks == 4 and charts.week_labels == [f"2026-W{w}" for w in range(40, 48)]
+    assert "2026-W44–2026-W47" in dock.trend_chart.subtitle and "4 weeks before" in dock.trend_chart.subtitle
+    assert dock.trend_chart.range_region.isVisible() or dock.tabs.currentIndex() == 0
     # Who reported it: a click on the organisation chart's top bar narrows the filter …
     top = dock.organisation_chart.keys[0]
     dock.organisation_chart.barClicked.emit(top)
@@ -89,6 +104,16 @@ def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> No
     roles = {layer.customProperty(LAYER_PROPERTY): layer for layer in QgsProject.instance().mapLayers().values()}
     assert roles["compilation_points"].featureCount() == four_weeks
     assert roles["compilation_heatmap"].isValid()
+    # … styled from the QML files in resources/styles, the Gi* cells included.
+    assert roles["compilation_points"].customProperty(STYLE_PROPERTY) == EVENTS_QML
+    assert roles["compilation_heatmap"].customProperty(STYLE_PROPERTY) == HEATMAP_QML
+    cells = roles["compilation_hotspot_cells"]
+    assert cells.customProperty(STYLE_PROPERTY) == HOTSPOT_CELLS_QML
+    significant = dock.result.hotspots.cells_wkt(only_significant=True)
+    assert cells.featureCount() == len(significant)
+    assert {f["class"] for f in cells.getFeatures()} == {r["class"] for r in significant}
+    shader = roles["compilation_heatmap"].renderer().shader().rasterShaderFunction()
+    assert shader.colorRampItemList()[-1].value == pytest.approx(dock.result.density_max)
     # Screenshots: the dock's charts tab and the canvas with the heat map.
     dock.tabs.setCurrentIndex(1)
     dock.grab().save(str(output_dir / "compilation_dock_charts.png"))
@@ -117,6 +142,64 @@ def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> No
     job.start()
     job.waitForFinished()
     job.renderedImage().save(str(output_dir / "compilation_canvas_heatmap_street.png"))
+
+
+def test_filter_tab_fits_a_560_px_dock(dock, output_dir) -> None:
+    dock.tabs.setCurrentIndex(0)
+    dock.resize(560, 1000)
+    QApplication.processEvents()
+    scroll = dock.filter_scroll
+    assert dock.width() == 560
+    assert dock.panel.minimumSizeHint().width() <= scroll.viewport().width()
+    assert not scroll.horizontalScrollBar().isVisible()
+    dock.grab().save(str(output_dir / "compilation_dock_filters_560.png"))
+
+
+def test_qml_styles_load_and_follow_the_database(qgis_new_project, tmp_path) -> None:
+    from est_weekly_plugin.core.reference import default_categories
+
+    for name, layer in ((EVENTS_QML, QgsVectorLayer("Point?crs=EPSG:3006&field=category:string", "e", "memory")),
+                        (HOTSPOT_CELLS_QML, QgsVectorLayer("Polygon?crs=EPSG:3006&field=class:integer", "h",
+                                                           "memory"))):
+        message, ok = layer.loadNamedStyle(str(style_path(name)))
+        assert ok, message
+    events = QgsVectorLayer("Point?crs=EPSG:3006&field=category:string", "e", "memory")
+    events.loadNamedStyle(str(style_path(EVENTS_QML)))
+    csv = {c.code: (c.colour.lower(), c.label_sv) for c in default_categories()}
+    styled = {str(c.value()): (c.symbol().color().name(), c.label()) for c in events.renderer().categories()}
+    assert styled == csv and len(styled) == 14
+    hot = QgsVectorLayer("Polygon?crs=EPSG:3006&field=class:integer", "h", "memory")
+    hot.loadNamedStyle(str(style_path(HOTSPOT_CELLS_QML)))
+    classes = {int(c.value()): QColor(c.symbol().color()) for c in hot.renderer().categories()}
+    assert sorted(classes) == [-3, -2, -1, 0, 1, 2, 3]
+    assert classes[0].alpha() == 0  # not significant: transparent
+    reds = [classes[k] for k in (3, 2, 1)]
+    assert all(c.red() > c.blue() for c in reds) and reds[0].lightness() < reds[1].lightness() < reds[2].lightness()
+    assert all(classes[k].blue() > classes[k].red() for k in (-1, -2, -3))
+    import numpy as np
+
+    from est_weekly_plugin.core.maps import HEAT_STOPS
+    from est_weekly_plugin.gui.compilation_layer import _write_plain_geotiff
+
+    path = tmp_path / "h.tif"
+    _write_plain_geotiff(np.ones((4, 4)), (0, 1, 0, 4, 0, -1), 3006, path)
+    raster = QgsRasterLayer(str(path), "h", "gdal")
+    message, ok = raster.loadNamedStyle(str(style_path(HEATMAP_QML)))
+    assert ok, message
+    items = raster.renderer().shader().rasterShaderFunction().colorRampItemList()
+    assert [(i.value, i.color.name(), i.color.alpha()) for i in items] == \
+        [(s, c.name(), c.alpha()) for s, c in HEAT_STOPS]
+    assert all(i.label for i in items)  # a legend
+    # A database with its own categories: the renderer is built from the database, not the QML.
+    layers = CompilationLayers(QgsProject.instance())
+    own = [dataclasses.replace(c, colour="#123456") if c.code == "klotter" else c for c in default_categories()]
+    layer = layers.update_points(None, own, "en")
+    assert layer.customProperty(STYLE_PROPERTY) == ""
+    assert {str(c.value()): c.symbol().color().name() for c in layer.renderer().categories()}["klotter"] == "#123456"
+    layer = layers.update_points(None, list(default_categories()), "en")
+    assert layer.customProperty(STYLE_PROPERTY) == EVENTS_QML
+    assert {str(c.value()): c.label() for c in layer.renderer().categories()}["klotter"] == "Graffiti"
+    layers.remove()
 
 
 def test_dock_without_store(qgis_iface, qgis_new_project) -> None:

@@ -61,6 +61,9 @@ class ChartData:
     week_counts: np.ndarray
     weekly_average: np.ndarray
     total: int
+    # With a date filter the trend shows the chosen weeks plus ``lead_weeks`` (= BASELINE_WEEKS)
+    # weeks before them, counted with the same filter without its dates; 0 without a date filter.
+    lead_weeks: int = 0
 
 
 def rolling_baseline(counts: np.ndarray, weeks: int = BASELINE_WEEKS) -> np.ndarray:
@@ -83,6 +86,31 @@ def weekly_window(columns: EventColumns, week: Optional[str], weeks: int = TREND
         last = week_monday(dt.date.today())
     first = last - dt.timedelta(days=7 * (weeks - 1 + BASELINE_WEEKS))
     return first, last
+
+
+def date_range_window(columns: EventColumns, date_from: Optional[dt.date],
+                      date_to: Optional[dt.date]) -> Tuple[dt.date, dt.date]:
+    """(first, last) Monday of the trend line for a date filter: the weeks of the chosen range
+    (an open end is the data's first/last day, a range reaching past the data is cut to it)
+    plus the ``BASELINE_WEEKS`` weeks before it, so the first chosen week already has its
+    4-week average drawn from weeks the chart shows."""
+    if len(columns):
+        return _range_mondays(date_from, date_to, int(columns.day.min()), int(columns.day.max()))
+    return _range_mondays(date_from, date_to, None, None)
+
+
+def _range_mondays(date_from: Optional[dt.date], date_to: Optional[dt.date], first_day: Optional[int],
+                   last_day: Optional[int]) -> Tuple[dt.date, dt.date]:
+    if first_day is not None and last_day is not None:
+        data_first, data_last = date_from_day(first_day), date_from_day(last_day)
+    else:
+        data_first = data_last = date_to or date_from or dt.date.today()
+    start = max(date_from, data_first) if date_from is not None else data_first
+    end = date_to if date_to is not None else data_last
+    if start > end:
+        start = end
+    first = week_monday(start) - dt.timedelta(days=7 * BASELINE_WEEKS)
+    return first, week_monday(end)
 
 
 def chart_data(
@@ -286,8 +314,15 @@ class CompilationEngine:
             self._masks.popitem(last=False)
         return mask
 
-    def chart_data(self, mask: np.ndarray, week: Optional[str] = None, weeks: int = TREND_WEEKS) -> ChartData:
-        """Same content as :func:`chart_data` on the selected events, from the caches."""
+    def chart_data(self, mask: np.ndarray, week: Optional[str] = None, weeks: int = TREND_WEEKS, *,
+                   trend_mask: Optional[np.ndarray] = None,
+                   date_range: Optional[Tuple[Optional[dt.date], Optional[dt.date]]] = None) -> ChartData:
+        """Same content as :func:`chart_data` on the selected events, from the caches.
+
+        With *date_range* (the filter's dates) the trend covers the chosen weeks plus the
+        ``BASELINE_WEEKS`` weeks before them, counted over *trend_mask* (the same filter
+        without its dates), so the 4-week average is meaningful from the first chosen week.
+        """
         c = self.columns
         index = np.flatnonzero(mask)
         n_cat, n_org = len(c.category_codes), len(c.organisation_codes)
@@ -296,8 +331,17 @@ class CompilationEngine:
         matrix = weekday_hour_matrix(profiles, profile_counts)
         unknown = float(profile_counts[profiles.minute_from < 0].sum())
         first_monday, week_index = self._week_table()
-        per_week = np.bincount(week_index[index], minlength=int(week_index.max(initial=0)) + 1).astype(np.float64)
-        shown_first, shown_last = weekly_window(c, week, weeks)
+        lead = 0
+        if date_range is not None:
+            trend_index = np.flatnonzero(mask if trend_mask is None else trend_mask)
+            shown_first, shown_last = date_range_window(c, *date_range)
+            shown_first -= dt.timedelta(days=7 * BASELINE_WEEKS)  # lead-in for the first shown average
+            lead = BASELINE_WEEKS
+        else:
+            trend_index = index
+            shown_first, shown_last = weekly_window(c, week, weeks)
+        per_week = np.bincount(week_index[trend_index],
+                               minlength=int(week_index.max(initial=0)) + 1).astype(np.float64)
         start = (day_number(shown_first) - first_monday) // 7
         stop = (day_number(shown_last) - first_monday) // 7 + 1
         window = np.zeros(stop - start)
@@ -318,6 +362,7 @@ class CompilationEngine:
             week_counts=window[BASELINE_WEEKS:],
             weekly_average=average[BASELINE_WEEKS:],
             total=int(index.size),
+            lead_weeks=lead,
         )
 
     def compute(
@@ -345,7 +390,12 @@ class CompilationEngine:
         timings["filter"] = time.perf_counter() - started
         check()
         mark = time.perf_counter()
-        charts = self.chart_data(mask, week)
+        f = compilation_filter
+        if f.date_from is not None or f.date_to is not None:
+            undated = CompilationFilter.from_dict({**f.to_dict(), "date_from": None, "date_to": None})
+            charts = self.chart_data(mask, week, trend_mask=self.mask(undated), date_range=(f.date_from, f.date_to))
+        else:
+            charts = self.chart_data(mask, week)
         timings["charts"] = time.perf_counter() - mark
         result = CompilationResult(compilation_filter, int(index.size), charts, index=index, density_spec=density,
                                    timings=timings)
@@ -505,9 +555,12 @@ def postgis_grid_counts(store: Any, compilation_filter: CompilationFilter, exten
 
 def postgis_chart_data(store: Any, compilation_filter: CompilationFilter, category_codes: Sequence[str],
                        organisation_codes: Sequence[str], *, week: Optional[str] = None,
-                       last_day: Optional[int] = None) -> ChartData:
+                       last_day: Optional[int] = None, first_day: Optional[int] = None) -> ChartData:
     """Chart data aggregated in PostGIS with one GROUPING SETS query; the aoristic matrix is
-    spread on the client over the (weekday, start, end) profiles the database grouped."""
+    spread on the client over the (weekday, start, end) profiles the database grouped.
+
+    With a date filter the trend is the engine's: the chosen weeks plus the 4 before them,
+    counted by a second query with the same filter without its dates."""
     where, params = postgis_where(compilation_filter, store)
     sql = (
         "SELECT GROUPING(e.category, e.organisation, wd, wk, mf, mt) AS g, e.category, e.organisation, wd, wk, "
@@ -547,21 +600,34 @@ def postgis_chart_data(store: Any, compilation_filter: CompilationFilter, catego
     )
     matrix = weekday_hour_matrix(profile_columns, table[:, 3].astype(np.float64))
     unknown = int(table[table[:, 1] < 0, 3].sum())
-    if week:
-        last = week_monday(week)
-    elif last_day is not None:
-        last = date_from_day(int(iso_week_monday_day(np.array([last_day]))[0]))
+    f = compilation_filter
+    lead = 0
+    if f.date_from is not None or f.date_to is not None:
+        undated = CompilationFilter.from_dict({**f.to_dict(), "date_from": None, "date_to": None})
+        undated_where, undated_params = postgis_where(undated, store)
+        weeks = {int(wk): int(count) for wk, count in store._query(
+            "SELECT (e.event_date - date '1970-01-01') - ((e.event_date - date '1970-01-01') + 3) % 7, count(*) "
+            f"FROM {store._table('events')} e WHERE {undated_where} GROUP BY 1", undated_params)}
+        shown_first, last = _range_mondays(f.date_from, f.date_to, first_day, last_day)
+        first = shown_first - dt.timedelta(days=7 * BASELINE_WEEKS)
+        lead = BASELINE_WEEKS
     else:
-        last = date_from_day(max(weeks)) if weeks else week_monday(dt.date.today())
-    first = last - dt.timedelta(days=7 * (TREND_WEEKS - 1 + BASELINE_WEEKS))
+        if week:
+            last = week_monday(week)
+        elif last_day is not None:
+            last = date_from_day(int(iso_week_monday_day(np.array([last_day]))[0]))
+        else:
+            last = date_from_day(max(weeks)) if weeks else week_monday(dt.date.today())
+        first = last - dt.timedelta(days=7 * (TREND_WEEKS - 1 + BASELINE_WEEKS))
     start = day_number(first)
-    window = np.array([weeks.get(start + 7 * k, 0) for k in range(TREND_WEEKS + BASELINE_WEEKS)], dtype=np.float64)
+    length = (day_number(last) - start) // 7 + 1
+    window = np.array([weeks.get(start + 7 * k, 0) for k in range(length)], dtype=np.float64)
     labels = [week_label(first + dt.timedelta(days=7 * k)) for k in range(window.size)]
     return ChartData(
         category_codes=list(category_codes), category_counts=cat, organisation_codes=list(organisation_codes),
         organisation_counts=org, weekday_counts=weekday, weekday_hour=matrix, unknown_time=unknown,
         week_labels=labels[BASELINE_WEEKS:], week_counts=window[BASELINE_WEEKS:],
-        weekly_average=rolling_baseline(window)[BASELINE_WEEKS:], total=int(cat.sum()),
+        weekly_average=rolling_baseline(window)[BASELINE_WEEKS:], total=int(cat.sum()), lead_weeks=lead,
     )
 
 
@@ -587,9 +653,10 @@ class PostgisCompilation:
         self.store = store
         self.category_codes = [c.code for c in store.categories()]
         self.organisation_codes = [o.code for o in store.organisations()]
-        rows = store._query(f"SELECT max(event_date) - date '1970-01-01' FROM {store._table('events')} "
-                            "WHERE status = 'approved'")
-        self.last_day = int(rows[0][0]) if rows and rows[0][0] is not None else None
+        rows = store._query(f"SELECT min(event_date) - date '1970-01-01', max(event_date) - date '1970-01-01' "
+                            f"FROM {store._table('events')} WHERE status = 'approved'")
+        self.first_day = int(rows[0][0]) if rows and rows[0][0] is not None else None
+        self.last_day = int(rows[0][1]) if rows and rows[0][1] is not None else None
 
     def compute(self, compilation_filter: CompilationFilter, *, week: Optional[str] = None,
                 density: Optional[DensitySpec] = None, is_cancelled: Optional[Callable[[], bool]] = None,
@@ -597,7 +664,7 @@ class PostgisCompilation:
         timings: Dict[str, float] = {}
         started = time.perf_counter()
         charts = postgis_chart_data(self.store, compilation_filter, self.category_codes, self.organisation_codes,
-                                    week=week, last_day=self.last_day)
+                                    week=week, last_day=self.last_day, first_day=self.first_day)
         timings["charts"] = time.perf_counter() - started
         if is_cancelled is not None and is_cancelled():
             raise Cancelled()

@@ -11,7 +11,9 @@ when a bar, cell or week is clicked; the dock turns that into a narrower (undoab
 
 from __future__ import annotations
 
+import html
 import math
+import textwrap
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -32,6 +34,7 @@ GRID = "#d0d4d9"
 ACCENT = "#1f4e79"  # EST blue: bars without a category colour, the trend line
 AVERAGE = "#e6550d"
 HIGHLIGHT = "#c51b8a"
+SUBTITLE_CHARS = 64  # characters per subtitle line
 MATRIX_COLOURS = ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
 
 
@@ -60,6 +63,7 @@ class _Chart(pg.PlotWidget):
             axis.setStyle(tickFont=_font(9), tickTextOffset=6, autoExpandTextSpace=True)
             axis.label.setFont(_font(9.5))
         self._title_key = ""
+        self.subtitle = ""
 
     def dispose(self) -> None:
         """Free the scene before the widget goes: pyqtgraph items otherwise raise
@@ -68,9 +72,21 @@ class _Chart(pg.PlotWidget):
         self.hide()
         self.deleteLater()
 
-    def set_title(self, text: str) -> None:
-        self.getPlotItem().setTitle(text, color=TEXT, size="12pt", bold=True)
-        self.getPlotItem().titleLabel.item.setFont(_font(12, bold=True))
+    def set_title(self, text: str, subtitle: str = "") -> None:
+        """A bold title; an optional smaller subtitle line under it says what the chart shows."""
+        self.subtitle = subtitle
+        if subtitle:
+            # Wrapped by hand: a long line would widen the plot past a 560 px dock.
+            lines = "<br>".join(html.escape(line) for line in textwrap.wrap(subtitle, SUBTITLE_CHARS))
+            text = (f"{html.escape(text)}<br><span style='font-size: 8.5pt; font-weight: normal; color: #555;'>"
+                    f"{lines}</span>")
+        item = self.getPlotItem()
+        item.setTitle(text, color=TEXT, size="12pt", bold=True)
+        item.titleLabel.item.setFont(_font(12, bold=True))
+        # PlotItem.setTitle fixes the title row at 30 px: grow it to the wrapped subtitle.
+        height = max(30.0, item.titleLabel.item.boundingRect().height() + 4)
+        item.titleLabel.setMaximumHeight(height)
+        item.layout.setRowFixedHeight(0, height)
 
     def set_axis_label(self, axis: str, text: str) -> None:
         self.getPlotItem().setLabel(axis, text, color=TEXT, **{"font-size": "10pt"})
@@ -239,10 +255,18 @@ class TrendChart(_Chart):
         self.average_curve = item.plot([], [], pen=pg.mkPen(AVERAGE, width=2, style=Qt.PenStyle.DashLine), name="")
         self.marker = pg.ScatterPlotItem(size=14, brush=pg.mkBrush(HIGHLIGHT), pen=pg.mkPen("w", width=1.5))
         item.addItem(self.marker)
+        # The chosen date range, shaded when the line also shows the weeks before it.
+        self.range_region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(31, 78, 121, 22),
+                                                pen=pg.mkPen(None))
+        self.range_region.setZValue(-10)
+        self.range_region.hide()
+        item.addItem(self.range_region)
         self.scene().sigMouseClicked.connect(self._clicked)
 
     def set_series(self, labels: Sequence[str], counts: np.ndarray, average: np.ndarray,
-                   highlight: Optional[str] = None, *, counts_name: str = "", average_name: str = "") -> None:
+                   highlight: Optional[str] = None, *, counts_name: str = "", average_name: str = "",
+                   range_start: int = 0) -> None:
+        """*range_start* > 0: the first *range_start* weeks precede the chosen dates (shaded apart)."""
         self.labels = list(labels)
         x = np.arange(len(self.labels), dtype=np.float64)
         counts = np.asarray(counts, dtype=np.float64)
@@ -253,6 +277,11 @@ class TrendChart(_Chart):
         self.legend.clear()
         self.legend.addItem(self.counts_curve, counts_name)
         self.legend.addItem(self.average_curve, average_name)
+        if 0 < range_start < len(self.labels):
+            self.range_region.setRegion((range_start - 0.5, len(self.labels) - 0.5))
+            self.range_region.show()
+        else:
+            self.range_region.hide()
         if highlight in self.labels:
             index = self.labels.index(highlight)
             self.marker.setData([x[index]], [counts[index]])
@@ -331,13 +360,21 @@ def fill_matrix_chart(chart: MatrixChart, data: ChartData, lang: Optional[str] =
 
 def fill_trend_chart(chart: TrendChart, data: ChartData, lang: Optional[str] = None,
                      week: Optional[str] = None) -> None:
+    """The trend line; with a date filter it also shows the 4 weeks before the chosen range
+    (same filter without dates) so the first chosen week's 4-week average is visible, and
+    the subtitle says so."""
+    lead = int(getattr(data, "lead_weeks", 0) or 0)
     chart.set_series(data.week_labels, data.week_counts, data.weekly_average, week,
                      counts_name=tr("compilation.chart.per_week", lang),
-                     average_name=tr("compilation.chart.average", lang))
+                     average_name=tr("compilation.chart.average", lang), range_start=lead)
     span = ""
     if data.week_labels:
         span = f"{data.week_labels[0]} – {data.week_labels[-1]}"
-    chart.set_title(tr("compilation.chart.weekly_trend", lang, span=span))
+    subtitle = ""
+    if lead and len(data.week_labels) > lead:
+        subtitle = tr("compilation.chart.trend_with_lead", lang, first=data.week_labels[lead],
+                      last=data.week_labels[-1])
+    chart.set_title(tr("compilation.chart.weekly_trend", lang, span=span), subtitle)
     chart.set_axis_label("left", tr("compilation.chart.events", lang))
     chart.set_axis_label("bottom", tr("compilation.chart.iso_week", lang))
 

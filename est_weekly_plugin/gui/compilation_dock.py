@@ -61,6 +61,7 @@ from .charts import (
 )
 from .compilation_layer import CompilationLayers
 from .filter_panel import FilterPanel
+from .polygon_tool import AreaBand, PolygonDrawTool
 
 PROJECT_SCOPE = "est_weekly"
 FILTER_ENTRY = "compilation/filter"
@@ -100,6 +101,9 @@ class CompilationDock(QgsDockWidget):
         self._clock = QElapsedTimer()
         self._categories: list = []
         self._organisations: list = []
+        self.draw_tool: Optional[PolygonDrawTool] = None
+        self.area_band: Optional[AreaBand] = None
+        self._tool_before_drawing: Any = None
         self._build()
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -148,10 +152,10 @@ class CompilationDock(QgsDockWidget):
 
         self.tabs = QTabWidget()
         self.panel = FilterPanel(self.today)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.panel)
-        self.tabs.addTab(scroll, tr("compilation.dock.filters"))
+        self.filter_scroll = QScrollArea()
+        self.filter_scroll.setWidgetResizable(True)
+        self.filter_scroll.setWidget(self.panel)
+        self.tabs.addTab(self.filter_scroll, tr("compilation.dock.filters"))
 
         charts = QWidget()
         charts_layout = QVBoxLayout(charts)
@@ -240,6 +244,7 @@ class CompilationDock(QgsDockWidget):
     def _apply_filter(self, compilation_filter: CompilationFilter) -> None:
         self.filter = compilation_filter
         self.panel.set_filter(compilation_filter)
+        self._show_area(compilation_filter.place_wkt)
         QgsProject.instance().writeEntry(PROJECT_SCOPE, FILTER_ENTRY, json.dumps(compilation_filter.to_dict()))
         self._clock.start()
         self._debounce.start()
@@ -252,6 +257,7 @@ class CompilationDock(QgsDockWidget):
             except (ValueError, TypeError):
                 self.filter = CompilationFilter()
         self.panel.set_filter(self.filter)
+        self._show_area(self.filter.place_wkt)
         self.panel.set_saved_names(list(self.saved_filters()))
 
     def saved_filters(self) -> Dict[str, dict]:
@@ -277,6 +283,13 @@ class CompilationDock(QgsDockWidget):
 
     def _place_requested(self, kind: str) -> None:
         if self.iface is None or self.session.store is None:
+            self.panel.draw_place.setChecked(False)
+            return
+        if kind == "draw":
+            if self.panel.draw_place.isChecked():
+                self.start_drawing()
+            else:
+                self.stop_drawing()
             return
         target = QgsCoordinateReferenceSystem(f"EPSG:{int(self.session.store.settings.epsg)}")
         geometry: Optional[QgsGeometry] = None
@@ -296,6 +309,63 @@ class CompilationDock(QgsDockWidget):
         if source != target:
             geometry.transform(QgsCoordinateTransform(source, target, QgsProject.instance()))
         self.panel.set_place(geometry.asWkt(2))
+
+    # -- drawing the place -------------------------------------------------------------
+    def _canvas(self) -> Any:
+        return self.iface.mapCanvas() if self.iface is not None else None
+
+    def _epsg(self) -> int:
+        store = self.session.store
+        return int(store.settings.epsg) if store is not None else 3006
+
+    def start_drawing(self) -> Optional[PolygonDrawTool]:
+        """Make the polygon tool the canvas's tool; the finished polygon becomes the place filter."""
+        canvas = self._canvas()
+        if canvas is None:
+            self.panel.draw_place.setChecked(False)
+            return None
+        if self.draw_tool is None:
+            self.draw_tool = PolygonDrawTool(canvas, self._epsg())
+            self.draw_tool.finished.connect(self._drawn)
+            self.draw_tool.cancelled.connect(self.stop_drawing)
+            self.draw_tool.deactivated.connect(lambda: self.panel.draw_place.setChecked(False))
+        self.draw_tool.epsg = self._epsg()
+        if canvas.mapTool() is not self.draw_tool:
+            self._tool_before_drawing = canvas.mapTool()
+            canvas.setMapTool(self.draw_tool)
+        self.panel.draw_place.setChecked(True)
+        canvas.setFocus()
+        self.status.setText(tr("compilation.dock.draw_hint"))
+        return self.draw_tool
+
+    def stop_drawing(self) -> None:
+        """Give the canvas back the tool it had before drawing."""
+        canvas = self._canvas()
+        self.panel.draw_place.setChecked(False)
+        if canvas is None or self.draw_tool is None or canvas.mapTool() is not self.draw_tool:
+            return
+        previous = self._tool_before_drawing
+        self._tool_before_drawing = None
+        if previous is not None:
+            canvas.setMapTool(previous)
+        else:
+            canvas.unsetMapTool(self.draw_tool)
+
+    def _drawn(self, wkt: str) -> None:
+        self.stop_drawing()
+        self.panel.set_place(wkt)
+
+    def _show_area(self, wkt: Optional[str]) -> None:
+        """Outline the place filter's polygon on the canvas while it applies; none → cleared."""
+        canvas = self._canvas()
+        if canvas is None:
+            return
+        if self.area_band is None:
+            if not wkt:
+                return
+            self.area_band = AreaBand(canvas, self._epsg())
+        self.area_band.epsg = self._epsg()
+        self.area_band.show(wkt)
 
     # -- computing -----------------------------------------------------------------------
     def density_spec(self) -> Optional[DensitySpec]:
@@ -491,6 +561,13 @@ class CompilationDock(QgsDockWidget):
     def shutdown(self) -> None:
         """Cancel tasks and free the chart scenes before Qt deletes the widgets."""
         self.tasks.cancel_all()
+        self.stop_drawing()
+        if self.draw_tool is not None:
+            self.draw_tool.remove()
+            self.draw_tool = None
+        if self.area_band is not None:
+            self.area_band.remove()
+            self.area_band = None
         for chart in self.charts:
             chart.scene().clear()
 

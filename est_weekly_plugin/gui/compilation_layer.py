@@ -1,5 +1,11 @@
-"""The compilation's layers in the project: the hot-spot heat map (raster) and the filtered,
-category-coloured points, in one layer-tree group with a legend.
+"""The compilation's layers in the project: the hot-spot heat map (raster), the significant
+Gi* cells and the filtered, category-coloured points, in one layer-tree group with a legend.
+
+Styles come from the QML files in ``resources/styles/`` (``events_by_category.qml``,
+``heatmap.qml``, ``hotspot_cells.qml``), so a GIS officer can restyle the meeting map in QGIS
+and ship the QML; the code only rescales the heat map to the current colour-scale top and
+relabels categories in the user's language. A database whose categories differ from the 14
+defaults gets its renderer built from the database instead.
 
 Why a GeoTIFF per update: QGIS styles, legends, prints and identifies a raster layer like any
 other, so the heat map behaves in layouts exactly like the rest of the map. The file is
@@ -17,13 +23,17 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsColorRampShader,
     QgsFeature,
     QgsField,
     QgsGeometry,
     QgsLayerTreeGroup,
+    QgsMapLayer,
     QgsPointXY,
     QgsProject,
     QgsRasterLayer,
+    QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QVariant
@@ -33,11 +43,35 @@ from ..core.i18n import tr
 from ..core.layers import LAYER_PROPERTY, category_renderer
 from ..core.maps import heatmap_renderer
 from ..core.model import Category, EventColumns, date_from_day
+from ..core.paths import resource
+from ..core.reference import default_categories
 
 POINTS_LIMIT = 50_000
 POINTS_MIN_SCALE = 40_000.0  # 1:40 000 and closer
 HEATMAP_ROLE = "compilation_heatmap"
 POINTS_ROLE = "compilation_points"
+HOTSPOT_CELLS_ROLE = "compilation_hotspot_cells"
+STYLE_PROPERTY = "est_weekly/style"  # the QML file a layer's style was loaded from
+EVENTS_QML = "events_by_category.qml"
+HEATMAP_QML = "heatmap.qml"
+HOTSPOT_CELLS_QML = "hotspot_cells.qml"
+
+
+def style_path(name: str) -> Path:
+    return resource("styles", name)
+
+
+def load_style(layer: QgsMapLayer, name: str) -> bool:
+    """Load ``resources/styles/<name>`` into *layer*; remembers the file in a custom property."""
+    _message, ok = layer.loadNamedStyle(str(style_path(name)))
+    layer.setCustomProperty(STYLE_PROPERTY, name if ok else "")
+    return bool(ok)
+
+
+def is_default_categories(categories: Sequence[Category]) -> bool:
+    """True when the database's categories are the 14 defaults (codes, order and colours)."""
+    wanted = [(c.code, c.colour.lower()) for c in default_categories()]
+    return [(c.code, c.colour.lower()) for c in categories] == wanted
 
 
 class CompilationLayers:
@@ -50,7 +84,9 @@ class CompilationLayers:
         self._serial = 0
         self.heatmap: Optional[QgsRasterLayer] = None
         self.points: Optional[QgsVectorLayer] = None
+        self.hotspot_cells: Optional[QgsVectorLayer] = None
         self.points_truncated = False
+        self._points_style: Optional[tuple] = None
 
     # -- layer tree ----------------------------------------------------------------------
     def group(self) -> QgsLayerTreeGroup:
@@ -68,6 +104,7 @@ class CompilationLayers:
         """Show *result*: the heat map raster and (if given and not too many) the points."""
         if result.density is not None:
             self.update_heatmap(result, lang)
+        self.update_hotspot_cells(result, lang)
         self.update_points(selected, categories, lang)
 
     def update_heatmap(self, result: CompilationResult, lang: Optional[str] = None) -> QgsRasterLayer:
@@ -87,7 +124,7 @@ class CompilationLayers:
             self.heatmap.setDataSource(str(path), name, "gdal")  # type: ignore[union-attr]
         layer = self.heatmap
         assert layer is not None
-        layer.setRenderer(heatmap_renderer(layer, max(result.density_max, 1e-9)))
+        _style_heatmap(layer, max(result.density_max, 1e-9))
         from qgis.core import QgsBilinearRasterResampler
 
         layer.resampleFilter().setZoomedInResampler(QgsBilinearRasterResampler())
@@ -112,9 +149,10 @@ class CompilationLayers:
             self.project.addMapLayer(layer, False)
             self.group().insertLayer(0, layer)
             self.points = layer
+            self._points_style = None  # a new layer: style it
         layer = self.points
         assert layer is not None
-        layer.setRenderer(category_renderer(list(categories), lang))
+        self._style_points(layer, categories, lang)
         provider = layer.dataProvider()
         provider.truncate()
         count = 0 if selected is None else len(selected)
@@ -127,11 +165,83 @@ class CompilationLayers:
         layer.triggerRepaint()
         return layer
 
+    def _style_points(self, layer: QgsVectorLayer, categories: Sequence[Category], lang: Optional[str]) -> None:
+        """The QML for the default categories (labels in *lang*), else a renderer from the database."""
+        key = (tuple((c.code, c.colour, c.label(lang)) for c in categories), lang)
+        if key == self._points_style:
+            return  # unchanged: keep what the user may have adjusted in the layer's properties
+        self._points_style = key
+        if is_default_categories(categories) and load_style(layer, EVENTS_QML):
+            renderer = layer.renderer()
+            if isinstance(renderer, QgsCategorizedSymbolRenderer):
+                labels = {c.code: c.label(lang) for c in categories}
+                for index, category in enumerate(renderer.categories()):
+                    renderer.updateCategoryLabel(index, labels.get(str(category.value()), category.label()))
+            return
+        layer.setRenderer(category_renderer(list(categories), lang))
+        layer.setCustomProperty(STYLE_PROPERTY, "")
+
+    def update_hotspot_cells(self, result: CompilationResult, lang: Optional[str] = None) -> QgsVectorLayer:
+        """The significant Gi* cells of *result* (hot and cold), styled by ``hotspot_cells.qml``."""
+        name = tr("compilation.layer.hotspot_cells", lang)
+        if not self._alive(self.hotspot_cells):
+            layer = QgsVectorLayer(f"Polygon?crs=EPSG:{self.epsg}", name, "memory")
+            layer.dataProvider().addAttributes([
+                QgsField("class", QVariant.Int), QgsField("class_key", QVariant.String),
+                QgsField("count", QVariant.Double), QgsField("z", QVariant.Double), QgsField("p", QVariant.Double),
+            ])
+            layer.updateFields()
+            layer.setCustomProperty(LAYER_PROPERTY, HOTSPOT_CELLS_ROLE)
+            load_style(layer, HOTSPOT_CELLS_QML)
+            self.project.addMapLayer(layer, False)
+            group = self.group()
+            # Above the heat map, below the points.
+            index = 1 if self._alive(self.points) else 0
+            group.insertLayer(index, layer)
+            self.hotspot_cells = layer
+        layer = self.hotspot_cells
+        assert layer is not None
+        provider = layer.dataProvider()
+        provider.truncate()
+        if result.hotspots is not None:
+            features = []
+            for record in result.hotspots.cells_wkt(only_significant=True):
+                feature = QgsFeature(layer.fields())
+                feature.setGeometry(QgsGeometry.fromWkt(str(record["wkt"])))
+                feature.setAttributes([record["class"], record["class_key"], record["count"], record["z"],
+                                       record["p"]])
+                features.append(feature)
+            provider.addFeatures(features)
+        layer.setName(name)
+        layer.updateExtents()
+        layer.triggerRepaint()
+        return layer
+
     def remove(self) -> None:
-        for layer in (self.points, self.heatmap):
+        for layer in (self.points, self.hotspot_cells, self.heatmap):
             if self._alive(layer):
                 self.project.removeMapLayer(layer.id())  # type: ignore[union-attr]
-        self.points = self.heatmap = None
+        self.points = self.heatmap = self.hotspot_cells = None
+
+
+def _style_heatmap(layer: QgsRasterLayer, maximum: float) -> None:
+    """``heatmap.qml`` (stops as fractions of the colour-scale top) scaled to *maximum*; the
+    code-built renderer with the same stops if the file cannot be read."""
+    if not load_style(layer, HEATMAP_QML) or not isinstance(layer.renderer(), QgsSingleBandPseudoColorRenderer):
+        layer.setRenderer(heatmap_renderer(layer, maximum))
+        return
+    renderer = layer.renderer()
+    function = renderer.shader().rasterShaderFunction()
+    if not isinstance(function, QgsColorRampShader):
+        layer.setRenderer(heatmap_renderer(layer, maximum))
+        return
+    items = [QgsColorRampShader.ColorRampItem(item.value * maximum, item.color, item.label)
+             for item in function.colorRampItemList()]
+    function.setColorRampItemList(items)
+    function.setMinimumValue(0.0)
+    function.setMaximumValue(maximum)
+    renderer.setClassificationMin(0.0)
+    renderer.setClassificationMax(maximum)
 
 
 def _features(layer: QgsVectorLayer, columns: EventColumns) -> List[QgsFeature]:

@@ -17,6 +17,7 @@ from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -68,7 +69,7 @@ class FilterPanel(QWidget):
     """Widgets for every criterion; ``filterChanged`` carries the complete new filter."""
 
     filterChanged = pyqtSignal(object)  # CompilationFilter
-    placeRequested = pyqtSignal(str)  # "extent" | "selection"
+    placeRequested = pyqtSignal(str)  # "draw" | "extent" | "selection"
     saveRequested = pyqtSignal(str)  # name
     loadRequested = pyqtSignal(str)
 
@@ -109,12 +110,15 @@ class FilterPanel(QWidget):
             edit.setDisplayFormat("yyyy-MM-dd")
             dates.addWidget(edit)
         form.addRow(tr("compilation.panel.dates"), dates)
-        days = QHBoxLayout()
+        # Two rows of weekdays: seven in one row need ~570 px and would scroll a 560 px dock sideways.
+        days = QGridLayout()
+        days.setHorizontalSpacing(6)
+        days.setVerticalSpacing(2)
         self.weekdays: List[QCheckBox] = []
-        for name in tr("compilation.weekdays.short").split(","):
+        for index, name in enumerate(tr("compilation.weekdays.short").split(",")):
             box = QCheckBox(name)
             self.weekdays.append(box)
-            days.addWidget(box)
+            days.addWidget(box, index // 4, index % 4)
         form.addRow(tr("compilation.panel.weekdays"), days)
         hours = QHBoxLayout()
         self.hours_enabled = QCheckBox(tr("compilation.panel.hours_only"))
@@ -137,26 +141,33 @@ class FilterPanel(QWidget):
         where_layout = QVBoxLayout(where)
         self.districts = _check_list(110)
         where_layout.addWidget(self.districts)
-        place_row = QHBoxLayout()
+        place_grid = QGridLayout()
+        self.draw_place = QPushButton(tr("compilation.panel.draw_place"))
+        self.draw_place.setCheckable(True)  # checked while the drawing tool is the canvas's tool
+        self.draw_place.setToolTip(tr("compilation.panel.draw_place_tip"))
         self.use_extent = QPushButton(tr("compilation.panel.use_extent"))
         self.use_selection = QPushButton(tr("compilation.panel.use_selection"))
         self.clear_place = QPushButton(tr("compilation.panel.clear_place"))
-        for button in (self.use_extent, self.use_selection, self.clear_place):
-            place_row.addWidget(button)
-        where_layout.addLayout(place_row)
+        for index, button in enumerate((self.draw_place, self.use_extent, self.use_selection, self.clear_place)):
+            place_grid.addWidget(button, index // 2, index % 2)
+        where_layout.addLayout(place_grid)
         self.place_label = QLabel()
         where_layout.addWidget(self.place_label)
         layout.addWidget(where)
 
-        saved = QHBoxLayout()
+        saved = QGridLayout()
         self.saved = QComboBox()
         self.saved.setEditable(True)
         self.saved.lineEdit().setPlaceholderText(tr("compilation.panel.filter_name"))
         self.save_button = QPushButton(tr("compilation.panel.save"))
         self.load_button = QPushButton(tr("compilation.panel.load"))
         self.clear_button = QPushButton(tr("compilation.panel.clear_all"))
-        for widget in (self.saved, self.save_button, self.load_button, self.clear_button):
-            saved.addWidget(widget)
+        saved.addWidget(self.saved, 0, 0, 1, 2)
+        saved.addWidget(self.clear_button, 0, 2)
+        saved.addWidget(self.save_button, 1, 0)
+        saved.addWidget(self.load_button, 1, 1)
+        saved.setColumnStretch(0, 1)
+        saved.setColumnStretch(1, 1)
         layout.addLayout(saved)
         layout.addStretch(1)
 
@@ -170,6 +181,7 @@ class FilterPanel(QWidget):
         self.preset.currentIndexChanged.connect(self._preset_changed)
         self.date_from.dateChanged.connect(self._dates_changed)
         self.date_to.dateChanged.connect(self._dates_changed)
+        self.draw_place.clicked.connect(lambda: self.placeRequested.emit("draw"))
         self.use_extent.clicked.connect(lambda: self.placeRequested.emit("extent"))
         self.use_selection.clicked.connect(lambda: self.placeRequested.emit("selection"))
         self.clear_place.clicked.connect(lambda: self.set_place(None))
