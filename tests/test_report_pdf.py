@@ -9,12 +9,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from qgis.core import QgsLayoutItemLegend, QgsLayoutUtils, QgsLegendRenderer, QgsProject, QgsUnitTypes
 from qgis.PyQt.QtGui import QColor, QImage
 
 from est_weekly_plugin.core import i18n
 from est_weekly_plugin.core.demo import demo_batch
 from est_weekly_plugin.core.meetings import MeetingRepository, Priority
-from est_weekly_plugin.core.report import ReportOptions, builtin_template, compute_report, generate_report
+from est_weekly_plugin.core.report import (
+    ReportOptions,
+    build_layout,
+    builtin_template,
+    compute_report,
+    generate_report,
+)
 from est_weekly_plugin.core.store import GeoPackageStore
 
 WEEK = "2026-W47"
@@ -102,6 +109,24 @@ def test_a3_pages_size_and_content(a3) -> None:
         assert _region_stats(images[0], rect)[0] > 0.03, rect
     priority_inked, priority_heat = _region_stats(images[1], (10, 22, 260, 250))
     assert priority_inked > 0.05 and priority_heat > 0.002, (priority_inked, priority_heat)
+
+
+@pytest.mark.parametrize("paper", ["A3", "A4"])
+def test_legend_fits_its_box_with_the_heat_ramp_labels(a3, demo_store, paper: str) -> None:
+    """The "low"/"high" labels under the heat ramp are inside the legend, not clipped at its bottom."""
+    data = compute_report(demo_store, ReportOptions(week=WEEK, paper=paper, lang="sv"))
+    assert data.heat_path is not None and data.heat_path.exists()
+    project = QgsProject()
+    layout, _warnings, _layers = build_layout(data, project)
+    legend = layout.itemById("est_legend")
+    assert isinstance(legend, QgsLayoutItemLegend)
+    assert legend.model().rootGroup().children()[0].name() == "Händelsetäthet"  # the heat ramp comes first
+    box = legend.sizeWithUnits()
+    assert box.units() == QgsUnitTypes.LayoutUnit.LayoutMillimeters
+    context = QgsLayoutUtils.createRenderContextForLayout(layout, None)
+    needed = QgsLegendRenderer(legend.model(), legend.legendSettings()).minimumSize(context)  # mm
+    assert needed.height() <= box.height(), (paper, needed.height(), box.height())
+    assert "låg" in _text(a3.path) and "hög" in _text(a3.path)
 
 
 def test_a3_text_is_swedish_and_table_holds_the_numbers(a3, demo_store) -> None:

@@ -73,7 +73,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsVectorLayerSimpleLabeling,
 )
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import QSizeF, Qt
 from qgis.PyQt.QtGui import QColor, QFont
 from qgis.PyQt.QtXml import QDomDocument
 
@@ -96,6 +96,8 @@ FONT = "DejaVu Sans"
 EST_BLUE = "#1f4e79"
 HOTSPOT_COLOUR = "#08306b"
 PRIORITY_COLOUR = "#c51b8a"
+# Length and height (mm) of the heat-map colour ramp in the legend.
+HEAT_RAMP_SIZE_MM = (24.0, 2.0)
 BASELINE_WEEKS = 4
 TOP_HOTSPOTS = 10
 REQUIRED_ITEMS = ("est_main_map",)
@@ -481,7 +483,7 @@ _A3 = {
     "est_main_map": (0, (10, 31, 228, 163)),
     "est_inset_map": (0, (12, 33, 44, 56)),
     "est_no_events": (0, (40, 100, 168, 20)),
-    "est_legend": (0, (92, 195, 146, 13)),
+    "est_legend": (0, (92, 195, 146, 13.5)),
     "est_scalebar": (0, (10, 195.5, 78, 9)),
     "est_north_arrow": (0, (228, 33, 8, 12)),
     "est_heading_charts": (0, (246, 31, 164, 6)),
@@ -502,7 +504,7 @@ _A4 = {
     "est_main_map": (0, (10, 31, 190, 140)),
     "est_inset_map": (0, (12, 33, 36, 46)),
     "est_no_events": (0, (20, 90, 170, 20)),
-    "est_legend": (0, (82, 172, 118, 13)),
+    "est_legend": (0, (82, 172, 118, 13.5)),
     "est_scalebar": (0, (10, 172.5, 68, 9)),
     "est_north_arrow": (0, (190, 33, 8, 12)),
     "est_heading_hotspots": (0, (10, 186, 190, 6)),
@@ -575,7 +577,7 @@ def create_default_layout(project: QgsProject, paper: str) -> QgsPrintLayout:
             legend.setColumnCount(3)
             legend.setSymbolWidth(5)
             legend.setSymbolHeight(3.5)
-            legend.setBoxSpace(1.0)
+            legend.setBoxSpace(0.5)
             for style, size, bold in ((QgsLegendStyle.Style.Title, 8.0, True),
                                       (QgsLegendStyle.Style.Group, 7.5, True),
                                       (QgsLegendStyle.Style.Subgroup, 7.5, False),
@@ -585,6 +587,9 @@ def create_default_layout(project: QgsProject, paper: str) -> QgsPrintLayout:
                 font.setBold(bold)
                 legend.rstyle(style).setFont(font)
             legend.rstyle(QgsLegendStyle.Style.Title).setMargin(QgsLegendStyle.Side.Bottom, 1.0)
+            # Small margins: the heat ramp and its low/high labels must fit the legend's height.
+            legend.rstyle(QgsLegendStyle.Style.Symbol).setMargin(QgsLegendStyle.Side.Top, 1.0)
+            legend.rstyle(QgsLegendStyle.Style.SymbolLabel).setMargin(QgsLegendStyle.Side.Top, 1.0)
             _place(layout, legend, rect, page)
         elif item_id == "est_scalebar":
             bar = QgsLayoutItemScaleBar(layout)
@@ -821,7 +826,10 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
                     keep = [i for i, item in enumerate(nodes) if type(item).__name__ != "QgsSimpleLegendNode"]
                     if keep and len(keep) < len(nodes):
                         QgsMapLayerLegendUtils.setLegendNodeOrder(node, keep)
-                        legend.model().refreshLayerLegend(node)
+                    for index in keep:
+                        # A ramp long enough for "low" and "high" not to run into each other.
+                        QgsMapLayerLegendUtils.setLegendNodeSymbolSize(node, index, QSizeF(*HEAT_RAMP_SIZE_MM))
+                    legend.model().refreshLayerLegend(node)
         legend.setTitle("")
         legend.refresh()
     bar = layout.itemById("est_scalebar")
@@ -1035,8 +1043,9 @@ def open_in_designer(data: ReportData, iface: Any) -> QgsPrintLayout:
     if existing is not None:
         manager.removeLayout(existing)
     manager.addLayout(layout)
-    if iface is not None:
-        iface.openLayoutDesigner(layout)
+    open_designer = getattr(iface, "openLayoutDesigner", None)  # absent on test and headless interfaces
+    if callable(open_designer):
+        open_designer(layout)
     for warning in warnings:
         LOG.warning(warning)
     return layout
