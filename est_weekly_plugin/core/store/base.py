@@ -12,7 +12,6 @@ import json
 import uuid as uuid_module
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -516,23 +515,16 @@ class EventStore(ABC):
         total = len(batch)
         with self._bulk_session(total), self.transaction() as cursor:
             self._before_bulk(cursor, total)
-            # A worker thread prepares chunk k+1 while the database writes chunk k (the
-            # drivers release the GIL while SQLite or PostgreSQL work).
-            starts = list(range(0, total, chunk))
-            with ThreadPoolExecutor(1) as pool:
-                prepare = lambda start: self._prepare_bulk(batch.slice(start, min(start + chunk, total)), now)  # noqa: E731
-                pending = pool.submit(prepare, starts[0]) if starts else None
-                for index, start in enumerate(starts):
-                    rows = pending.result()
-                    pending = pool.submit(prepare, starts[index + 1]) if index + 1 < len(starts) else None
-                    self._bulk_insert(cursor, rows, now)
-                    if progress is not None and progress(min(start + chunk, total) / max(total, 1)) is False:
-                        raise EstError("cancelled")
+            for start in range(0, total, chunk):
+                rows = self._prepare_bulk(batch.slice(start, min(start + chunk, total)), now)
+                self._bulk_insert(cursor, rows, now)
+                if progress is not None and progress(min(start + chunk, total) / max(total, 1)) is False:
+                    raise EstError("cancelled")
             self._after_bulk(cursor, total)
         return total
 
     def _prepare_bulk(self, batch: EventBatch, now: np.datetime64) -> Any:
-        """Turn a chunk into what ``_bulk_insert`` writes (runs in a worker thread, no database)."""
+        """Turn a chunk into what ``_bulk_insert`` writes (no database work here)."""
         return batch
 
     @abstractmethod

@@ -25,7 +25,7 @@ from ..model import EventColumns, Status
 from ..reference import municipality
 from ..validation import Extent
 from .base import EventStore, StoreSettings, columns_from_arrays
-from .rtree import bulk_load
+from . import rtree
 
 _HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
 _POINT = struct.Struct("<BIdd")  # WKB: byte order, type, x, y
@@ -257,7 +257,6 @@ class GeoPackageStore(EventStore):
         # Categories and organisations were validated already; SQLite only lets this pragma
         # change outside a transaction.
         self._conn.execute("PRAGMA foreign_keys = OFF")
-        self._conn.execute("PRAGMA cache_size = -524288")
         self._conn.execute("PRAGMA threads = 2")  # sorter threads for the index rebuilds
         # Into an empty table (a new database, a first import) there is nothing an OS crash
         # could lose, so the commit skips its fsync; otherwise every write stays durable.
@@ -268,11 +267,13 @@ class GeoPackageStore(EventStore):
             yield
         finally:
             self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA cache_size = -2000")
             self._conn.execute("PRAGMA synchronous = FULL")
 
     def _before_bulk(self, cursor: Any, rows: int) -> None:
         self._suspended_indexes: list[str] = []
+        self._bulk_points: list[tuple[np.ndarray, np.ndarray]] = []
+        cursor.execute("SELECT count(*) FROM events")
+        self._bulk_into_empty = cursor.fetchone()[0] == 0
         if rows < self._BULK_THRESHOLD:
             return
         cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql NOT NULL")
@@ -282,8 +283,9 @@ class GeoPackageStore(EventStore):
         cursor.execute("DROP TRIGGER IF EXISTS rtree_events_geom_insert")
         cursor.execute("DROP TRIGGER IF EXISTS trigger_insert_feature_count_events")
 
-    def _prepare_bulk(self, batch: EventBatch, now: np.datetime64) -> list[tuple[Any, ...]]:
+    def _prepare_bulk(self, batch: EventBatch, now: np.datetime64) -> Iterator[tuple[Any, ...]]:
         n = len(batch)
+        self._bulk_points.append((batch.x, batch.y))
         blobs = np.zeros(n, dtype=_POINT_BLOB)
         blobs["magic"], blobs["flags"], blobs["srid"] = b"GP", _FLAGS_LE_NO_ENVELOPE, self.srid
         blobs["order"], blobs["type"], blobs["x"], blobs["y"] = 1, 1, batch.x, batch.y
@@ -299,9 +301,9 @@ class GeoPackageStore(EventStore):
             time_from, time_to, batch.place_name, batch.description, batch.status.tolist(),
             batch.reviewer or nothing, reviewed, batch.review_reason or nothing, created,
         )
-        return list(rows)
+        return rows
 
-    def _bulk_insert(self, cursor: Any, rows: list[tuple[Any, ...]], now: np.datetime64) -> None:
+    def _bulk_insert(self, cursor: Any, rows: Iterator[tuple[Any, ...]], now: np.datetime64) -> None:
         cursor.executemany(
             "INSERT INTO events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
             "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, "
@@ -311,20 +313,45 @@ class GeoPackageStore(EventStore):
 
     def _after_bulk(self, cursor: Any, rows: int) -> None:
         if self._suspended_indexes:
-            for sql in self._suspended_indexes:
-                cursor.execute(sql)
-            fids, x, y = self._all_points(cursor)
-            bulk_load(self._conn, "rtree_events_geom", fids, x, x, y, y)
+            fids, x, y = self._inserted_points(cursor) if self._bulk_into_empty else self._all_points(cursor)
+            size = rtree.node_size(self._conn, "rtree_events_geom")
+            # The R-tree is packed by numpy in a thread while SQLite (GIL released) rebuilds
+            # the indexes; then both are written in this transaction.
+            with ThreadPoolExecutor(1) as pool:
+                packed = pool.submit(rtree.plan, fids, x, x, y, y, size)
+                for sql in self._suspended_indexes:
+                    cursor.execute(sql)
+                rtree.write(self._conn, "rtree_events_geom", packed.result(), size)
             cursor.execute(schema.gpkg_rtree_insert_trigger("events", "geom"))
             cursor.execute(schema.gpkg_feature_count_triggers("events")[0])
             cursor.execute("UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM events) "
                            "WHERE table_name = 'events'")
-        cursor.execute(
-            "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
-            "min_x = (SELECT min(minx) FROM rtree_events_geom), max_x = (SELECT max(maxx) FROM rtree_events_geom), "
-            "min_y = (SELECT min(miny) FROM rtree_events_geom), max_y = (SELECT max(maxy) FROM rtree_events_geom) "
-            "WHERE table_name = 'events'"
-        )
+        if self._bulk_points:
+            # The layer extent grows by the batch's own extent (no scan of the R-tree).
+            x = np.concatenate([part[0] for part in self._bulk_points])
+            y = np.concatenate([part[1] for part in self._bulk_points])
+            cursor.execute(
+                "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now'), "
+                "min_x = min(coalesce(min_x, :x0), :x0), max_x = max(coalesce(max_x, :x1), :x1), "
+                "min_y = min(coalesce(min_y, :y0), :y0), max_y = max(coalesce(max_y, :y1), :y1) "
+                "WHERE table_name = 'events'",
+                {"x0": float(x.min()), "x1": float(x.max()), "y0": float(y.min()), "y1": float(y.max())},
+            )
+        self._bulk_points = []
+
+    def _inserted_points(self, cursor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """fid, x, y of a bulk insert into an empty table, from the batch itself.
+
+        Valid when the new fids are one consecutive run (always, for one INSERT statement per
+        row in a single writer's transaction); checked, else the points are read back.
+        """
+        cursor.execute("SELECT min(fid), max(fid) FROM events")  # both O(1) on the rowid
+        first, last = cursor.fetchone()
+        x = np.concatenate([part[0] for part in self._bulk_points]) if self._bulk_points else np.zeros(0)
+        if first is None or last - first + 1 != len(x):  # the table was empty: the run is all ours
+            return self._all_points(cursor)
+        y = np.concatenate([part[1] for part in self._bulk_points])
+        return np.arange(first, last + 1, dtype=np.int64), x.astype(np.float64), y.astype(np.float64)
 
     def _all_points(self, cursor: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """fid, x, y of every event, read with two SQL aggregates (see ``load_columns``)."""
@@ -477,5 +504,7 @@ def _days_from_iso(dates: np.ndarray) -> np.ndarray:
 
 def _timestamps(values: np.ndarray) -> list[str | None]:
     """datetime64[ms] → GeoPackage DATETIME text (UTC, 'Z'); NaT → None."""
-    text = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms")
-    return [None if t == "NaT" else t + "Z" for t in text.tolist()]
+    values = values.astype("datetime64[ms]")
+    text = np.datetime_as_string(values, unit="ms", timezone="UTC").astype(object)
+    text[np.isnat(values)] = None
+    return text.tolist()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,20 +45,33 @@ def _str_order(cx: np.ndarray, cy: np.ndarray, per_node: int) -> np.ndarray:
     return np.lexsort((cy, slab))
 
 
-def bulk_load(conn: sqlite3.Connection, table: str, ids: np.ndarray, minx: np.ndarray, maxx: np.ndarray,
-              miny: np.ndarray, maxy: np.ndarray) -> None:
-    """Replace the whole content of R*Tree *table* with these entries (inside the caller's transaction)."""
-    node_size = conn.execute(f'SELECT length(data) FROM "{table}_node" WHERE nodeno = 1').fetchone()[0]
-    per_node = min((node_size - 4) // _CELL.itemsize, 51)
-    conn.execute(f'DELETE FROM "{table}_node"')
-    conn.execute(f'DELETE FROM "{table}_rowid"')
-    conn.execute(f'DELETE FROM "{table}_parent"')
-    count = len(ids)
-    if count == 0:
-        conn.execute(f'INSERT INTO "{table}_node" VALUES (1, zeroblob(?))', (node_size,))
-        return
+@dataclass
+class Level:
+    """One level of the packed tree: node numbers, their blobs, and which node holds each entry."""
 
-    level = np.zeros(count, dtype=_CELL)
+    numbers: np.ndarray
+    blobs: np.ndarray
+    entry_ids: np.ndarray
+    owner: np.ndarray
+    leaf: bool
+
+
+def node_size(conn: sqlite3.Connection, table: str) -> int:
+    """Bytes per node of an existing R*Tree (fixed when SQLite created it)."""
+    return int(conn.execute(f'SELECT length(data) FROM "{table}_node" WHERE nodeno = 1').fetchone()[0])
+
+
+def plan(ids: np.ndarray, minx: np.ndarray, maxx: np.ndarray, miny: np.ndarray, maxy: np.ndarray,
+         size: int) -> list[Level]:
+    """Pack the entries into nodes with Sort-Tile-Recursive — numpy only, no database.
+
+    Kept apart from ``write`` so it can run in a thread while SQLite builds other indexes.
+    """
+    per_node = min((size - 4) // _CELL.itemsize, 51)
+    levels: list[Level] = []
+    if len(ids) == 0:
+        return levels
+    level = np.zeros(len(ids), dtype=_CELL)
     level["id"], level["minx"], level["maxx"] = ids, _round_down(minx), _round_up(maxx)
     level["miny"], level["maxy"] = _round_down(miny), _round_up(maxy)
     next_node = 2
@@ -73,7 +87,7 @@ def bulk_load(conn: sqlite3.Connection, table: str, ids: np.ndarray, minx: np.nd
         next_node += 0 if is_root else groups
         starts = np.arange(groups) * per_node
         counts = np.minimum(per_node, len(level) - starts)
-        blobs = np.zeros((groups, node_size), dtype=np.uint8)
+        blobs = np.zeros((groups, size), dtype=np.uint8)
         header = np.zeros(groups, dtype=[("depth", ">u2"), ("count", ">u2")])
         header["count"] = counts
         if is_root:
@@ -83,12 +97,9 @@ def bulk_load(conn: sqlite3.Connection, table: str, ids: np.ndarray, minx: np.nd
         padded = np.zeros((groups * per_node, _CELL.itemsize), dtype=np.uint8)
         padded[: len(level)] = cells
         blobs[:, 4: 4 + per_node * _CELL.itemsize] = padded.reshape(groups, per_node * _CELL.itemsize)
-        conn.executemany(f'INSERT INTO "{table}_node" VALUES (?, ?)',
-                         zip(numbers.tolist(), (bytes(b) for b in blobs)))
-        owner = np.repeat(numbers, counts)
-        _write_owners(conn, f'"{table}_rowid"' if leaf else f'"{table}_parent"', level["id"], owner)
+        levels.append(Level(numbers, blobs, level["id"].copy(), np.repeat(numbers, counts), leaf))
         if is_root:
-            return
+            return levels
         # The next level up: one cell per node, bounding its children.
         parents = np.zeros(groups, dtype=_CELL)
         parents["id"] = numbers
@@ -99,6 +110,27 @@ def bulk_load(conn: sqlite3.Connection, table: str, ids: np.ndarray, minx: np.nd
         level = parents
         depth += 1
         leaf = False
+
+
+def write(conn: sqlite3.Connection, table: str, levels: list[Level], size: int) -> None:
+    """Replace the content of R*Tree *table* with a packed tree (inside the caller's transaction)."""
+    conn.execute(f'DELETE FROM "{table}_node"')
+    conn.execute(f'DELETE FROM "{table}_rowid"')
+    conn.execute(f'DELETE FROM "{table}_parent"')
+    if not levels:
+        conn.execute(f'INSERT INTO "{table}_node" VALUES (1, zeroblob(?))', (size,))
+        return
+    for level in levels:
+        conn.executemany(f'INSERT INTO "{table}_node" VALUES (?, ?)',
+                         zip(level.numbers.tolist(), (bytes(b) for b in level.blobs)))
+        _write_owners(conn, f'"{table}_rowid"' if level.leaf else f'"{table}_parent"', level.entry_ids, level.owner)
+
+
+def bulk_load(conn: sqlite3.Connection, table: str, ids: np.ndarray, minx: np.ndarray, maxx: np.ndarray,
+              miny: np.ndarray, maxy: np.ndarray) -> None:
+    """Replace the whole content of R*Tree *table* with these entries (inside the caller's transaction)."""
+    size = node_size(conn, table)
+    write(conn, table, plan(ids, minx, maxx, miny, maxy, size), size)
 
 
 def _write_owners(conn: sqlite3.Connection, target: str, ids: np.ndarray, owner: np.ndarray) -> None:
