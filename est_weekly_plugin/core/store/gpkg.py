@@ -24,8 +24,8 @@ from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import EventColumns, Status
 from ..reference import municipality
 from ..validation import Extent
-from .base import EventStore, StoreSettings, columns_from_arrays
 from . import rtree
+from .base import EventStore, StoreSettings, columns_from_arrays
 
 _HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
 _POINT = struct.Struct("<BIdd")  # WKB: byte order, type, x, y
@@ -296,12 +296,11 @@ class GeoPackageStore(EventStore):
         time_from = np.where(batch.minute_from >= 0, TIME_TEXT[np.clip(batch.minute_from, 0, 1439)], None).tolist()
         time_to = np.where(batch.minute_to >= 0, TIME_TEXT[np.clip(batch.minute_to, 0, 1439)], None).tolist()
         nothing = [None] * n
-        rows = zip(
+        return zip(
             geoms, batch.uuid, batch.category.tolist(), batch.organisation.tolist(), batch.reporter, dates,
             time_from, time_to, batch.place_name, batch.description, batch.status.tolist(),
             batch.reviewer or nothing, reviewed, batch.review_reason or nothing, created,
         )
-        return rows
 
     def _bulk_insert(self, cursor: Any, rows: Iterator[tuple[Any, ...]], now: np.datetime64) -> None:
         cursor.executemany(
