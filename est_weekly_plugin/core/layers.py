@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsFeature,
+    QgsGeometry,
     QgsMarkerSymbol,
+    QgsPalLayerSettings,
+    QgsPointXY,
     QgsProject,
     QgsRendererCategory,
+    QgsTextBufferSettings,
+    QgsTextFormat,
     QgsVectorLayer,
+    QgsVectorLayerSimpleLabeling,
 )
+from qgis.PyQt.QtGui import QColor, QFont
 
 from .i18n import tr
 from .model import Category, Status
@@ -49,3 +60,40 @@ def find_layers(role: str, project: QgsProject | None = None) -> list[QgsVectorL
     """Layers the plugin added for *role* (e.g. "events"), found by their custom property."""
     project = project or QgsProject.instance()
     return [layer for layer in project.mapLayers().values() if layer.customProperty(LAYER_PROPERTY) == role]
+
+
+LABEL_FONT = "DejaVu Sans"
+
+
+def point_label_layer(name: str, epsg: int, rows: Sequence[tuple[float, float, str]]) -> QgsVectorLayer:
+    """A memory layer of labelled points (hot-spot ranks, district names) for maps and layouts."""
+    layer = QgsVectorLayer(f"Point?crs=EPSG:{epsg}&field=label:string(80)", name, "memory")
+    features = []
+    for x, y, text in rows:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        feature.setAttribute("label", text)
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def simple_labeling(colour: str, text_colour: str, size: float, buffer_size: float, bold: bool,
+                    placement: Any = QgsPalLayerSettings.Placement.OverPoint) -> QgsVectorLayerSimpleLabeling:
+    """Labels of the "label" field with a halo in *colour*: readable on the heat map."""
+    settings = QgsPalLayerSettings()
+    settings.fieldName = "label"
+    text = QgsTextFormat()
+    font = QFont(LABEL_FONT)
+    font.setBold(bold)
+    text.setFont(font)
+    text.setSize(size)
+    text.setColor(QColor(text_colour))
+    buffer = QgsTextBufferSettings()
+    buffer.setEnabled(True)
+    buffer.setSize(buffer_size)
+    buffer.setColor(QColor(colour))
+    text.setBuffer(buffer)
+    settings.setFormat(text)
+    settings.placement = placement
+    return QgsVectorLayerSimpleLabeling(settings)

@@ -14,20 +14,13 @@ import numpy as np
 from qgis.core import (
     QgsColorRampShader,
     QgsCoordinateReferenceSystem,
-    QgsFeature,
-    QgsGeometry,
     QgsMapRendererParallelJob,
     QgsMapSettings,
-    QgsPalLayerSettings,
-    QgsPointXY,
     QgsRasterLayer,
     QgsRasterShader,
     QgsRectangle,
     QgsSingleBandPseudoColorRenderer,
-    QgsTextBufferSettings,
-    QgsTextFormat,
     QgsVectorLayer,
-    QgsVectorLayerSimpleLabeling,
 )
 from qgis.PyQt.QtCore import QRectF, QSize, Qt
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter
@@ -35,6 +28,7 @@ from qgis.PyQt.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter
 from .density import density_grid
 from .hotspots import HotSpot, hotspot_analysis
 from .i18n import tr
+from .layers import point_label_layer, simple_labeling
 from .model import EventColumns, day_number
 from .reference import districts
 
@@ -67,34 +61,16 @@ def heatmap_renderer(layer: QgsRasterLayer, maximum: float) -> QgsSingleBandPseu
 
 def _label_layer(name: str, points: list[tuple[float, float, str]], epsg: int, size: float, colour: str,
                  marker: bool) -> QgsVectorLayer:
-    layer = QgsVectorLayer(f"Point?crs=EPSG:{epsg}&field=label:string(60)", name, "memory")
-    features = []
-    for x, y, label in points:
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
-        feature.setAttribute("label", label)
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
+    """Ranked hot-spot markers (filled circles with white numbers) or plain district names."""
+    layer = point_label_layer(name, epsg, points)
     symbol = layer.renderer().symbol()
     if marker:
         symbol.setColor(QColor(colour))
         symbol.setSize(size)
     else:
         symbol.setOpacity(0.0)
-    settings = QgsPalLayerSettings()
-    settings.fieldName = "label"
-    text = QgsTextFormat()
-    text.setFont(QFont("DejaVu Sans", 9, QFont.Weight.Bold if marker else QFont.Weight.Normal))
-    text.setSize(8.5 if marker else size)
-    text.setColor(QColor("#ffffff" if marker else "#303030"))
-    buffer = QgsTextBufferSettings()
-    buffer.setEnabled(True)
-    buffer.setSize(1.2 if marker else 0.8)
-    buffer.setColor(QColor(colour if marker else "#ffffff"))
-    text.setBuffer(buffer)
-    settings.setFormat(text)
-    settings.placement = QgsPalLayerSettings.OverPoint
-    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabeling(simple_labeling(colour if marker else "#ffffff", "#ffffff" if marker else "#303030",
+                                      8.5 if marker else size, 1.2 if marker else 0.8, marker))
     layer.setLabelsEnabled(True)
     return layer
 

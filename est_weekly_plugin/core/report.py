@@ -58,7 +58,6 @@ from qgis.core import (
     QgsMapLayerLegendUtils,
     QgsMarkerSymbol,
     QgsPalLayerSettings,
-    QgsPointXY,
     QgsPrintLayout,
     QgsProject,
     QgsRasterLayer,
@@ -67,11 +66,9 @@ from qgis.core import (
     QgsSingleSymbolRenderer,
     QgsSymbolLayerUtils,
     QgsTableCell,
-    QgsTextBufferSettings,
     QgsTextFormat,
     QgsUnitTypes,
     QgsVectorLayer,
-    QgsVectorLayerSimpleLabeling,
 )
 from qgis.PyQt.QtCore import QSizeF, Qt
 from qgis.PyQt.QtGui import QColor, QFont
@@ -81,6 +78,7 @@ from .density import density_grid
 from .filters import CompilationFilter, points_in_polygon
 from .hotspots import HotSpot, hotspot_analysis
 from .i18n import language, tr
+from .layers import point_label_layer, simple_labeling
 from .maps import heatmap_renderer
 from .meetings import FollowUp, MeetingRepository, Priority, follow_up, previous_week
 from .model import Category, EventColumns, day_number
@@ -629,53 +627,21 @@ def write_builtin_templates() -> list[Path]:
 
 
 # =========================================================================== step 3: layout
-def _point_layer(name: str, epsg: int, rows: Sequence[tuple[float, float, str]]) -> QgsVectorLayer:
-    layer = QgsVectorLayer(f"Point?crs=EPSG:{epsg}&field=label:string(80)", name, "memory")
-    features = []
-    for x, y, text in rows:
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
-        feature.setAttribute("label", text)
-        features.append(feature)
-    layer.dataProvider().addFeatures(features)
-    return layer
-
-
-def _labeling(colour: str, text_colour: str, size: float, buffer_size: float, bold: bool,
-              placement: Any = QgsPalLayerSettings.Placement.OverPoint) -> QgsVectorLayerSimpleLabeling:
-    settings = QgsPalLayerSettings()
-    settings.fieldName = "label"
-    text = QgsTextFormat()
-    font = QFont(FONT)
-    font.setBold(bold)
-    text.setFont(font)
-    text.setSize(size)
-    text.setColor(QColor(text_colour))
-    buffer = QgsTextBufferSettings()
-    buffer.setEnabled(True)
-    buffer.setSize(buffer_size)
-    buffer.setColor(QColor(colour))
-    text.setBuffer(buffer)
-    settings.setFormat(text)
-    settings.placement = placement
-    return QgsVectorLayerSimpleLabeling(settings)
-
-
 def _hotspot_layer(data: ReportData, spots: Sequence[HotSpot]) -> QgsVectorLayer:
-    layer = _point_layer(tr("report.legend.hotspots", data.lang), data.epsg,
+    layer = point_label_layer(tr("report.legend.hotspots", data.lang), data.epsg,
                          [(s.x, s.y, str(s.rank)) for s in spots])
     layer.setRenderer(QgsSingleSymbolRenderer(QgsMarkerSymbol.createSimple(
         {"name": "circle", "color": HOTSPOT_COLOUR, "size": "5.2", "outline_color": "255,255,255",
          "outline_width": "0.4"})))
-    layer.setLabeling(_labeling(HOTSPOT_COLOUR, "#ffffff", 8.0, 0.3, True))
+    layer.setLabeling(simple_labeling(HOTSPOT_COLOUR, "#ffffff", 8.0, 0.3, True))
     layer.setLabelsEnabled(True)
     return layer
 
 
 def _district_layer(data: ReportData) -> QgsVectorLayer:
-    layer = _point_layer("districts", data.epsg, [(d.x, d.y, d.name) for d in districts()])
+    layer = point_label_layer("districts", data.epsg, [(d.x, d.y, d.name) for d in districts()])
     layer.renderer().symbol().setOpacity(0.0)
-    layer.setLabeling(_labeling("#ffffff", "#4a5560", 7.0, 0.8, False))
+    layer.setLabeling(simple_labeling("#ffffff", "#4a5560", 7.0, 0.8, False))
     layer.setLabelsEnabled(True)
     return layer
 
@@ -697,7 +663,7 @@ def _priority_layer(data: ReportData, priorities: Sequence[Priority]) -> QgsVect
     layer.setRenderer(QgsSingleSymbolRenderer(QgsFillSymbol.createSimple(
         {"color": "197,27,138,30", "outline_color": PRIORITY_COLOUR, "outline_width": "0.7",
          "outline_style": "dash"})))
-    layer.setLabeling(_labeling("#ffffff", PRIORITY_COLOUR, 7.5, 0.8, True,
+    layer.setLabeling(simple_labeling("#ffffff", PRIORITY_COLOUR, 7.5, 0.8, True,
                                 QgsPalLayerSettings.Placement.OverPoint))
     layer.setLabelsEnabled(True)
     return layer
