@@ -377,14 +377,7 @@ def _label(layout: QgsLayout, item_id: str, rect: tuple[float, float, float, flo
            bold: bool = False, colour: str = "#202020", page: int = 0) -> QgsLayoutItemLabel:
     label = QgsLayoutItemLabel(layout)
     label.setId(item_id)
-    text_format = QgsTextFormat()
-    font = QFont(FONT)
-    font.setBold(bold)
-    text_format.setFont(font)
-    text_format.setSize(size)
-    text_format.setSizeUnit(QgsUnitTypes.RenderUnit.RenderPoints)
-    text_format.setColor(QColor(colour))
-    _set_label_format(label, text_format)
+    _set_label_format(label, _text_format(size, bold, colour))
     label.setText(item_id)
     _place(layout, label, rect, page)
     return label
