@@ -68,6 +68,7 @@ lint: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	$(PY) -m bench.store
 	$(PY) -m bench.compilation
+	$(PY) -m bench.report
 
 clean:
 	rm -rf dist $(OUT) .make .pytest_cache tests/output
