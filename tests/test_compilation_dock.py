@@ -209,3 +209,70 @@ def test_dock_without_store(qgis_iface, qgis_new_project) -> None:
     dock.recompute()
     dock.shutdown()
 
+
+
+def _canvas_point(canvas, x: float, y: float):
+    from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY
+
+    transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:3006"),
+                                       canvas.mapSettings().destinationCrs(), QgsProject.instance())
+    return transform.transform(QgsPointXY(x, y))
+
+
+def test_hotspot_click_zooms_the_canvas(dock, qgis_iface) -> None:
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    canvas = qgis_iface.mapCanvas()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+    canvas.setExtent(QgsRectangle(1390000, 7480000, 1400000, 7490000))  # far from the hot spots
+    assert dock.hotspot_list.count() >= 3
+    spot = dock.result.hotspots.hotspots[2]
+    assert not canvas.extent().contains(_canvas_point(canvas, spot.x, spot.y))
+    dock.tabs.setCurrentIndex(2)
+    dock.hotspot_list.setCurrentRow(2)
+    extent = canvas.extent()
+    assert extent.contains(_canvas_point(canvas, spot.x, spot.y))
+    assert min(extent.width(), extent.height()) < 2_000  # the cell and ~300 m around it, not the city
+    # The extent change recomputes; the list keeps its selection without zooming again.
+    assert dock.wait_until_idle()
+    assert dock.hotspot_list.currentRow() == 2
+
+
+def test_trends_tab_and_emerging_cells(dock, qgis_iface, output_dir) -> None:
+    _tick(dock.panel.categories, "skadegorelse")
+    _tick(dock.panel.categories, "klotter")
+    assert dock.wait_until_idle()
+    assert sorted(dock.filter.categories) == ["klotter", "skadegorelse"]
+    trends = dock.result.trends
+    assert trends is not None and trends.week == "2026-W47"
+    table = dock.trend_table
+    assert table.rowCount() > 0 and table.columnCount() == 5
+    names = {table.item(i, 0).text() for i in range(table.rowCount())}
+    assert "Vandalism" in names and "Graffiti" in names
+    for index in range(1, dock.trend_group.count()):
+        dock.trend_group.setCurrentIndex(index)
+        assert dock.trend_table.rowCount() > 0
+    # Rising rows are highlighted.
+    for i in range(table.rowCount()):
+        rising = float(table.item(i, 3).data(Qt.ItemDataRole.UserRole)) > 0
+        assert (table.item(i, 0).background().color().name() == "#fbd9c4") == rising
+    # Emerging cells: the demo's new hot spot at Dalhems skatepark.
+    cells = [dock.emerging_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dock.emerging_list.count())]
+    near = [i for i, c in enumerate(cells) if isinstance(c, dict) and int(c["trend"]) > 0
+            and abs(c["x"] - 359710) <= 150 and abs(c["y"] - 6216590) <= 150]
+    assert near, cells
+    assert "Dalhem" in dock.emerging_list.item(near[0]).text()
+    dock.tabs.setCurrentIndex(3)
+    dock.emerging_list.setCurrentRow(near[0])
+    canvas = qgis_iface.mapCanvas()
+    assert canvas.extent().contains(_canvas_point(canvas, cells[near[0]]["x"], cells[near[0]]["y"]))
+    assert dock.wait_until_idle()
+    dock.grab().save(str(output_dir / "compilation_dock_trends.png"))
+
+
+def test_trend_texts_in_swedish() -> None:
+    from est_weekly_plugin.core.i18n import catalogue, tr
+
+    assert tr("compilation.dock.trends", "sv") == "Trender"
+    assert tr("compilation.trends.col.change", "sv") == "Förändring"
+    assert set(catalogue("sv")) == set(catalogue("en"))

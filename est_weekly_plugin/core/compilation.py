@@ -32,10 +32,10 @@ from .filters import (
     polygon_rings,
     weekday_hour_matrix,
 )
-from .hotspots import HotspotResult, hotspot_analysis
+from .hotspots import EmergingResult, HotspotResult, emerging_hotspots, hotspot_analysis
 from .model import EventColumns, date_from_day, day_number
 from .reference import District, districts, municipality
-from .trends import events_per_week, iso_week_monday_day, week_label, week_monday
+from .trends import TrendReport, events_per_week, iso_week_monday_day, week_label, week_monday, weekly_trends
 
 TREND_WEEKS = 26  # weeks shown in the weekly trend line
 BASELINE_WEEKS = 4
@@ -216,6 +216,9 @@ class CompilationResult:
     density: Optional[DensityGrid] = None
     density_spec: Optional[DensitySpec] = None
     hotspots: Optional[HotspotResult] = None
+    trends: Optional[TrendReport] = None  # latest week vs the 4 before (filter without its dates)
+    emerging: Optional[EmergingResult] = None  # latest 4 weeks vs the 4 before, per cell
+    emerging_cells: List[Dict[str, object]] = field(default_factory=list)  # + "x", "y", "district"
     timings: Dict[str, float] = field(default_factory=dict)
 
     @property
@@ -410,8 +413,56 @@ class CompilationEngine:
             result.hotspots = hotspot_analysis(self.columns.subset(index), cell_size=hotspot_cell,
                                                extent=self.hotspot_extent, districts=self.districts)
             timings["hotspots"] = time.perf_counter() - mark
+            check()
+            mark = time.perf_counter()
+            trend_mask = self.mask(undated) if f.date_from is not None or f.date_to is not None else mask
+            self.trend_analysis(result, trend_mask, hotspot_cell)
+            timings["trends"] = time.perf_counter() - mark
         timings["total"] = time.perf_counter() - started
         return result
+
+    def latest_week(self, compilation_filter: CompilationFilter) -> Optional[dt.date]:
+        """Monday of the filter's latest week: the week of its end date, else of the newest event."""
+        if not len(self.columns):
+            return None
+        last = date_from_day(int(self.columns.day.max()))
+        end = compilation_filter.date_to
+        if end is not None and end < last:
+            last = end
+        return week_monday(last)
+
+    def trend_analysis(self, result: CompilationResult, trend_mask: np.ndarray, cell_size: float = 100.0,
+                       baseline_weeks: int = BASELINE_WEEKS) -> None:
+        """Fill *result*'s trends (latest week vs the *baseline_weeks* before) and emerging/fading
+        cells (latest *baseline_weeks* weeks vs the same number before) over the events of
+        *trend_mask* — the filter without its dates, so the baseline weeks are counted too.
+        Names are the codes; the dock labels them in the user's language."""
+        monday = self.latest_week(result.filter)
+        if monday is None:
+            return
+        selected = self.columns.subset(np.flatnonzero(trend_mask))
+        result.trends = weekly_trends(selected, monday, baseline_weeks=baseline_weeks, districts=self.districts)
+        end = day_number(monday) + 7
+        split = end - 7 * baseline_weeks
+        start = split - 7 * baseline_weeks
+        day = np.asarray(selected.day, dtype=np.int64)
+        current = selected.subset((day >= split) & (day < end))
+        previous = selected.subset((day >= start) & (day < split))
+        emerging = emerging_hotspots(current, previous, cell_size=cell_size, extent=self.hotspot_extent)
+        result.emerging = emerging
+        cells = emerging.cells_wkt()
+        if cells:
+            rows = np.array([c["row"] for c in cells])
+            cols = np.array([c["col"] for c in cells])
+            xs, ys = emerging.grid.centre(rows, cols)
+            nearest = nearest_district_index(np.asarray(xs, float), np.asarray(ys, float), self.districts)
+            for cell, x, y, k in zip(cells, xs, ys, nearest):
+                cell["x"], cell["y"] = float(x), float(y)
+                cell["district"] = self.districts[int(k)].name if k >= 0 else ""
+                cell["polygon"] = emerging.grid.polygon(int(cell["row"]), int(cell["col"]))
+        # Strongest change first: emerging by rise, then fading by fall.
+        cells.sort(key=lambda c: (-int(c["trend"]), -abs(int(c["current"]) - int(c["previous"])), float(c["p"])))
+        result.emerging_cells = cells
 
     def density(self, mask: np.ndarray, index: np.ndarray, spec: DensitySpec) -> DensityGrid:
         """Heat map of the selected events. The KDE is linear in the points, so a selection of

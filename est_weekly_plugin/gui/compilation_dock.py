@@ -20,20 +20,28 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsGeometry,
+    QgsPointXY,
     QgsProject,
     QgsRectangle,
     QgsVectorLayer,
     QgsWkbTypes,
 )
 from qgis.gui import QgsDockWidget
-from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QTimer
+from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, Qt, QTimer
+from qgis.PyQt.QtGui import QBrush, QColor
 from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMenu,
     QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
     QTabWidget,
     QToolButton,
     QUndoCommand,
@@ -66,6 +74,24 @@ from .polygon_tool import AreaBand, PolygonDrawTool
 PROJECT_SCOPE = "est_weekly"
 FILTER_ENTRY = "compilation/filter"
 SAVED_ENTRY = "compilation/saved_filters"
+ZOOM_BUFFER_M = 300.0  # margin around a hot-spot cell when zooming to it
+RISING = QColor("#fbd9c4")  # background of the trend rows that rose
+TREND_GROUPS = ("categories", "organisations", "districts")
+
+
+class SortItem(QTableWidgetItem):
+    """A table cell that sorts by a number (UserRole) rather than by its text."""
+
+    def __init__(self, text: str, key: float) -> None:
+        super().__init__(text)
+        self.setData(Qt.ItemDataRole.UserRole, float(key))
+        self.setTextAlignment(int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter))
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        mine, theirs = self.data(Qt.ItemDataRole.UserRole), other.data(Qt.ItemDataRole.UserRole)
+        if mine is None or theirs is None:
+            return super().__lt__(other)
+        return float(mine) < float(theirs)
 
 
 class FilterCommand(QUndoCommand):
@@ -180,7 +206,10 @@ class CompilationDock(QgsDockWidget):
 
         self.hotspot_list = QListWidget()
         self.hotspot_list.setWordWrap(True)
+        self.hotspot_list.itemSelectionChanged.connect(lambda: self._zoom_to_item(self.hotspot_list.currentItem()))
+        self.hotspot_list.itemActivated.connect(self._zoom_to_item)
         self.tabs.addTab(self.hotspot_list, tr("compilation.dock.hotspots"))
+        self.tabs.addTab(self._build_trends(), tr("compilation.dock.trends"))
         layout.addWidget(self.tabs)
         self.setWidget(root)
 
@@ -194,6 +223,48 @@ class CompilationDock(QgsDockWidget):
         self.matrix_chart.cellClicked.connect(
             lambda day, hour: self.narrow(weekdays=[day], hour_start=hour, hour_end=hour + 1))
         self.trend_chart.weekClicked.connect(self._week_clicked)
+
+    def _build_trends(self) -> QWidget:
+        page = QWidget()
+        box = QVBoxLayout(page)
+        box.setContentsMargins(2, 2, 2, 2)
+        self.trend_summary = QLabel(tr("compilation.trends.no_data"))
+        self.trend_summary.setWordWrap(True)
+        box.addWidget(self.trend_summary)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(tr("compilation.trends.group")))
+        self.trend_group = QComboBox()
+        for key in TREND_GROUPS:
+            self.trend_group.addItem(tr(f"compilation.trends.by_{key}"), key)
+        self.trend_group.currentIndexChanged.connect(lambda _index: self._fill_trend_table())
+        row.addWidget(self.trend_group, 1)
+        box.addLayout(row)
+        self.trend_table = QTableWidget(0, 5)
+        self.trend_table.setHorizontalHeaderLabels([tr(f"compilation.trends.col.{key}") for key in
+                                                    ("name", "current", "baseline", "change", "percent")])
+        self.trend_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.trend_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.trend_table.verticalHeader().setVisible(False)
+        header = self.trend_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, 5):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.trend_table.setSortingEnabled(True)
+        box.addWidget(self.trend_table, 3)
+        self.emerging_title = QLabel()
+        self.emerging_title.setWordWrap(True)
+        box.addWidget(self.emerging_title)
+        self.emerging_list = QListWidget()
+        self.emerging_list.setWordWrap(True)
+        self.emerging_list.setToolTip(tr("compilation.hotspots.emerging_method"))
+        self.emerging_list.itemSelectionChanged.connect(
+            lambda: self._zoom_to_item(self.emerging_list.currentItem()))
+        self.emerging_list.itemActivated.connect(self._zoom_to_item)
+        box.addWidget(self.emerging_list, 2)
+        self.trend_note = QLabel()
+        self.trend_note.setWordWrap(True)
+        box.addWidget(self.trend_note)
+        return page
 
     # -- store ---------------------------------------------------------------------------
     def reload(self) -> None:
@@ -367,6 +438,149 @@ class CompilationDock(QgsDockWidget):
         self.area_band.epsg = self._epsg()
         self.area_band.show(wkt)
 
+    # -- zooming to a cell ----------------------------------------------------------------
+    def _zoom_to_item(self, item: Optional[QListWidgetItem]) -> None:
+        if item is None or not item.isSelected():
+            return
+        cell = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(cell, dict):
+            self.zoom_to_cell(cell.get("polygon") or [], float(cell["x"]), float(cell["y"]))
+
+    def zoom_to_cell(self, polygon: Any, x: float, y: float) -> bool:
+        """Zoom the canvas to a grid cell (store CRS) with a ~300 m margin and flash it."""
+        canvas = self._canvas()
+        if canvas is None:
+            return False
+        ring = [QgsPointXY(float(px), float(py)) for px, py in polygon]
+        cell = QgsGeometry.fromPolygonXY([ring]) if len(ring) >= 3 else QgsGeometry.fromPointXY(QgsPointXY(x, y))
+        source = QgsCoordinateReferenceSystem(f"EPSG:{self._epsg()}")
+        target = canvas.mapSettings().destinationCrs()
+        area = cell.buffer(ZOOM_BUFFER_M, 8)
+        shown = QgsGeometry(cell)
+        if target.isValid() and source != target:
+            transform = QgsCoordinateTransform(source, target, QgsProject.instance())
+            area.transform(transform)
+            shown.transform(transform)
+        else:
+            target = source
+        canvas.setExtent(area.boundingBox())
+        canvas.refresh()
+        if hasattr(canvas, "flashGeometries"):  # QGIS ≥ 3.10; a stub iface may lack it
+            try:
+                canvas.flashGeometries([shown], target)
+            except (TypeError, AttributeError):
+                pass
+        return True
+
+    @staticmethod
+    def _selected_key(widget: QListWidget) -> Any:
+        item = widget.currentItem()
+        if item is None or not item.isSelected():
+            return None
+        cell = item.data(Qt.ItemDataRole.UserRole)
+        return (round(float(cell["x"]), 1), round(float(cell["y"]), 1)) if isinstance(cell, dict) else None
+
+    @staticmethod
+    def _reselect(widget: QListWidget, key: Any) -> None:
+        """Select the cell selected before a refill again, without zooming (signals blocked)."""
+        if key is None:
+            return
+        for i in range(widget.count()):
+            cell = widget.item(i).data(Qt.ItemDataRole.UserRole)
+            if isinstance(cell, dict) and (round(float(cell["x"]), 1), round(float(cell["y"]), 1)) == key:
+                widget.setCurrentRow(i)
+                return
+
+    # -- trends ----------------------------------------------------------------------------
+    def _trend_names(self) -> Dict[str, Dict[str, str]]:
+        return {"categories": {c.code: c.label() for c in self._categories},
+                "organisations": {o.code: o.name() for o in self._organisations},
+                "districts": {}}
+
+    def _fill_trend_table(self) -> None:
+        table = self.trend_table
+        table.setSortingEnabled(False)
+        table.setRowCount(0)
+        report = self.result.trends if self.result is not None else None
+        if report is None:
+            table.setSortingEnabled(True)
+            return
+        group = self.trend_group.currentData() or TREND_GROUPS[0]
+        names = self._trend_names().get(group, {})
+        rows = [r for r in getattr(report, group) if r.current or r.baseline]
+        weeks = ", ".join(report.baseline_labels + [report.week])
+        table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            percent = "–" if r.relative is None else f"{r.relative * 100:+.0f} %"
+            cells = [
+                QTableWidgetItem(names.get(r.key, r.name)),
+                SortItem(str(r.current), r.current),
+                SortItem(f"{r.baseline:.1f}", r.baseline),
+                SortItem(f"{r.change:+.1f}", r.change),
+                SortItem(percent, r.relative if r.relative is not None else (1e9 if r.current else 0.0)),
+            ]
+            tip = tr("compilation.trends.weekly_tip", weeks=weeks, counts=", ".join(str(v) for v in r.weekly))
+            for column, cell in enumerate(cells):
+                cell.setToolTip(tip)
+                if r.change > 0:
+                    cell.setBackground(QBrush(RISING))
+                table.setItem(i, column, cell)
+        table.setSortingEnabled(True)
+        table.sortItems(3, Qt.SortOrder.DescendingOrder)
+
+    def _show_trends(self, result: CompilationResult) -> None:
+        report = result.trends
+        if report is None:
+            self.trend_summary.setText(tr("compilation.trends.no_data"))
+            self.emerging_title.setText("")
+            self.trend_note.setText("")
+        else:
+            total = report.total
+            self.trend_summary.setText(tr(
+                "compilation.trends.summary", week=report.week, current=total.current,
+                first=report.baseline_labels[0], last=report.baseline_labels[-1],
+                baseline=f"{total.baseline:.1f}", change=self._change_text(total)))
+            previous = report.monday - dt.timedelta(weeks=len(report.baseline_labels))
+            from ..core.trends import week_label
+
+            self.emerging_title.setText(tr(
+                "compilation.trends.emerging_title",
+                first=week_label(report.monday - dt.timedelta(weeks=len(report.baseline_labels) - 1)),
+                last=report.week,
+                prev_first=week_label(previous - dt.timedelta(weeks=len(report.baseline_labels) - 1)),
+                prev_last=week_label(previous)))
+            self.trend_note.setText(tr("compilation.trends.method", week=report.week) + " "
+                                    + tr("compilation.hotspots.emerging_method"))
+        self._fill_trend_table()
+        key = self._selected_key(self.emerging_list)
+        self.emerging_list.blockSignals(True)
+        self.emerging_list.clear()
+        for cell in result.emerging_cells:
+            trend = tr("compilation.hotspots.trend.emerging" if int(cell["trend"]) > 0
+                       else "compilation.hotspots.trend.fading")
+            item = QListWidgetItem(("▲ " if int(cell["trend"]) > 0 else "▼ ") + tr(
+                "compilation.trends.cell_line", trend=trend, district=cell.get("district", ""),
+                current=cell["current"], previous=cell["previous"], p=f"{float(cell['p']):.3f}"))
+            item.setData(Qt.ItemDataRole.UserRole, cell)
+            if int(cell["trend"]) > 0:
+                item.setBackground(QBrush(RISING))
+            self.emerging_list.addItem(item)
+        if report is not None and not result.emerging_cells:
+            placeholder = QListWidgetItem(tr("compilation.trends.no_cells"))
+            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.emerging_list.addItem(placeholder)
+        self._reselect(self.emerging_list, key)
+        self.emerging_list.blockSignals(False)
+
+    @staticmethod
+    def _change_text(row: Any) -> str:
+        if row.relative is None:
+            return tr("compilation.trends.no_baseline")
+        percent = abs(round(row.relative * 100))
+        if percent == 0:
+            return tr("compilation.trends.unchanged")
+        return tr("compilation.trends.up" if row.relative > 0 else "compilation.trends.down", percent=percent)
+
     # -- computing -----------------------------------------------------------------------
     def density_spec(self) -> Optional[DensitySpec]:
         """The heat map grid for the current view: the canvas extent (in the store CRS) cut
@@ -423,16 +637,24 @@ class CompilationDock(QgsDockWidget):
         fill_matrix_chart(self.matrix_chart, data)
         self.unknown_note.setText(tr("compilation.aoristic.unknown_excluded", count=data.unknown_time)
                                   + " " + tr("compilation.aoristic.method"))
+        key = self._selected_key(self.hotspot_list)
+        self.hotspot_list.blockSignals(True)
         self.hotspot_list.clear()
         labels = {c.code: c.label() for c in self._categories}
         weekdays = tr("compilation.weekdays.short").split(",")
         if result.hotspots is not None:
             for spot in result.hotspots.hotspots:
                 band = f"{spot.hour_band[0]:02d}–{spot.hour_band[1] % 24:02d}" if spot.hour_band else "–"
-                self.hotspot_list.addItem(tr(
+                item = QListWidgetItem(tr(
                     "compilation.dock.hotspot_line", rank=spot.rank, district=spot.district, count=spot.window_count,
                     categories=", ".join(labels.get(c, c) for c, _ in spot.categories[:2]),
                     weekday=weekdays[spot.weekday] if spot.weekday is not None else "–", hours=band))
+                item.setData(Qt.ItemDataRole.UserRole, {"x": spot.x, "y": spot.y, "polygon": list(spot.polygon)})
+                item.setToolTip(tr("compilation.dock.hotspot_zoom"))
+                self.hotspot_list.addItem(item)
+        self._reselect(self.hotspot_list, key)
+        self.hotspot_list.blockSignals(False)
+        self._show_trends(result)
         if self.layers is not None:
             selected = self.engine.selected(result) if isinstance(self.engine, CompilationEngine) else None
             self.layers.update(result, selected, self._categories)
@@ -561,6 +783,18 @@ class CompilationDock(QgsDockWidget):
     def shutdown(self) -> None:
         """Cancel tasks and free the chart scenes before Qt deletes the widgets."""
         self.tasks.cancel_all()
+        self._debounce.stop()
+        for signal, slot in ((self.session.store_changed, self.reload), (self.session.events_changed, self.reload)):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, RuntimeError):
+                pass
+        canvas = self._canvas()
+        if canvas is not None:
+            try:
+                canvas.extentsChanged.disconnect(self._extent_changed)
+            except (TypeError, RuntimeError):
+                pass
         self.stop_drawing()
         if self.draw_tool is not None:
             self.draw_tool.remove()
