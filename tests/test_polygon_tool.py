@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from conftest import TODAY
 from gui_helpers import click, pixel_to_store, prepare_canvas, prepared_canvas
-from qgis.core import QgsGeometry
+from qgis.core import QgsGeometry, QgsProject
 from qgis.PyQt.QtCore import QPoint, Qt
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
@@ -28,6 +28,8 @@ def canvas(qgis_canvas):
 
 @pytest.fixture
 def dock(qgis_iface, qgis_new_project, gpkg_store):
+    # pytest-qgis's new project keeps project entries; a real new project has none (no saved filter).
+    QgsProject.instance().clear()
     gpkg_store.insert_batch(demo_batch(20_000, end_date=TODAY - dt.timedelta(days=1), seed=5), today=TODAY)
     session = EstSession()
     session.set_store(gpkg_store)
@@ -74,7 +76,8 @@ def test_drawn_area_filters_like_brute_force(dock, qgis_iface) -> None:
     wkt = dock.filter.place_wkt
     assert wkt and QgsGeometry.fromWkt(wkt).type() == 2
     assert dock.area_band is not None and dock.area_band.visible
-    ring = [pixel_to_store(canvas, pixel) for pixel in OUTLINE]
+    # Brute force over the polygon the filter holds (its own vertices, in the store CRS).
+    ring = [(p.x(), p.y()) for p in QgsGeometry.fromWkt(wkt).asPolygon()[0]]
     columns = dock.engine.columns
     expected = sum(_inside(x, y, ring) for x, y in zip(columns.x.tolist(), columns.y.tolist()))
     assert 0 < expected < total
