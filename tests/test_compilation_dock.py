@@ -123,25 +123,13 @@ def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> No
     assert dock.wait_until_idle()
     canvas = qgis_iface.mapCanvas()
     canvas.setLayers([roles["compilation_points"], roles["compilation_heatmap"]])
-    settings = canvas.mapSettings()
-    settings.setOutputSize(QSize(1000, 800))
-    settings.setBackgroundColor(QColor("#eef2f5"))
-    job = QgsMapRendererParallelJob(settings)
-    job.start()
-    job.waitForFinished()
-    job.renderedImage().save(str(output_dir / "compilation_canvas_heatmap.png"))
+    _render(canvas, output_dir / "compilation_canvas_heatmap.png")
     # Street scale: 10 m pixels around Knutpunkten.
     canvas.setExtent(QgsRectangle(355700, 6212800, 356900, 6213800))
     dock.recompute()
     assert dock.wait_until_idle()
     assert dock.result.density_spec.pixel_size == 10.0
-    settings = canvas.mapSettings()
-    settings.setOutputSize(QSize(1000, 800))
-    settings.setBackgroundColor(QColor("#eef2f5"))
-    job = QgsMapRendererParallelJob(settings)
-    job.start()
-    job.waitForFinished()
-    job.renderedImage().save(str(output_dir / "compilation_canvas_heatmap_street.png"))
+    _render(canvas, output_dir / "compilation_canvas_heatmap_street.png")
 
 
 def test_filter_tab_fits_a_560_px_dock(dock, output_dir) -> None:
@@ -276,3 +264,14 @@ def test_trend_texts_in_swedish() -> None:
     assert tr("compilation.dock.trends", "sv") == "Trender"
     assert tr("compilation.trends.col.change", "sv") == "Förändring"
     assert set(catalogue("sv")) == set(catalogue("en"))
+
+
+def _render(canvas, path) -> None:
+    """The canvas's layers rendered through its map settings (sharper than grab() offscreen)."""
+    settings = canvas.mapSettings()
+    settings.setOutputSize(QSize(1000, 800))
+    settings.setBackgroundColor(QColor("#eef2f5"))
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    job.renderedImage().save(str(path))
