@@ -30,7 +30,7 @@ import numpy as np
 from .errors import ConflictError, EstError
 from .filters import points_in_polygon
 from .model import EventColumns, day_number
-from .store.base import EventStore, utc_now
+from .store.base import EventStore, as_date, as_datetime, audit_value, changed_fields, utc_now
 from .trends import week_label, week_monday
 
 KINDS = ("focus", "hotspot")
@@ -245,10 +245,10 @@ class MeetingRepository:
         if isinstance(organisations, str):
             organisations = json.loads(organisations or "[]")
         return Meeting(
-            iso_week=values["iso_week"], meeting_date=_date_or_none(values["meeting_date"]),
+            iso_week=values["iso_week"], meeting_date=as_date(values["meeting_date"]),
             organisations=tuple(organisations or ()), notes=values["notes"] or "", uuid=str(values["uuid"]),
-            id=int(values["id"]), created_at=_datetime(values["created_at"]),
-            updated_at=_datetime(values["updated_at"]), version=int(values["version"]),
+            id=int(values["id"]), created_at=as_datetime(values["created_at"]),
+            updated_at=as_datetime(values["updated_at"]), version=int(values["version"]),
         )
 
     def meeting(self, iso_week: str) -> Meeting | None:
@@ -296,8 +296,7 @@ class MeetingRepository:
         if unknown:
             raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
         after = replace(meeting, **{k: (tuple(v) if k == "organisations" else v) for k, v in changes.items()})
-        diff = {k: [_plain(getattr(meeting, k)), _plain(getattr(after, k))] for k in changes
-                if _plain(getattr(meeting, k)) != _plain(getattr(after, k))}
+        diff = changed_fields(meeting, after, list(changes))
         now = utc_now()
         with self.store.transaction() as cursor:
             cursor.execute(
@@ -331,7 +330,7 @@ class MeetingRepository:
             action=values["action"] or "", time_focus=values["time_focus"] or "", status=values["status"],
             follow_up_comment=values["follow_up_comment"] or "", uuid=str(values["uuid"]),
             meeting_id=int(values["meeting_id"]), fid=int(values["fid"]),
-            created_at=_datetime(values["created_at"]), updated_at=_datetime(values["updated_at"]),
+            created_at=as_datetime(values["created_at"]), updated_at=as_datetime(values["updated_at"]),
             version=int(values["version"]),
         )
 
@@ -388,7 +387,7 @@ class MeetingRepository:
                  json.dumps(list(priority.responsible), ensure_ascii=False), priority.action, priority.time_focus,
                  priority.status, priority.follow_up_comment, self.store._timestamp(now), self.store._timestamp(now)),
             )
-            snapshot = {name: [None, _plain(getattr(priority, name))] for name in _PRIORITY_EDITABLE}
+            snapshot = {name: [None, audit_value(getattr(priority, name))] for name in _PRIORITY_EDITABLE}
             snapshot["meeting"] = [None, meeting.iso_week]
             self.store._audit(cursor, new_uuid, "create", actor, None, snapshot, now, subject="priority")
         return self.priority(new_uuid)
@@ -404,8 +403,7 @@ class MeetingRepository:
                 changes[key] = tuple(changes[key])
         after = replace(priority, **changes)
         self._check(after)
-        diff = {k: [_plain(getattr(priority, k)), _plain(getattr(after, k))] for k in changes
-                if _plain(getattr(priority, k)) != _plain(getattr(after, k))}
+        diff = changed_fields(priority, after, list(changes))
         now = utc_now()
         action = "follow_up" if set(changes) <= {"status", "follow_up_comment"} else "edit"
         with self.store.transaction() as cursor:
@@ -442,7 +440,7 @@ class MeetingRepository:
             )
             if cursor.rowcount != 1:
                 raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
-            snapshot = {name: [_plain(getattr(priority, name)), None] for name in _PRIORITY_EDITABLE}
+            snapshot = {name: [audit_value(getattr(priority, name)), None] for name in _PRIORITY_EDITABLE}
             self.store._audit(cursor, priority.uuid, "delete", actor, reason, snapshot, now, subject="priority")
 
     def next_rank(self, meeting: Meeting, kind: str) -> int:
@@ -463,32 +461,3 @@ class MeetingRepository:
             return []
         return [follow_up(p, columns, iso_week, baseline_weeks) for p in self.priorities(previous)]
 
-
-# ------------------------------------------------------------------------------ helpers
-def _date_or_none(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _datetime(value: Any) -> dt.datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, float):
-        return round(value, 3)
-    return value

@@ -359,7 +359,7 @@ class EventStore(ABC):
         return Event(
             category=values["category"],
             organisation=values["organisation"],
-            event_date=_as_date(values["event_date"]),
+            event_date=as_date(values["event_date"]),
             x=x,
             y=y,
             time_from=_as_time(values["time_from"]),
@@ -370,11 +370,11 @@ class EventStore(ABC):
             status=Status(values["status"]),
             uuid=str(values["uuid"]),
             reviewer=values["reviewer"],
-            reviewed_at=_as_datetime(values["reviewed_at"]),
+            reviewed_at=as_datetime(values["reviewed_at"]),
             review_reason=values["review_reason"],
             duplicate_of=str(values["duplicate_of"]) if values["duplicate_of"] else None,
-            created_at=_as_datetime(values["created_at"]),
-            updated_at=_as_datetime(values["updated_at"]),
+            created_at=as_datetime(values["created_at"]),
+            updated_at=as_datetime(values["updated_at"]),
             version=int(values["version"]),
             fid=int(values["fid"]),
         )
@@ -693,7 +693,7 @@ class EventStore(ABC):
             params = (str(uuid),)
         rows = self._query(sql + " ORDER BY id", params)
         return [
-            AuditEntry(str(r[0]), r[1], r[2], _as_datetime(r[3]), r[4],
+            AuditEntry(str(r[0]), r[1], r[2], as_datetime(r[3]), r[4],
                        r[5] if isinstance(r[5], dict) else json.loads(r[5]), r[6])
             for r in rows
         ]
@@ -718,7 +718,10 @@ def _require_uuid(value: str) -> None:
         raise EstError("not_found", uuid=str(value)[:40]) from None
 
 
-def _as_date(value: Any) -> dt.date:
+def as_date(value: Any) -> dt.date | None:
+    """A DATE from either driver (text on GeoPackage, date on PostGIS); None stays None."""
+    if value is None or value == "":
+        return None
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -735,7 +738,8 @@ def _as_time(value: Any) -> dt.time | None:
     return dt.time(int(hours), int(minutes))
 
 
-def _as_datetime(value: Any) -> dt.datetime | None:
+def as_datetime(value: Any) -> dt.datetime | None:
+    """A timestamp from either driver, always timezone-aware (UTC when none was stored)."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -745,28 +749,34 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
-def _plain(value: Any) -> Any:
+def audit_value(value: Any) -> Any:
+    """A field value as the audit log's JSON keeps it (ISO dates, enum values, lists)."""
     if isinstance(value, (dt.date, dt.time, dt.datetime)):
         return value.isoformat()
     if isinstance(value, Status):
         return value.value
+    if isinstance(value, tuple):
+        return list(value)
     if isinstance(value, float):
         return round(value, 3)
     return value
 
 
+def changed_fields(before: Any, after: Any, names: Sequence[str]) -> dict[str, list[Any]]:
+    """from → to of every named field that changed: what the audit log keeps."""
+    return {
+        name: [audit_value(getattr(before, name)), audit_value(getattr(after, name))]
+        for name in names
+        if audit_value(getattr(before, name)) != audit_value(getattr(after, name))
+    }
+
+
 def _snapshot(event: Event) -> dict[str, Any]:
-    return {name: [None, _plain(getattr(event, name))] for name in (*EDITABLE_FIELDS, "status")}
+    return {name: [None, audit_value(getattr(event, name))] for name in (*EDITABLE_FIELDS, "status")}
 
 
 def _diff(before: Event, after: Event) -> dict[str, list[Any]]:
-    """from → to of every field that changed: what the audit log keeps."""
-    names = (*EDITABLE_FIELDS, "status", "review_reason", "duplicate_of")
-    return {
-        name: [_plain(getattr(before, name)), _plain(getattr(after, name))]
-        for name in names
-        if _plain(getattr(before, name)) != _plain(getattr(after, name))
-    }
+    return changed_fields(before, after, (*EDITABLE_FIELDS, "status", "review_reason", "duplicate_of"))
 
 
 def columns_from_arrays(fid: Any, x: Any, y: Any, day: Any, mf_plus1: Any, mt_plus1: Any, category: Any,
