@@ -8,7 +8,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin python3-psycopg2 \
-                python3-numpy python3-venv python3-pip postgresql postgis poppler-utils \
+                python3-numpy python3-venv python3-pip postgresql-15 postgresql-15-postgis-3 postgis poppler-utils \
                 qttools5-dev-tools pyqt5-dev-tools xvfb fonts-dejavu-core
 DEB_STAMP   := .make/deb.stamp
 VENV_STAMP  := $(VENV)/.installed

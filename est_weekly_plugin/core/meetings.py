@@ -30,7 +30,7 @@ import numpy as np
 from .errors import ConflictError, EstError
 from .filters import points_in_polygon
 from .model import EventColumns, day_number
-from .store.base import EventStore, as_date, as_datetime, audit_value, changed_fields, utc_now
+from .store.base import EventStore, as_date, as_datetime, utc_now
 from .trends import week_label, week_monday
 
 KINDS = ("focus", "hotspot")
@@ -273,6 +273,7 @@ class MeetingRepository:
         new_uuid = str(uuid_module.uuid4())
         orgs = list(organisations)
         with self.store.transaction() as cursor:
+            self.store._audit_context(cursor, actor)
             cursor.execute(
                 self.store._sql(
                     f"INSERT INTO {self._t('meetings')} (uuid, iso_week, meeting_date, organisations, notes, "
@@ -281,9 +282,6 @@ class MeetingRepository:
                 (new_uuid, week, self.store._date_param(meeting_date), json.dumps(orgs, ensure_ascii=False), notes,
                  self.store._timestamp(now), self.store._timestamp(now)),
             )
-            self.store._audit(cursor, new_uuid, "create", actor, None,
-                              {"iso_week": [None, week], "meeting_date": [None, meeting_date.isoformat()],
-                               "organisations": [None, orgs], "notes": [None, notes]}, now, subject="meeting")
         return self.meeting(week)  # type: ignore[return-value]
 
     def ensure_meeting(self, iso_week: str, actor: str) -> Meeting:
@@ -296,9 +294,9 @@ class MeetingRepository:
         if unknown:
             raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
         after = replace(meeting, **{k: (tuple(v) if k == "organisations" else v) for k, v in changes.items()})
-        diff = changed_fields(meeting, after, list(changes))
         now = utc_now()
         with self.store.transaction() as cursor:
+            self.store._audit_context(cursor, actor)
             cursor.execute(
                 self.store._sql(
                     f"UPDATE {self._t('meetings')} SET meeting_date = ?, organisations = {self._json_sql()}, "
@@ -310,7 +308,6 @@ class MeetingRepository:
             )
             if cursor.rowcount != 1:
                 raise ConflictError("conflict", actor="?", found="?", expected=meeting.version)
-            self.store._audit(cursor, meeting.uuid, "edit", actor, None, diff, now, subject="meeting")
         return self.meeting(meeting.iso_week)  # type: ignore[return-value]
 
     # -- priorities -----------------------------------------------------------------------
@@ -375,6 +372,7 @@ class MeetingRepository:
         now = utc_now()
         new_uuid = str(uuid_module.uuid4())
         with self.store.transaction() as cursor:
+            self.store._audit_context(cursor, actor)
             cursor.execute(
                 self.store._sql(
                     f"INSERT INTO {self._t('priorities')} (geom, uuid, meeting_id, kind, rank, name, categories, "
@@ -387,9 +385,6 @@ class MeetingRepository:
                  json.dumps(list(priority.responsible), ensure_ascii=False), priority.action, priority.time_focus,
                  priority.status, priority.follow_up_comment, self.store._timestamp(now), self.store._timestamp(now)),
             )
-            snapshot = {name: [None, audit_value(getattr(priority, name))] for name in _PRIORITY_EDITABLE}
-            snapshot["meeting"] = [None, meeting.iso_week]
-            self.store._audit(cursor, new_uuid, "create", actor, None, snapshot, now, subject="priority")
         return self.priority(new_uuid)
 
     def update_priority(self, priority: Priority, actor: str, reason: str | None = None,
@@ -403,10 +398,9 @@ class MeetingRepository:
                 changes[key] = tuple(changes[key])
         after = replace(priority, **changes)
         self._check(after)
-        diff = changed_fields(priority, after, list(changes))
         now = utc_now()
-        action = "follow_up" if set(changes) <= {"status", "follow_up_comment"} else "edit"
         with self.store.transaction() as cursor:
+            self.store._audit_context(cursor, actor, reason)
             cursor.execute(
                 self.store._sql(
                     f"UPDATE {self._t('priorities')} SET geom = {self._geom_param_sql()}, kind = ?, rank = ?, "
@@ -421,7 +415,6 @@ class MeetingRepository:
             )
             if cursor.rowcount != 1:
                 raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
-            self.store._audit(cursor, priority.uuid, action, actor, reason, diff, now, subject="priority")
         return self.priority(priority.uuid)
 
     def set_follow_up(self, priority: Priority, status: str, comment: str, actor: str) -> Priority:
@@ -432,16 +425,14 @@ class MeetingRepository:
 
     def delete_priority(self, priority: Priority, actor: str, reason: str | None = None) -> None:
         """Remove a priority (the audit row keeps what it was)."""
-        now = utc_now()
         with self.store.transaction() as cursor:
+            self.store._audit_context(cursor, actor, reason)
             cursor.execute(
                 self.store._sql(f"DELETE FROM {self._t('priorities')} WHERE uuid = ? AND version = ?"),
                 (priority.uuid, priority.version),
             )
             if cursor.rowcount != 1:
                 raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
-            snapshot = {name: [audit_value(getattr(priority, name)), None] for name in _PRIORITY_EDITABLE}
-            self.store._audit(cursor, priority.uuid, "delete", actor, reason, snapshot, now, subject="priority")
 
     def next_rank(self, meeting: Meeting, kind: str) -> int:
         ranks = [p.rank for p in self.priorities(meeting, kind)]

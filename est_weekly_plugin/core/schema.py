@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import schema_security
+
 GPKG = "gpkg"
 POSTGIS = "postgis"
 
@@ -30,6 +32,7 @@ class Migration:
     description: str
     gpkg: tuple[str, ...]
     postgis: tuple[str, ...]
+    formatted: bool = True  # False: final SQL, not passed through str.format
 
 
 def _gpkg_rtree(table: str, column: str, pk: str = "fid") -> tuple[str, ...]:
@@ -290,6 +293,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, categories, organisations, audit log, settings", _V1_GPKG, _V1_PG),
     Migration(2, "weekly meetings and priorities", _V2_GPKG, _V2_PG),
     Migration(3, "database roles for reporter, reviewer, viewer, administrator", (), _V3_PG),
+    Migration(4, "logins and organisations, row-level security, database-written audit log, sources",
+              schema_security.GPKG_V4, schema_security.PG_V4, formatted=False),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -298,4 +303,4 @@ LATEST_VERSION = MIGRATIONS[-1].version
 def statements(migration: Migration, dialect: str, **values: str) -> list[str]:
     """The migration's SQL for *dialect*, with ``{srid}`` etc. filled in."""
     raw = migration.gpkg if dialect == GPKG else migration.postgis
-    return [sql.format(**values) for sql in raw]
+    return [sql.format(**values) for sql in raw] if migration.formatted else list(raw)

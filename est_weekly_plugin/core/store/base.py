@@ -21,12 +21,13 @@ import numpy as np
 
 from .. import schema
 from ..batch import EventBatch
-from ..errors import ConflictError, DatabaseUnavailable, EstError, SchemaError
+from ..errors import ConflictError, DatabaseUnavailable, EstError, PermissionDenied, SchemaError
 from ..model import EDITABLE_FIELDS, Category, Event, EventColumns, Organisation, Status
 from ..reference import default_categories, default_organisations, municipality
 from ..validation import Extent, ValidationContext, check
 
 PLUGIN_VERSION_KEY = "plugin_version"
+SETUP_ACTOR = "EST Weekly (setup)"  # who the audit log names for a new database's reference data
 
 # The event columns in the order every SELECT in this module uses (geometry comes first,
 # through the dialect's point expression).
@@ -63,6 +64,7 @@ class AuditEntry:
     reason: str | None
     changes: dict[str, list[Any]]
     subject: str = "event"
+    login: str | None = None  # PostGIS: the database login that made the change, whoever it acted for
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,6 @@ class StoreSettings:
     municipality: str
     extent: Extent
     epsg: int
-
-
-_REVIEW_ACTIONS = {Status.APPROVED: "approve", Status.REJECTED: "reject"}
 
 
 def utc_now() -> dt.datetime:
@@ -194,6 +193,9 @@ class EventStore(ABC):
     def _translate(self, error: Exception) -> EstError:
         if isinstance(error, EstError):
             return error
+        refusal = database_refusal(error)
+        if refusal is not None:
+            return refusal
         if self._is_connection_error(error):
             return DatabaseUnavailable("db_unreachable", detail=str(error).strip().splitlines()[0][:200])
         return EstError("db_error", detail=str(error).strip().splitlines()[0][:200] if str(error) else repr(error))
@@ -493,8 +495,8 @@ class EventStore(ABC):
             reviewer=None, reviewed_at=None, review_reason=None, duplicate_of=None,
         )
         with self.transaction() as cursor:
+            self._audit_context(cursor, actor)
             cursor.execute(self._insert_sql(), self._row_values(event, now))
-            self._audit(cursor, event.uuid, "submit", actor, None, _snapshot(event), now)
         return self.get(event.uuid)
 
     def insert_many(self, events: Iterable[Event], **options: Any) -> int:
@@ -503,7 +505,7 @@ class EventStore(ABC):
 
     def insert_batch(
         self, batch: EventBatch, *, validate: bool = True, today: dt.date | None = None,
-        progress: Callable[[float], bool | None] | None = None, chunk: int = 100_000,
+        progress: Callable[[float], bool | None] | None = None, chunk: int = 100_000, actor: str = "import",
     ) -> int:
         """Insert many events in one transaction: all of them, or (on any error) none.
 
@@ -518,14 +520,15 @@ class EventStore(ABC):
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._insert_chunks(batch, total, now, progress, chunk)
+            return self._insert_chunks(batch, total, now, progress, chunk, actor)
         finally:
             if collecting:
                 gc.enable()
 
     def _insert_chunks(self, batch: EventBatch, total: int, now: np.datetime64,
-                       progress: Callable[[float], bool | None] | None, chunk: int) -> int:
+                       progress: Callable[[float], bool | None] | None, chunk: int, actor: str) -> int:
         with self._bulk_session(total), self.transaction() as cursor:
+            self._audit_context(cursor, actor)
             self._before_bulk(cursor, total)
             for start in range(0, total, chunk):
                 rows = self._prepare_bulk(batch.slice(start, min(start + chunk, total)), now)
@@ -571,10 +574,11 @@ class EventStore(ABC):
     def _for_update(self) -> str:
         return ""
 
-    def _write_event(self, cursor: Any, before: Event, after: Event, action: str, actor: str,
+    def _write_event(self, cursor: Any, before: Event, after: Event, actor: str,
                      reason: str | None, now: dt.datetime) -> None:
         """UPDATE guarded by the version number, plus the audit row — one transaction."""
         assignments = ", ".join(f"{name} = ?" for name in EVENT_FIELDS[1:] if name not in ("uuid", "fid"))
+        self._audit_context(cursor, actor, reason)
         values = self._row_values(after, now)
         point, rest = values[: len(self._point_params(0, 0))], values[len(self._point_params(0, 0)) + 1:]
         cursor.execute(
@@ -586,7 +590,6 @@ class EventStore(ABC):
         )
         if cursor.rowcount != 1:
             raise ConflictError("conflict", actor="?", found="?", expected=before.version)
-        self._audit(cursor, before.uuid, action, actor, reason, _diff(before, after), now)
 
     def update_event(self, uuid: str, expected_version: int, actor: str, *, as_reporter: bool = True,
                      today: dt.date | None = None, **changes: Any) -> Event:
@@ -602,7 +605,7 @@ class EventStore(ABC):
                 raise EstError("not_editable", status=before.status.value)
             after = before.with_changes(**changes, updated_at=now, version=before.version + 1)
             check(after, context)
-            self._write_event(cursor, before, after, "edit", actor, None, now)
+            self._write_event(cursor, before, after, actor, None, now)
         return self.get(uuid)
 
     def withdraw(self, uuid: str, expected_version: int, actor: str) -> Event:
@@ -613,7 +616,7 @@ class EventStore(ABC):
             if before.status != Status.SUBMITTED:
                 raise EstError("not_editable", status=before.status.value)
             after = before.with_changes(status=Status.WITHDRAWN, updated_at=now, version=before.version + 1)
-            self._write_event(cursor, before, after, "withdraw", actor, None, now)
+            self._write_event(cursor, before, after, actor, None, now)
         return self.get(uuid)
 
     def review(self, uuid: str, expected_version: int, reviewer: str, decision: Status, *,
@@ -645,8 +648,7 @@ class EventStore(ABC):
                 updated_at=now, version=before.version + 1,
             )
             check(after, context)
-            action = "duplicate" if duplicate_of else _REVIEW_ACTIONS[decision]
-            self._write_event(cursor, before, after, action, reviewer, reason, now)
+            self._write_event(cursor, before, after, reviewer, reason, now)
         return self.get(uuid)
 
     def _current_version(self, cursor: Any, uuid: str) -> int:
@@ -666,37 +668,53 @@ class EventStore(ABC):
                     raise EstError("not_reviewable", status=before.status.value)
                 after = before.with_changes(status=Status.APPROVED, reviewer=reviewer, reviewed_at=now,
                                             updated_at=now, version=before.version + 1)
-                self._write_event(cursor, before, after, "approve", reviewer, None, now)
+                self._write_event(cursor, before, after, reviewer, None, now)
         return len(items)
 
     # ------------------------------------------------------------------ audit
-    def _audit(self, cursor: Any, uuid: str, action: str, actor: str, reason: str | None,
-               changes: dict[str, Any], now: dt.datetime, subject: str = "event") -> None:
-        """Write one audit row inside the caller's transaction (events, meetings, priorities)."""
-        cursor.execute(
-            self._sql(
-                f"INSERT INTO {self._table('audit_log')} (subject, subject_uuid, action, actor, at, reason, changes) "
-                f"VALUES (?, ?, ?, ?, ?, ?, {self._json_param_sql()})"
-            ),
-            (subject, str(uuid), action, actor, self._timestamp(now), reason,
-             json.dumps(changes, ensure_ascii=False, default=str)),
-        )
+    def _audit_context(self, cursor: Any, actor: str, reason: str | None = None) -> None:
+        """Tell the database's audit triggers who acts and why, for the rest of this transaction.
+
+        The triggers write the audit row themselves (from → to computed by the database), so a
+        change made with psql or another SQLite client is logged like one made here. On PostGIS
+        the actor is the login unless the connection is the schema's owner (see the README).
+        """
+        _check_actor(actor)
+        self._set_audit_context(cursor, actor, (reason or "").strip() or None)
+
+    @abstractmethod
+    def _set_audit_context(self, cursor: Any, actor: str, reason: str | None) -> None: ...
 
     def _json_param_sql(self) -> str:
         return "?"
 
-    def audit_log(self, uuid: str | None = None) -> list[AuditEntry]:
-        sql = f"SELECT subject_uuid, action, actor, at, reason, changes, subject FROM {self._table('audit_log')}"
-        params: tuple[Any, ...] = ()
+    def audit_log(self, uuid: str | None = None, *, subject: str | None = None) -> list[AuditEntry]:
+        """Audit rows, oldest first: of one event/meeting/priority (*uuid*), or of one kind of subject.
+
+        *uuid* is also a key for subjects without a uuid (a category code, a login).
+        """
+        sql = (f"SELECT subject_key, action, actor, at, reason, changes, subject, login "
+               f"FROM {self._table('audit_log')}")
+        where: list[str] = []
+        params: list[Any] = []
         if uuid is not None:
-            sql += " WHERE subject_uuid = ?"
-            params = (str(uuid),)
+            where.append("subject_key = ?")
+            params.append(str(uuid))
+        if subject is not None:
+            where.append("subject = ?")
+            params.append(subject)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         rows = self._query(sql + " ORDER BY id", params)
         return [
             AuditEntry(str(r[0]), r[1], r[2], as_datetime(r[3]), r[4],
-                       r[5] if isinstance(r[5], dict) else json.loads(r[5]), r[6])
+                       self._audit_changes(r[5] if isinstance(r[5], dict) else json.loads(r[5])), r[6], r[7])
             for r in rows
         ]
+
+    def _audit_changes(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """The audit log's changes as the user reads them (GeoPackage turns its point blobs into x, y)."""
+        return changes
 
     # ------------------------------------------------------------------ value conversion
     def _date_param(self, value: dt.date) -> Any:
@@ -710,6 +728,31 @@ class EventStore(ABC):
 
 
 # ---------------------------------------------------------------------- helpers
+# Rules the database refuses with 'est:<code>' (triggers on both backends, see schema_security).
+_REFUSALS = ("status_transition", "audit_append_only", "no_report_role", "other_organisation", "fixed_field",
+             "review_fields", "not_reviewer", "own_report", "correction_reason", "not_admin", "bad_login",
+             "bad_role", "weak_password", "login_exists", "no_such_login", "own_admin")
+
+
+def database_refusal(error: Exception) -> PermissionDenied | None:
+    """The database's own refusal (a trigger's 'est:…', row-level security, a missing grant) in the user's words."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    for code in _REFUSALS:
+        if f"est:{code}" in first:
+            return PermissionDenied(f"db_{code}")
+    if getattr(error, "pgcode", None) == "42501":  # insufficient_privilege: grants or row-level security
+        return PermissionDenied("db_refused", detail=first[:200])
+    return None
+
+
+def _check_actor(actor: str) -> None:
+    """Actor names (logins, local user names) are short plain text: no control characters."""
+    text = str(actor or "")
+    if not text.strip() or len(text) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise EstError("bad_actor", value=text[:40].encode("unicode_escape").decode("ascii"))
+
+
 def _require_uuid(value: str) -> None:
     """Ids are UUIDs; anything else (a typo, a hostile string) simply does not exist."""
     try:
@@ -769,14 +812,6 @@ def changed_fields(before: Any, after: Any, names: Sequence[str]) -> dict[str, l
         for name in names
         if audit_value(getattr(before, name)) != audit_value(getattr(after, name))
     }
-
-
-def _snapshot(event: Event) -> dict[str, Any]:
-    return {name: [None, audit_value(getattr(event, name))] for name in (*EDITABLE_FIELDS, "status")}
-
-
-def _diff(before: Event, after: Event) -> dict[str, list[Any]]:
-    return changed_fields(before, after, (*EDITABLE_FIELDS, "status", "review_reason", "duplicate_of"))
 
 
 def columns_from_arrays(fid: Any, x: Any, y: Any, day: Any, mf_plus1: Any, mt_plus1: Any, category: Any,

@@ -18,14 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from .. import schema
+from .. import schema, schema_security
 from ..batch import TIME_TEXT, EventBatch
 from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import EventColumns, Status
 from ..reference import municipality
 from ..validation import Extent
 from . import rtree
-from .base import EventStore, StoreSettings, columns_from_arrays
+from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays
 
 _HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
 _POINT = struct.Struct("<BIdd")  # WKB: byte order, type, x, y
@@ -132,6 +132,8 @@ class GeoPackageStore(EventStore):
                     (migration.version, migration.description, plugin_version(),
                      self._timestamp(dt.datetime.now(dt.timezone.utc))),
                 )
+            if target is None or target >= 4:  # the audit log is written by the database from v4 on
+                self._audit_context(cursor, SETUP_ACTOR)
             self._write_settings(cursor, settings)
             if seed:
                 self._seed_reference_data(cursor)
@@ -240,6 +242,32 @@ class GeoPackageStore(EventStore):
     def _near_params(self, x: float, y: float, radius: float) -> tuple[Any, ...]:
         return (x + radius, x - radius, y + radius, y - radius)
 
+    def _audit_changes(self, changes: dict[str, Any]) -> dict[str, Any]:
+        if "geom" not in changes:
+            return changes
+        changes = dict(changes)
+        points = [None if value is None else decode_point(bytes.fromhex(value)) for value in changes.pop("geom")]
+        for axis, name in enumerate(("x", "y")):
+            values = [None if point is None else round(point[axis], 3) for point in points]
+            if values[0] != values[1]:
+                changes[name] = values
+        return changes
+
+    def _set_audit_context(self, cursor: Any, actor: str, reason: str | None) -> None:
+        cursor.execute("INSERT OR REPLACE INTO est_audit_context (id, actor, reason) VALUES (1, ?, ?)", (actor, reason))
+        self._context_set = True
+
+    def _commit(self) -> None:
+        # The context never outlives the transaction: another SQLite client's change is logged as such.
+        if getattr(self, "_context_set", False):
+            self._conn.execute("DELETE FROM est_audit_context")
+            self._context_set = False
+        self._conn.commit()
+
+    def _rollback(self) -> None:
+        self._context_set = False
+        super()._rollback()
+
     def layer_uri(self, table: str = "events") -> tuple[str, str]:
         return f"{self.path}|layername={table}", "ogr"
 
@@ -282,6 +310,10 @@ class GeoPackageStore(EventStore):
             self._suspended_indexes.append(sql)
         cursor.execute("DROP TRIGGER IF EXISTS rtree_events_geom_insert")
         cursor.execute("DROP TRIGGER IF EXISTS trigger_insert_feature_count_events")
+        # Audited row by row all the same, but in one INSERT … SELECT after the batch (_after_bulk).
+        cursor.execute("SELECT coalesce(max(fid), 0) FROM events")
+        self._audit_after_fid = int(cursor.fetchone()[0])
+        cursor.execute("DROP TRIGGER IF EXISTS est_audit_events_insert")
 
     def _prepare_bulk(self, batch: EventBatch, now: np.datetime64) -> Iterator[tuple[Any, ...]]:
         n = len(batch)
@@ -323,6 +355,8 @@ class GeoPackageStore(EventStore):
                 rtree.write(self._conn, "rtree_events_geom", packed.result(), size)
             cursor.execute(schema.gpkg_rtree_insert_trigger("events", "geom"))
             cursor.execute(schema.gpkg_feature_count_triggers("events")[0])
+            cursor.execute(schema_security.gpkg_event_audit_after_fid(), (self._audit_after_fid,))
+            cursor.execute(schema_security.GPKG_EVENT_AUDIT_INSERT_TRIGGER)
             cursor.execute("UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM events) "
                            "WHERE table_name = 'events'")
         if self._bulk_points:

@@ -24,7 +24,7 @@ from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import EventColumns, Role, Status
 from ..reference import municipality
 from ..validation import Extent
-from .base import EventStore, StoreSettings, columns_from_arrays
+from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays
 
 S = schema.PG_SCHEMA
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
@@ -137,6 +137,8 @@ class PostgisStore(EventStore):
             )
             store._migrate(0, schema_version or schema.LATEST_VERSION)
             with store.transaction() as cursor:
+                if (schema_version or schema.LATEST_VERSION) >= 4:
+                    store._audit_context(cursor, SETUP_ACTOR)
                 store._write_settings(cursor, store._settings)
                 if seed:
                     store._seed_reference_data(cursor)
@@ -211,6 +213,11 @@ class PostgisStore(EventStore):
 
     def _for_update(self) -> str:
         return " FOR UPDATE"
+
+    def _set_audit_context(self, cursor: Any, actor: str, reason: str | None) -> None:
+        # Transaction-local: est.actor counts only for the schema owner's own jobs; a login is itself.
+        cursor.execute("SELECT set_config('est.actor', %s, true), set_config('est.reason', %s, true)",
+                       (actor, reason or ""))
 
     def _lock_for_migration(self, cursor: Any) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('est_weekly_migration'))")

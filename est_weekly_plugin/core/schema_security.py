@@ -1,0 +1,551 @@
+"""Schema v4: who a login is, what it may do, and an audit log the database writes itself.
+
+PostGIS is shared by partner organisations and reached by any client (psql, ogr2ogr, QGIS
+without the plugin, QField), so every rule lives in PostgreSQL: memberships (login →
+organisation + role), grants, row-level security with one policy per command, triggers for the
+status state machine and the fields the database sets from the session, and statement-level
+audit triggers (transition tables, so a million-row COPY costs one INSERT … SELECT). The audit
+log is append-only for every role; only SECURITY DEFINER trigger functions write it.
+
+A GeoPackage gets the same audit and state-machine triggers in SQLite, so no change made through
+the plugin or another SQLite client escapes the log — but a file has no logins, so there the role
+is a local choice and not a security boundary.
+
+These statements are final SQL (``schema.statements`` does not format them).
+"""
+
+from __future__ import annotations
+
+S = "est"
+
+# Fields of an event the audit log records (from → to); the same names on both backends.
+AUDITED_EVENT_FIELDS = ("category", "organisation", "event_date", "time_from", "time_to", "x", "y", "place_name",
+                        "description", "status", "review_reason", "duplicate_of", "source", "source_id")
+_SNAPSHOT_FIELDS = AUDITED_EVENT_FIELDS[:10] + ("source", "source_id")
+
+ROLES = ("reporter", "reviewer", "viewer", "admin")
+
+# ---------------------------------------------------------------------------------------------
+# PostGIS
+# ---------------------------------------------------------------------------------------------
+_PG_TABLES = ("events", "audit_log", "categories", "organisations", "est_settings", "schema_version",
+              "meetings", "priorities", "memberships", "sources")
+
+_PG_HELPERS = (
+    # Who is connected. session_user: the login that connected, whatever SET ROLE did since.
+    f"""CREATE OR REPLACE FUNCTION {S}.is_maintainer() RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$
+        SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = session_user AND rolsuper)
+            OR pg_has_role(session_user, (SELECT nspowner FROM pg_namespace WHERE nspname = '{S}'), 'MEMBER') $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.my_role() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$
+        SELECT coalesce((SELECT role FROM {S}.memberships WHERE login = session_user AND active),
+                        CASE WHEN {S}.is_maintainer() THEN 'admin' END) $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.my_organisation() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$
+        SELECT organisation FROM {S}.memberships WHERE login = session_user AND active $$""",
+    # The actor an audit row names: the login; a maintainer (schema owner, superuser: the
+    # plugin's own bulk jobs and the demo) may name the person it acts for in est.actor.
+    f"""CREATE OR REPLACE FUNCTION {S}.audit_actor() RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$
+        SELECT CASE WHEN {S}.is_maintainer()
+                    THEN coalesce(nullif(current_setting('est.actor', true), ''), session_user::text)
+                    ELSE session_user::text END $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.setting(name text) RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$ SELECT value FROM {S}.est_settings WHERE key = name $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.refuse(code text, detail text DEFAULT '') RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'est:' || code, DETAIL = detail; END $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.jsonb_diff(before jsonb, after jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+        SELECT coalesce(jsonb_object_agg(key, jsonb_build_array(o.value, n.value)), '{{}}'::jsonb)
+        FROM jsonb_each(coalesce(after, '{{}}'::jsonb)) n
+        FULL JOIN jsonb_each(coalesce(before, '{{}}'::jsonb)) o USING (key)
+        WHERE o.value IS DISTINCT FROM n.value
+          AND NOT (o.value IS NULL AND n.value = 'null'::jsonb)
+          AND NOT (n.value IS NULL AND o.value = 'null'::jsonb) $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.event_json(e {S}.events) RETURNS jsonb LANGUAGE sql STABLE AS $$
+        SELECT jsonb_build_object(
+            'category', e.category, 'organisation', e.organisation, 'event_date', e.event_date,
+            'time_from', to_char(e.time_from, 'HH24:MI'), 'time_to', to_char(e.time_to, 'HH24:MI'),
+            'x', round(ST_X(e.geom)::numeric, 3), 'y', round(ST_Y(e.geom)::numeric, 3),
+            'place_name', e.place_name, 'description', e.description, 'status', e.status,
+            'review_reason', e.review_reason, 'duplicate_of', e.duplicate_of,
+            'source', e.source, 'source_id', e.source_id) $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.event_action(before text, after text, duplicate uuid) RETURNS text
+        LANGUAGE sql IMMUTABLE AS $$
+        SELECT CASE WHEN before = after AND after = 'approved' THEN 'correct'
+                    WHEN before = after THEN 'edit'
+                    WHEN after = 'approved' THEN 'approve'
+                    WHEN after = 'rejected' AND duplicate IS NOT NULL THEN 'duplicate'
+                    WHEN after = 'rejected' THEN 'reject'
+                    WHEN after = 'withdrawn' THEN 'withdraw'
+                    ELSE 'status' END $$""",
+)
+
+_PG_TABLES_V4 = (
+    f"""CREATE TABLE {S}.memberships (
+        login text PRIMARY KEY CHECK (login ~ '^[a-z][a-z0-9_.-]{{2,62}}$'),
+        organisation text NOT NULL REFERENCES {S}.organisations(code),
+        role text NOT NULL CHECK (role IN ('reporter','reviewer','viewer','admin')),
+        display_name text NOT NULL DEFAULT '' CHECK (length(display_name) <= 200 AND display_name !~ '[[:cntrl:]]'),
+        active boolean NOT NULL DEFAULT true,
+        created_at timestamptz NOT NULL DEFAULT now(), created_by text NOT NULL DEFAULT session_user)""",
+    f"""CREATE TABLE {S}.sources (
+        code text PRIMARY KEY CHECK (code ~ '^[a-z0-9_.-]{{1,64}}$'), name text NOT NULL,
+        organisation text REFERENCES {S}.organisations(code), trusted boolean NOT NULL DEFAULT false)""",
+    f"INSERT INTO {S}.sources (code, name) VALUES ('form', 'EST Weekly reporting form'), ('import', 'File import')",
+    f"ALTER TABLE {S}.events ADD COLUMN source text NOT NULL DEFAULT 'form' REFERENCES {S}.sources(code)",
+    f"ALTER TABLE {S}.events ADD COLUMN source_id text",
+    f"CREATE UNIQUE INDEX events_source_id ON {S}.events (source, source_id) WHERE source_id IS NOT NULL",
+    f"ALTER TABLE {S}.events ALTER COLUMN reporter SET DEFAULT session_user",
+    f"ALTER TABLE {S}.events DROP CONSTRAINT IF EXISTS events_status_check",
+    f"""ALTER TABLE {S}.events ADD CONSTRAINT events_status_check
+        CHECK (status IN ('submitted','approved','rejected','withdrawn'))""",
+    f"ALTER TABLE {S}.audit_log ALTER COLUMN subject_uuid DROP NOT NULL",
+    f"ALTER TABLE {S}.audit_log ADD COLUMN subject_key text",
+    f"ALTER TABLE {S}.audit_log ADD COLUMN login text NOT NULL DEFAULT session_user",
+    f"ALTER TABLE {S}.audit_log ADD COLUMN organisation text",
+    f"UPDATE {S}.audit_log SET subject_key = subject_uuid::text",
+    f"""UPDATE {S}.audit_log a SET organisation = e.organisation FROM {S}.events e
+        WHERE a.subject = 'event' AND e.uuid = a.subject_uuid""",
+    f"CREATE INDEX audit_log_key ON {S}.audit_log (subject, subject_key)",
+    # Existing logins that hold an EST role keep it, with the safety unit as organisation.
+    f"""INSERT INTO {S}.memberships (login, organisation, role)
+        SELECT r.rolname, (SELECT code FROM {S}.organisations ORDER BY (code = 'trygghet') DESC, code LIMIT 1),
+               CASE WHEN pg_has_role(r.oid, 'est_admin', 'MEMBER') THEN 'admin'
+                    WHEN pg_has_role(r.oid, 'est_reviewer', 'MEMBER') THEN 'reviewer'
+                    WHEN pg_has_role(r.oid, 'est_reporter', 'MEMBER') THEN 'reporter' ELSE 'viewer' END
+        FROM pg_roles r
+        WHERE r.rolcanlogin AND NOT r.rolsuper AND r.rolname ~ '^[a-z][a-z0-9_.-]{{2,62}}$'
+          AND pg_has_role(r.oid, 'est_viewer', 'MEMBER') AND EXISTS (SELECT 1 FROM {S}.organisations)""",
+)
+
+# The event rules a policy cannot express: fields the database sets from the session, the
+# status state machine, who may review what.
+_PG_EVENT_GUARD = (
+    f"""CREATE OR REPLACE FUNCTION {S}.events_before_insert() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = {S}, public, pg_temp AS $$
+    DECLARE role text := {S}.my_role(); org text := {S}.my_organisation(); trusted boolean;
+    BEGIN
+        IF {S}.is_maintainer() AND NOT EXISTS (SELECT 1 FROM {S}.memberships WHERE login = session_user AND active) THEN
+            RETURN NEW;  -- the owner's own jobs (demo, migrations); it could disable triggers anyway
+        END IF;
+        IF role IS NULL OR role = 'viewer' THEN PERFORM {S}.refuse('no_report_role'); END IF;
+        IF NEW.organisation IS NULL THEN NEW.organisation := org; END IF;
+        IF role = 'reporter' AND NEW.organisation IS DISTINCT FROM org THEN
+            PERFORM {S}.refuse('other_organisation', NEW.organisation);
+        END IF;
+        NEW.reporter := session_user;
+        NEW.created_at := now(); NEW.updated_at := now(); NEW.version := 1;
+        NEW.duplicate_of := NULL;
+        SELECT s.trusted AND (s.organisation IS NULL OR s.organisation = org OR role IN ('reviewer','admin'))
+          INTO trusted FROM {S}.sources s WHERE s.code = NEW.source;
+        IF NEW.status = 'approved' AND coalesce(trusted, false) THEN
+            NEW.reviewer := session_user; NEW.reviewed_at := now();
+            NEW.review_reason := 'trusted source: ' || NEW.source;
+        ELSE
+            NEW.status := 'submitted'; NEW.reviewer := NULL; NEW.reviewed_at := NULL; NEW.review_reason := NULL;
+        END IF;
+        RETURN NEW;
+    END $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.events_before_update() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = {S}, public, pg_temp AS $$
+    DECLARE role text := {S}.my_role(); maintainer boolean := {S}.is_maintainer()
+        AND NOT EXISTS (SELECT 1 FROM {S}.memberships WHERE login = session_user AND active);
+    BEGIN
+        IF NOT (OLD.status = NEW.status AND NEW.status IN ('submitted','approved')
+                OR OLD.status = 'submitted' AND NEW.status IN ('approved','rejected','withdrawn')) THEN
+            PERFORM {S}.refuse('status_transition', OLD.status || ' → ' || NEW.status);
+        END IF;
+        IF NEW.uuid <> OLD.uuid OR NEW.fid <> OLD.fid OR NEW.created_at <> OLD.created_at
+           OR NEW.source IS DISTINCT FROM OLD.source OR NEW.source_id IS DISTINCT FROM OLD.source_id THEN
+            PERFORM {S}.refuse('fixed_field');
+        END IF;
+        IF maintainer THEN
+            RETURN NEW;
+        END IF;
+        IF NEW.reporter <> OLD.reporter THEN PERFORM {S}.refuse('fixed_field', 'reporter'); END IF;
+        NEW.updated_at := now();
+        NEW.version := OLD.version + 1;
+        IF OLD.status = 'submitted' AND NEW.status IN ('submitted','withdrawn') THEN
+            IF role NOT IN ('reporter','reviewer','admin') THEN PERFORM {S}.refuse('no_report_role'); END IF;
+            IF NEW.organisation <> OLD.organisation AND role = 'reporter' THEN
+                PERFORM {S}.refuse('other_organisation', NEW.organisation);
+            END IF;
+            IF (NEW.reviewer, NEW.reviewed_at, NEW.review_reason, NEW.duplicate_of)
+               IS DISTINCT FROM (OLD.reviewer, OLD.reviewed_at, OLD.review_reason, OLD.duplicate_of) THEN
+                PERFORM {S}.refuse('review_fields');
+            END IF;
+            RETURN NEW;
+        END IF;
+        -- a decision (approve, reject) or a correction of an approved event
+        IF role NOT IN ('reviewer','admin') THEN PERFORM {S}.refuse('not_reviewer'); END IF;
+        IF OLD.reporter = session_user THEN PERFORM {S}.refuse('own_report'); END IF;
+        IF OLD.status = 'approved' AND nullif(current_setting('est.reason', true), '') IS NULL
+           AND NEW.review_reason IS NOT DISTINCT FROM OLD.review_reason THEN
+            PERFORM {S}.refuse('correction_reason');
+        END IF;
+        NEW.reviewer := session_user;
+        NEW.reviewed_at := now();
+        RETURN NEW;
+    END $$""",
+    f"""CREATE TRIGGER events_before_insert BEFORE INSERT ON {S}.events
+        FOR EACH ROW EXECUTE FUNCTION {S}.events_before_insert()""",
+    f"""CREATE TRIGGER events_before_update BEFORE UPDATE ON {S}.events
+        FOR EACH ROW EXECUTE FUNCTION {S}.events_before_update()""",
+)
+
+# Audit triggers: statement level with transition tables, SECURITY DEFINER (nobody else may
+# write the log). ``est.reason`` (SET LOCAL) carries a reason; decisions fall back to the
+# event's review reason.
+_PG_AUDIT = (
+    f"""CREATE OR REPLACE FUNCTION {S}.audit_events() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = {S}, public, pg_temp AS $$
+    DECLARE actor text := {S}.audit_actor(); reason text := nullif(current_setting('est.reason', true), '');
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO {S}.audit_log (subject, subject_uuid, subject_key, action, actor, login, reason, changes,
+                                       organisation)
+            SELECT 'event', n.uuid, n.uuid::text,
+                   CASE WHEN n.source = 'form' THEN 'submit' ELSE 'import' END, actor, session_user,
+                   coalesce(reason, n.review_reason), {S}.jsonb_diff(NULL, {S}.event_json(n)), n.organisation
+            FROM new_rows n ORDER BY n.fid;
+        ELSIF TG_OP = 'UPDATE' THEN
+            INSERT INTO {S}.audit_log (subject, subject_uuid, subject_key, action, actor, login, reason, changes,
+                                       organisation)
+            SELECT 'event', n.uuid, n.uuid::text, {S}.event_action(o.status, n.status, n.duplicate_of), actor,
+                   session_user, coalesce(reason, CASE WHEN o.status <> n.status THEN n.review_reason END),
+                   {S}.jsonb_diff({S}.event_json(o), {S}.event_json(n)), n.organisation
+            FROM old_rows o JOIN new_rows n ON n.fid = o.fid ORDER BY n.fid;
+        ELSE
+            INSERT INTO {S}.audit_log (subject, subject_uuid, subject_key, action, actor, login, reason, changes,
+                                       organisation)
+            SELECT 'event', o.uuid, o.uuid::text, 'delete', actor, session_user, reason,
+                   {S}.jsonb_diff({S}.event_json(o), NULL), o.organisation
+            FROM old_rows o ORDER BY o.fid;
+        END IF;
+        RETURN NULL;
+    END $$""",
+    # Everything else: the whole row as JSON (geometry left out), diffed. TG_ARGV: subject, key column.
+    f"""CREATE OR REPLACE FUNCTION {S}.audit_rows() RETURNS trigger LANGUAGE plpgsql
+        SECURITY DEFINER SET search_path = {S}, public, pg_temp AS $$
+    DECLARE actor text := {S}.audit_actor(); reason text := nullif(current_setting('est.reason', true), '');
+            subject text := TG_ARGV[0]; key text := TG_ARGV[1];
+            hidden text[] := ARRAY['geom', 'updated_at', 'version', 'created_at'];
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO {S}.audit_log (subject, subject_uuid, subject_key, action, actor, login, reason, changes)
+            SELECT subject, CASE WHEN key = 'uuid' THEN (j ->> 'uuid')::uuid END, j ->> key, 'create', actor,
+                   session_user, reason, {S}.jsonb_diff(NULL, j - hidden)
+            FROM (SELECT to_jsonb(n) AS j FROM new_rows n) s;
+        ELSIF TG_OP = 'UPDATE' THEN
+            INSERT INTO {S}.audit_log (subject, subject_uuid, subject_key, action, actor, login, reason, changes)
+            SELECT subject, CASE WHEN key = 'uuid' THEN (n ->> 'uuid')::uuid END, n ->> key,
+                   CASE WHEN subject = 'priority' AND (SELECT array_agg(k) FROM jsonb_object_keys(d) k)
+                             <@ ARRAY['status', 'follow_up_comment'] THEN 'follow_up' ELSE 'edit' END,
+                   actor, session_user, reason, d
+            FROM (SELECT o.j AS o, n.j AS n, {S}.jsonb_diff(o.j - hidden, n.j - hidden) AS d
+                  FROM (SELECT to_jsonb(r) AS j FROM old_rows r) o
+                  JOIN (SELECT to_jsonb(r) AS j FROM new_rows r) n ON n.j -> key = o.j -> key) s;
+        ELSE
+            INSERT INTO {S}.audit_log (subject, subject_uuid, subject_key, action, actor, login, reason, changes)
+            SELECT subject, CASE WHEN key = 'uuid' THEN (j ->> 'uuid')::uuid END, j ->> key, 'delete', actor,
+                   session_user, reason, {S}.jsonb_diff(j - hidden, NULL)
+            FROM (SELECT to_jsonb(o) AS j FROM old_rows o) s;
+        END IF;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF current_setting('est.redaction', true) = 'on' AND TG_OP = 'UPDATE' THEN RETURN NEW; END IF;
+            RAISE EXCEPTION USING ERRCODE = '42501', MESSAGE = 'est:audit_append_only';
+        END $$""",
+    f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON {S}.audit_log
+        FOR EACH ROW EXECUTE FUNCTION {S}.audit_log_is_append_only()""",
+    f"""CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON {S}.audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION {S}.audit_log_is_append_only()""",
+)
+
+
+def _pg_audit_triggers() -> tuple[str, ...]:
+    statements: list[str] = []
+    tables = [("events", None, None), ("meetings", "meeting", "uuid"), ("priorities", "priority", "uuid"),
+              ("categories", "category", "code"), ("organisations", "organisation", "code"),
+              ("memberships", "membership", "login"), ("sources", "source", "code"),
+              ("est_settings", "setting", "key")]
+    for table, subject, key in tables:
+        function = f"{S}.audit_events()" if subject is None else f"{S}.audit_rows('{subject}', '{key}')"
+        for op, referencing in (("INSERT", "NEW TABLE AS new_rows"), ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+                                ("DELETE", "OLD TABLE AS old_rows")):
+            statements.append(
+                f"CREATE TRIGGER audit_{op.lower()} AFTER {op} ON {S}.{table} REFERENCING {referencing} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}"
+            )
+    return tuple(statements)
+
+
+# Row-level security: one policy per command, all written against the membership of the login.
+_ME_ROLE = f"(SELECT {S}.my_role())"
+_ME_ORG = f"(SELECT {S}.my_organisation())"
+_PG_POLICIES = (
+    *(f"ALTER TABLE {S}.{table} ENABLE ROW LEVEL SECURITY" for table in ("events", "audit_log", "memberships")),
+    f"""CREATE POLICY events_select ON {S}.events FOR SELECT USING (
+        {_ME_ROLE} IN ('reviewer','admin') OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG}))""",
+    f"""CREATE POLICY events_insert ON {S}.events FOR INSERT WITH CHECK (
+        {_ME_ROLE} IN ('reviewer','admin')
+        OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG} AND status = 'submitted'))""",
+    f"""CREATE POLICY events_update ON {S}.events FOR UPDATE USING (
+        {_ME_ROLE} IN ('reviewer','admin')
+        OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG} AND status = 'submitted'))
+        WITH CHECK ({_ME_ROLE} IN ('reviewer','admin')
+        OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG} AND status IN ('submitted','withdrawn')))""",
+    f"""CREATE POLICY audit_select ON {S}.audit_log FOR SELECT USING (
+        {_ME_ROLE} IN ('reviewer','admin')
+        OR ({_ME_ROLE} = 'reporter' AND subject = 'event' AND organisation = {_ME_ORG}))""",
+    f"""CREATE POLICY memberships_select ON {S}.memberships FOR SELECT USING (
+        login = session_user OR {_ME_ROLE} = 'admin')""",
+)
+
+# The compilation as a viewer sees it: approved events, no reporter identity, and free text only
+# when an administrator allowed descriptions for viewers (setting viewer_descriptions = 'true').
+_PG_VIEWS = (
+    f"""CREATE VIEW {S}.approved_events WITH (security_barrier) AS
+        SELECT e.fid, e.geom, e.uuid, e.category, e.organisation, e.event_date, e.time_from, e.time_to,
+               e.place_name,
+               CASE WHEN {_ME_ROLE} IN ('reviewer','admin') OR e.organisation = {_ME_ORG}
+                         OR {S}.setting('viewer_descriptions') = 'true' THEN e.description END AS description,
+               CASE WHEN {_ME_ROLE} IN ('reviewer','admin') OR e.organisation = {_ME_ORG}
+                    THEN e.reporter END AS reporter,
+               e.reviewed_at, e.source
+        FROM {S}.events e WHERE e.status = 'approved' AND {_ME_ROLE} IS NOT NULL""",
+)
+
+_PG_GRANTS = (
+    f"REVOKE ALL ON {', '.join(f'{S}.{t}' for t in _PG_TABLES)} FROM est_viewer, est_reporter, est_reviewer, est_admin",
+    f"REVOKE ALL ON ALL TABLES IN SCHEMA {S} FROM PUBLIC",
+    f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {S} FROM PUBLIC",
+    "GRANT est_reporter TO est_reviewer",
+    f"GRANT USAGE ON SCHEMA {S} TO est_viewer",
+    f"""GRANT SELECT ON {S}.categories, {S}.organisations, {S}.est_settings, {S}.schema_version, {S}.sources,
+        {S}.memberships, {S}.approved_events, {S}.meetings, {S}.priorities TO est_viewer""",
+    f"""GRANT EXECUTE ON FUNCTION {S}.is_maintainer(), {S}.my_role(), {S}.my_organisation(), {S}.setting(text),
+        {S}.jsonb_diff(jsonb, jsonb), {S}.event_action(text, text, uuid), {S}.refuse(text, text) TO est_viewer""",
+    f"GRANT EXECUTE ON FUNCTION {S}.event_json({S}.events) TO est_reporter",
+    f"GRANT SELECT, INSERT, UPDATE ON {S}.events TO est_reporter",
+    f"GRANT SELECT ON {S}.audit_log TO est_reporter",
+    f"GRANT USAGE ON SEQUENCE {S}.events_fid_seq TO est_reporter",
+    f"GRANT INSERT, UPDATE, DELETE ON {S}.meetings, {S}.priorities TO est_reviewer",
+    f"GRANT USAGE ON SEQUENCE {S}.meetings_id_seq, {S}.priorities_fid_seq TO est_reviewer",
+    f"""GRANT INSERT, UPDATE, DELETE ON {S}.categories, {S}.organisations, {S}.est_settings, {S}.sources
+        TO est_admin""",
+)
+
+# Login management: the only way to create, change or disable an EST login. SECURITY DEFINER
+# (the schema owner needs CREATEROLE); executable by est_admin only. They never touch a role that
+# has no membership row, so a database administrator's own roles are out of their reach.
+_LOGIN_CHECK = f"""
+        IF {S}.my_role() IS DISTINCT FROM 'admin' THEN PERFORM {S}.refuse('not_admin'); END IF;"""
+_PG_LOGIN_FUNCTIONS = (
+    f"""CREATE OR REPLACE FUNCTION {S}.create_login(login text, organisation text, role text, password text,
+            display_name text DEFAULT '') RETURNS void LANGUAGE plpgsql SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp AS $$
+    BEGIN {_LOGIN_CHECK}
+        IF login !~ '^[a-z][a-z0-9_.-]{{2,62}}$' THEN PERFORM {S}.refuse('bad_login', login); END IF;
+        IF role NOT IN ('reporter','reviewer','viewer','admin') THEN PERFORM {S}.refuse('bad_role', role); END IF;
+        IF length(password) < 12 THEN PERFORM {S}.refuse('weak_password'); END IF;
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = login) THEN PERFORM {S}.refuse('login_exists', login); END IF;
+        INSERT INTO {S}.memberships (login, organisation, role, display_name)
+        VALUES (login, organisation, role, coalesce(display_name, ''));
+        EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L IN ROLE %I', login, password, 'est_' || role);
+    END $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.set_login_password(login text, password text) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    BEGIN {_LOGIN_CHECK}
+        IF NOT EXISTS (SELECT 1 FROM {S}.memberships m WHERE m.login = set_login_password.login) THEN
+            PERFORM {S}.refuse('no_such_login', login);
+        END IF;
+        IF length(password) < 12 THEN PERFORM {S}.refuse('weak_password'); END IF;
+        EXECUTE format('ALTER ROLE %I PASSWORD %L', login, password);
+        UPDATE {S}.memberships m SET created_by = m.created_by WHERE m.login = set_login_password.login;
+    END $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.set_login_role(login text, role text, organisation text DEFAULT NULL)
+        RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    DECLARE old text;
+    BEGIN {_LOGIN_CHECK}
+        SELECT m.role INTO old FROM {S}.memberships m WHERE m.login = set_login_role.login;
+        IF old IS NULL THEN PERFORM {S}.refuse('no_such_login', login); END IF;
+        IF role NOT IN ('reporter','reviewer','viewer','admin') THEN PERFORM {S}.refuse('bad_role', role); END IF;
+        IF login = session_user AND role <> 'admin' THEN PERFORM {S}.refuse('own_admin'); END IF;
+        UPDATE {S}.memberships m SET role = set_login_role.role,
+               organisation = coalesce(set_login_role.organisation, m.organisation)
+        WHERE m.login = set_login_role.login;
+        EXECUTE format('REVOKE %I FROM %I', 'est_' || old, login);
+        EXECUTE format('GRANT %I TO %I', 'est_' || role, login);
+    END $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.set_login_active(login text, active boolean) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    BEGIN {_LOGIN_CHECK}
+        IF NOT EXISTS (SELECT 1 FROM {S}.memberships m WHERE m.login = set_login_active.login) THEN
+            PERFORM {S}.refuse('no_such_login', login);
+        END IF;
+        IF login = session_user AND NOT active THEN PERFORM {S}.refuse('own_admin'); END IF;
+        UPDATE {S}.memberships m SET active = set_login_active.active WHERE m.login = set_login_active.login;
+        EXECUTE format('ALTER ROLE %I %s', login, CASE WHEN active THEN 'LOGIN' ELSE 'NOLOGIN' END);
+    END $$""",
+    f"""CREATE OR REPLACE FUNCTION {S}.set_source_trusted(code text, trusted boolean) RETURNS void
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    BEGIN {_LOGIN_CHECK}
+        UPDATE {S}.sources s SET trusted = set_source_trusted.trusted WHERE s.code = set_source_trusted.code;
+    END $$""",
+    f"""GRANT EXECUTE ON FUNCTION {S}.create_login(text, text, text, text, text), {S}.set_login_password(text, text),
+        {S}.set_login_role(text, text, text), {S}.set_login_active(text, boolean),
+        {S}.set_source_trusted(text, boolean) TO est_admin""",
+)
+
+PG_V4 = (*_PG_TABLES_V4, *_PG_HELPERS, *_PG_EVENT_GUARD, *_PG_AUDIT, *_pg_audit_triggers(), *_PG_POLICIES,
+         *_PG_VIEWS, *_PG_LOGIN_FUNCTIONS, *_PG_GRANTS)
+
+# ---------------------------------------------------------------------------------------------
+# GeoPackage (SQLite): the same audit and state machine, no logins
+# ---------------------------------------------------------------------------------------------
+# The plugin writes who acts (and why) into est_audit_context at the start of its transaction and
+# deletes the row before committing, so a change by any other SQLite client is logged as such.
+OUTSIDE_ACTOR = "(outside EST Weekly)"
+_CTX = "(SELECT {0} FROM est_audit_context WHERE id = 1)"
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+
+# Plain SQL only (any SQLite client can run these triggers): the point is kept as the hex of its
+# GeoPackage blob under "geom", which the store decodes into x and y when it reads the log.
+_GPKG_EVENT_FIELDS = tuple(name for name in AUDITED_EVENT_FIELDS if name not in ("x", "y")) + ("geom",)
+_GPKG_SNAPSHOT_FIELDS = tuple(name for name in _SNAPSHOT_FIELDS if name not in ("x", "y")) + ("geom",)
+
+
+def _gpkg_event_value(prefix: str, name: str) -> str:
+    return f"hex({prefix}.geom)" if name == "geom" else f"{prefix}.{name}"
+
+
+def _gpkg_event_snapshot(prefix: str) -> str:
+    pairs = ", ".join(f"'{name}', json_array(NULL, {_gpkg_event_value(prefix, name)})"
+                      for name in _GPKG_SNAPSHOT_FIELDS)
+    return f"json_object({pairs})"
+
+
+def _gpkg_diff(pairs: list[tuple[str, str, str]]) -> str:
+    """JSON {name: [old, new]} of the pairs whose values differ (json_group_object over a UNION)."""
+    arms = " UNION ALL ".join(
+        f"SELECT '{name}' AS k, json_array({old}, {new}) AS v WHERE {old} IS NOT {new}" for name, old, new in pairs
+    )
+    return f"(SELECT coalesce(json_group_object(k, json(v)), '{{}}') FROM ({arms}))"
+
+
+_GPKG_AUDIT_COLUMNS = "subject, subject_uuid, subject_key, action, actor, at, reason, changes, organisation"
+_GPKG_ACTOR = f"coalesce({_CTX.format('actor')}, '{OUTSIDE_ACTOR}')"
+
+
+def _gpkg_event_insert_values(prefix: str) -> str:
+    """The audit values of a new event row named *prefix* ('NEW' in the trigger, a table alias in bulk)."""
+    return (
+        f"'event', {prefix}.uuid, {prefix}.uuid, CASE WHEN {prefix}.source = 'form' THEN 'submit' ELSE 'import' END, "
+        f"{_GPKG_ACTOR}, {_NOW}, coalesce({_CTX.format('reason')}, {prefix}.review_reason), "
+        f"{_gpkg_event_snapshot(prefix)}, {prefix}.organisation"
+    )
+
+
+def gpkg_event_audit_after_fid() -> str:
+    """Audit rows for every event with fid > ? — how a bulk insert audits row by row, set-based."""
+    return (f"INSERT INTO audit_log ({_GPKG_AUDIT_COLUMNS}) SELECT {_gpkg_event_insert_values('e')} "
+            "FROM events AS e WHERE e.fid > ? ORDER BY e.fid")
+
+
+GPKG_EVENT_AUDIT_INSERT_TRIGGER = f"""CREATE TRIGGER est_audit_events_insert AFTER INSERT ON events BEGIN
+    INSERT INTO audit_log ({_GPKG_AUDIT_COLUMNS}) VALUES ({_gpkg_event_insert_values('NEW')}); END"""
+
+
+def _gpkg_event_triggers() -> tuple[str, ...]:
+    diff = _gpkg_diff([(n, _gpkg_event_value("OLD", n), _gpkg_event_value("NEW", n)) for n in _GPKG_EVENT_FIELDS])
+    action = ("CASE WHEN OLD.status = NEW.status AND NEW.status = 'approved' THEN 'correct' "
+              "WHEN OLD.status = NEW.status THEN 'edit' WHEN NEW.status = 'approved' THEN 'approve' "
+              "WHEN NEW.status = 'rejected' AND NEW.duplicate_of IS NOT NULL THEN 'duplicate' "
+              "WHEN NEW.status = 'rejected' THEN 'reject' WHEN NEW.status = 'withdrawn' THEN 'withdraw' "
+              "ELSE 'status' END")
+    columns, actor = _GPKG_AUDIT_COLUMNS, _GPKG_ACTOR
+    return (
+        GPKG_EVENT_AUDIT_INSERT_TRIGGER,
+        f"""CREATE TRIGGER est_audit_events_update AFTER UPDATE ON events BEGIN
+            INSERT INTO audit_log ({columns}) VALUES ('event', NEW.uuid, NEW.uuid, {action}, {actor}, {_NOW},
+                coalesce({_CTX.format('reason')}, CASE WHEN OLD.status <> NEW.status THEN NEW.review_reason END),
+                {diff}, NEW.organisation); END""",
+        f"""CREATE TRIGGER est_audit_events_delete AFTER DELETE ON events BEGIN
+            INSERT INTO audit_log ({columns}) VALUES ('event', OLD.uuid, OLD.uuid, 'delete', {actor}, {_NOW},
+                {_CTX.format('reason')}, json_object('status', json_array(OLD.status, NULL)), OLD.organisation); END""",
+        # The status state machine, as on PostGIS.
+        """CREATE TRIGGER est_events_status_machine BEFORE UPDATE OF status ON events
+            WHEN NOT (OLD.status = NEW.status AND NEW.status IN ('submitted','approved')
+                      OR OLD.status = 'submitted' AND NEW.status IN ('approved','rejected','withdrawn'))
+            BEGIN SELECT RAISE(ABORT, 'est:status_transition'); END""",
+        """CREATE TRIGGER est_audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'est:audit_append_only'); END""",
+        """CREATE TRIGGER est_audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'est:audit_append_only'); END""",
+    )
+
+
+_GPKG_OTHER_AUDITED = {
+    # table: (subject, key, [columns], json columns)
+    "meetings": ("meeting", "uuid", ["iso_week", "meeting_date", "organisations", "notes"], {"organisations"}),
+    "priorities": ("priority", "uuid", ["meeting_id", "kind", "rank", "name", "categories", "radius_m", "responsible",
+                                        "action", "time_focus", "status", "follow_up_comment"],
+                   {"categories", "responsible"}),
+    "categories": ("category", "code", ["label_sv", "label_en", "colour", "description_sv", "description_en",
+                                        "active", "sort_order"], set()),
+    "organisations": ("organisation", "code", ["name_sv", "name_en", "kind", "active"], set()),
+    "est_settings": ("setting", "key", ["value"], set()),
+}
+
+
+def _gpkg_row_triggers(table: str) -> tuple[str, ...]:
+    subject, key, names, json_columns = _GPKG_OTHER_AUDITED[table]
+
+    def value(prefix: str, name: str) -> str:
+        return f"json({prefix}.{name})" if name in json_columns else f"{prefix}.{name}"
+
+    uuid, old_uuid = f"NEW.{key}", f"OLD.{key}"  # subject_uuid is NOT NULL text in a GeoPackage: the key
+    columns = "subject, subject_uuid, subject_key, action, actor, at, reason, changes"
+    actor = f"coalesce({_CTX.format('actor')}, '{OUTSIDE_ACTOR}')"
+    reason = _CTX.format("reason")
+    created = _gpkg_diff([(n, "NULL", value("NEW", n)) for n in names])
+    changed = _gpkg_diff([(n, value("OLD", n), value("NEW", n)) for n in names])
+    deleted = _gpkg_diff([(n, value("OLD", n), "NULL") for n in names])
+    follow_up = ("CASE WHEN " + " AND ".join(f"OLD.{n} IS NEW.{n}" for n in names if n not in ("status", "follow_up_comment"))
+                 + " THEN 'follow_up' ELSE 'edit' END") if table == "priorities" else "'edit'"
+    return (
+        f"""CREATE TRIGGER est_audit_{table}_insert AFTER INSERT ON {table} BEGIN
+            INSERT INTO audit_log ({columns}) VALUES ('{subject}', {uuid}, NEW.{key}, 'create', {actor}, {_NOW},
+            {reason}, {created}); END""",
+        f"""CREATE TRIGGER est_audit_{table}_update AFTER UPDATE ON {table} BEGIN
+            INSERT INTO audit_log ({columns}) VALUES ('{subject}', {uuid}, NEW.{key}, {follow_up}, {actor}, {_NOW},
+            {reason}, {changed}); END""",
+        f"""CREATE TRIGGER est_audit_{table}_delete AFTER DELETE ON {table} BEGIN
+            INSERT INTO audit_log ({columns}) VALUES ('{subject}', {old_uuid}, OLD.{key}, 'delete', {actor}, {_NOW},
+            {reason}, {deleted}); END""",
+    )
+
+
+GPKG_V4 = (
+    "CREATE TABLE est_audit_context (id INTEGER PRIMARY KEY CHECK (id = 1), actor TEXT, reason TEXT)",
+    "CREATE TABLE sources (code TEXT PRIMARY KEY, name TEXT NOT NULL, organisation TEXT REFERENCES organisations(code), "
+    "trusted BOOLEAN NOT NULL DEFAULT 0)",
+    "INSERT INTO sources (code, name) VALUES ('form', 'EST Weekly reporting form'), ('import', 'File import')",
+    "ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT 'form' REFERENCES sources(code)",
+    "ALTER TABLE events ADD COLUMN source_id TEXT",
+    "CREATE UNIQUE INDEX events_source_id ON events (source, source_id) WHERE source_id IS NOT NULL",
+    "ALTER TABLE audit_log ADD COLUMN subject_key TEXT",
+    "ALTER TABLE audit_log ADD COLUMN login TEXT",
+    "ALTER TABLE audit_log ADD COLUMN organisation TEXT",
+    "UPDATE audit_log SET subject_key = subject_uuid",
+    "UPDATE audit_log SET organisation = (SELECT e.organisation FROM events e WHERE e.uuid = audit_log.subject_uuid) "
+    "WHERE subject = 'event'",
+    "CREATE INDEX audit_log_key ON audit_log (subject, subject_key)",
+    *_gpkg_event_triggers(),
+    *(statement for table in _GPKG_OTHER_AUDITED for statement in _gpkg_row_triggers(table)),
+)
