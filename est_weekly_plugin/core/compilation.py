@@ -591,7 +591,7 @@ def postgis_grid_counts(store: Any, compilation_filter: CompilationFilter, exten
     where, params = postgis_where(compilation_filter, store)
     sql = (
         "SELECT floor((ST_X(e.geom) - ?) / ?)::int AS c, floor((ST_Y(e.geom) - ?) / ?)::int AS r, count(*) "
-        f"FROM {store._table('events')} e WHERE {where} "
+        f"FROM {store._table('approved_events')} e WHERE {where} "
         "AND e.geom && ST_MakeEnvelope(?, ?, ?, ?, ?) GROUP BY 1, 2"
     )
     rows_out = store._query(sql, [xmin, float(cell), ymin, float(cell), *params, xmin, ymin, xmax, ymax,
@@ -620,7 +620,7 @@ def postgis_chart_data(store: Any, compilation_filter: CompilationFilter, catego
         f"(e.event_date - date '1970-01-01') - ((e.event_date - date '1970-01-01') + 3) % 7 AS wk, "
         f"CASE WHEN e.time_from IS NULL THEN -1 ELSE {_MINUTE_FROM} END AS mf, "
         f"CASE WHEN e.time_from IS NULL THEN -1 ELSE {_MINUTE_TO} END AS mt "
-        f"FROM {store._table('events')} e WHERE {where}) e "
+        f"FROM {store._table('approved_events')} e WHERE {where}) e "
         "GROUP BY GROUPING SETS ((e.category), (e.organisation), (wk), (wd, mf, mt))"
     )
     rows = store._query(sql, params)
@@ -658,7 +658,7 @@ def postgis_chart_data(store: Any, compilation_filter: CompilationFilter, catego
         undated_where, undated_params = postgis_where(undated, store)
         weeks = {int(wk): int(count) for wk, count in store._query(
             "SELECT (e.event_date - date '1970-01-01') - ((e.event_date - date '1970-01-01') + 3) % 7, count(*) "
-            f"FROM {store._table('events')} e WHERE {undated_where} GROUP BY 1", undated_params)}
+            f"FROM {store._table('approved_events')} e WHERE {undated_where} GROUP BY 1", undated_params)}
         shown_first, last = _range_mondays(f.date_from, f.date_to, first_day, last_day)
         first = shown_first - dt.timedelta(days=7 * BASELINE_WEEKS)
         lead = BASELINE_WEEKS
@@ -705,7 +705,7 @@ class PostgisCompilation:
         self.category_codes = [c.code for c in store.categories()]
         self.organisation_codes = [o.code for o in store.organisations()]
         rows = store._query(f"SELECT min(event_date) - date '1970-01-01', max(event_date) - date '1970-01-01' "
-                            f"FROM {store._table('events')} WHERE status = 'approved'")
+                            f"FROM {store._table('approved_events')} WHERE status = 'approved'")
         self.first_day = int(rows[0][0]) if rows and rows[0][0] is not None else None
         self.last_day = int(rows[0][1]) if rows and rows[0][1] is not None else None
 

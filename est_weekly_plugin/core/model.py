@@ -182,3 +182,16 @@ def date_from_day(day: int) -> dt.date:
 
 def minute_of_day(value: dt.time | None) -> int:
     return -1 if value is None else value.hour * 60 + value.minute
+
+
+@dataclass(frozen=True)
+class Login:
+    """Who is using the database: on PostGIS all three come from the database (memberships);
+    on a GeoPackage the role is a local choice and ``enforced`` is False."""
+
+    login: str
+    organisation: str | None
+    role: Role | None
+    enforced: bool
+    display_name: str = ""
+    active: bool = True

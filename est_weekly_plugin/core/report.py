@@ -260,7 +260,7 @@ def _place_name(store: EventStore, spot: HotSpot, monday: dt.date, half: float) 
     """The place name reporters used most often around the hot-spot this week."""
     try:
         rows = store._query(
-            f"SELECT place_name, count(*) AS n FROM {store._table('events')} WHERE {store._near_sql()} "
+            f"SELECT place_name, count(*) AS n FROM {store._table('approved_events')} WHERE {store._near_sql()} "
             "AND event_date BETWEEN ? AND ? AND status = 'approved' AND place_name <> '' "
             "GROUP BY place_name ORDER BY n DESC, place_name LIMIT 1",
             (*store._near_params(spot.x, spot.y, half), store._date_param(monday),

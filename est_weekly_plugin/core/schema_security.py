@@ -292,7 +292,7 @@ _PG_POLICIES = (
         {_ME_ROLE} IN ('reviewer','admin') OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG}))""",
     f"""CREATE POLICY events_insert ON {S}.events FOR INSERT WITH CHECK (
         {_ME_ROLE} IN ('reviewer','admin')
-        OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG} AND status = 'submitted'))""",
+        OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG}))""",  # the insert trigger sets the status
     f"""CREATE POLICY events_update ON {S}.events FOR UPDATE USING (
         {_ME_ROLE} IN ('reviewer','admin')
         OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG} AND status = 'submitted'))
@@ -307,15 +307,17 @@ _PG_POLICIES = (
 
 # The compilation as a viewer sees it: approved events, no reporter identity, and free text only
 # when an administrator allowed descriptions for viewers (setting viewer_descriptions = 'true').
+_SEES_PEOPLE = f"({_ME_ROLE} IN ('reviewer','admin') OR e.organisation = {_ME_ORG})"
 _PG_VIEWS = (
     f"""CREATE VIEW {S}.approved_events WITH (security_barrier) AS
-        SELECT e.fid, e.geom, e.uuid, e.category, e.organisation, e.event_date, e.time_from, e.time_to,
-               e.place_name,
-               CASE WHEN {_ME_ROLE} IN ('reviewer','admin') OR e.organisation = {_ME_ORG}
-                         OR {S}.setting('viewer_descriptions') = 'true' THEN e.description END AS description,
-               CASE WHEN {_ME_ROLE} IN ('reviewer','admin') OR e.organisation = {_ME_ORG}
-                    THEN e.reporter END AS reporter,
-               e.reviewed_at, e.source
+        SELECT e.fid, e.geom, e.uuid, e.category, e.organisation,
+               CASE WHEN {_SEES_PEOPLE} THEN e.reporter ELSE '' END AS reporter,
+               e.event_date, e.time_from, e.time_to, e.place_name,
+               CASE WHEN {_SEES_PEOPLE} OR {S}.setting('viewer_descriptions') = 'true'
+                    THEN e.description ELSE '' END AS description,
+               e.status, CASE WHEN {_SEES_PEOPLE} THEN e.reviewer END AS reviewer, e.reviewed_at,
+               CASE WHEN {_SEES_PEOPLE} THEN e.review_reason END AS review_reason, e.duplicate_of,
+               e.created_at, e.updated_at, e.version, e.source, e.source_id
         FROM {S}.events e WHERE e.status = 'approved' AND {_ME_ROLE} IS NOT NULL""",
 )
 
@@ -532,6 +534,8 @@ def _gpkg_row_triggers(table: str) -> tuple[str, ...]:
 
 
 GPKG_V4 = (
+    # The same name as PostGIS's compilation view; a file has no logins, so nothing is masked.
+    "CREATE VIEW approved_events AS SELECT * FROM events WHERE status = 'approved'",
     "CREATE TABLE est_audit_context (id INTEGER PRIMARY KEY CHECK (id = 1), actor TEXT, reason TEXT)",
     "CREATE TABLE sources (code TEXT PRIMARY KEY, name TEXT NOT NULL, organisation TEXT REFERENCES organisations(code), "
     "trusted BOOLEAN NOT NULL DEFAULT 0)",

@@ -682,7 +682,7 @@ class CompilationDock(QgsDockWidget):
 
         store = self.session.store
         where, params = postgis_where(self.filter, store)
-        rows = store._query(f"SELECT e.fid FROM {store._table('events')} e WHERE {where}", params)
+        rows = store._query(f"SELECT e.fid FROM {store._table('approved_events')} e WHERE {where}", params)
         return [int(r[0]) for r in rows]
 
     def filtered_fids(self) -> list:

@@ -6,7 +6,7 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..core.errors import PermissionDenied
 from ..core.i18n import tr
-from ..core.model import Role
+from ..core.model import Login, Role
 from ..core.settings import EstSettings
 from ..core.store import EventStore, GeoPackageStore, PostgisStore
 
@@ -30,16 +30,14 @@ class EstSession(QObject):
         super().__init__(parent)
         self.store: EventStore | None = None
         self.settings = EstSettings.load()
-        self._role: Role | None = None
-        self._user: str | None = None
+        self._login: Login | None = None
 
     # ------------------------------------------------------------------ store
     def set_store(self, store: EventStore | None) -> None:
         if self.store is not None and self.store is not store:
             self.store.close()
         self.store = store
-        self._role = None
-        self._user = None
+        self._login = None
         self.store_changed.emit()
 
     def close(self) -> None:
@@ -51,32 +49,33 @@ class EstSession(QObject):
 
     # ------------------------------------------------------------------ who
     @property
-    def user(self) -> str:
-        if self._user is None:
+    def login(self) -> Login:
+        """Login, organisation and role: from the database on PostGIS, local settings on a GeoPackage."""
+        if self._login is None:
             if isinstance(self.store, PostgisStore):
-                self._user = str(self.store._query("SELECT current_user")[0][0])
+                self._login = self.store.whoami()
             else:
-                self._user = self.settings.effective_user()
-        return self._user
+                try:
+                    role = Role(self.settings.local_role)
+                except ValueError:
+                    role = Role.ADMIN
+                self._login = Login(self.settings.effective_user(), self.settings.organisation or None, role, False)
+        return self._login
+
+    @property
+    def user(self) -> str:
+        return self.login.login
 
     @property
     def role(self) -> Role:
-        """PostGIS: from the login's database roles. GeoPackage: the local setting."""
-        if self._role is None:
-            if isinstance(self.store, PostgisStore):
-                self._role = self.store.database_role() or Role.VIEWER
-            else:
-                try:
-                    self._role = Role(self.settings.local_role)
-                except ValueError:
-                    self._role = Role.ADMIN
-        return self._role
+        """PostGIS: the login's membership. GeoPackage: the local setting (not a security boundary)."""
+        return self.login.role or Role.VIEWER
 
     def set_local_role(self, role: Role) -> None:
         """GeoPackage only: change the local role (not a security boundary)."""
         self.settings.local_role = role.value
         self.settings.save()
-        self._role = None
+        self._login = None
         self.store_changed.emit()
 
     def may(self, permission: str) -> bool:
@@ -87,8 +86,15 @@ class EstSession(QObject):
             raise PermissionDenied("permission", role=tr(f"role.{self.role.value}"), action=tr(f"permission.{permission}"))
 
     def role_note(self) -> str:
-        """What the status line says about the role, including that a local one is no boundary."""
+        """Who you are — login, organisation, role — and whether the database enforces the role."""
         role = tr(f"role.{self.role.value}")
+        organisation = self._organisation_name(self.login.organisation)
         if isinstance(self.store, GeoPackageStore):
-            return tr("session.role_local", role=role)
-        return tr("session.role_database", role=role)
+            return tr("session.role_local", role=role, login=self.user, organisation=organisation)
+        return tr("session.role_database", role=role, login=self.user, organisation=organisation)
+
+    def _organisation_name(self, code: str | None) -> str:
+        if not code or self.store is None:
+            return tr("session.no_organisation")
+        names = {o.code: o.name() for o in self.store.organisations()}
+        return names.get(code, code)

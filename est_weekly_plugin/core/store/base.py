@@ -349,10 +349,9 @@ class EventStore(ABC):
         )
 
     # ------------------------------------------------------------------ reading events
-    def _select_events_sql(self) -> str:
-        return (
-            f"SELECT {self._point_select_sql()}, {', '.join(EVENT_FIELDS)} FROM {self._table('events')}"
-        )
+    def _select_events_sql(self, table: str = "events") -> str:
+        """SELECT of whole events; *table* ``approved_events`` is the compilation as this login may see it."""
+        return f"SELECT {self._point_select_sql()}, {', '.join(EVENT_FIELDS)} FROM {self._table(table)}"
 
     def _row_to_event(self, row: Sequence[Any]) -> Event:
         width = self._point_width()

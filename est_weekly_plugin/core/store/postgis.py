@@ -25,6 +25,7 @@ from ..model import EventColumns, Role, Status
 from ..reference import municipality
 from ..validation import Extent
 from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays
+from .pg_logins import PgLogins
 
 S = schema.PG_SCHEMA
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
@@ -97,7 +98,7 @@ def _credentials_from_authcfg(authcfg: str) -> tuple[str, str]:
     return config.config("username", ""), config.config("password", "")
 
 
-class PostgisStore(EventStore):
+class PostgisStore(PgLogins, EventStore):
     dialect = schema.POSTGIS
 
     def __init__(self, connection: Any, info: PgConnectionInfo) -> None:
@@ -251,18 +252,8 @@ class PostgisStore(EventStore):
         return self.info.qgis_uri(table, key=key, geometry=geometry), "postgres"
 
     def database_role(self) -> Role | None:
-        """The strongest EST role the login holds (the database enforces it)."""
-        rows = self._query(
-            "SELECT r.rolname FROM pg_roles r WHERE r.rolname = ANY(?) AND pg_has_role(current_user, r.oid, 'member')",
-            (list(schema.PG_ROLES),),
-        )
-        held = {row[0] for row in rows}
-        if self._query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0][0]:
-            held.add("est_admin")
-        for role in (Role.ADMIN, Role.REVIEWER, Role.REPORTER, Role.VIEWER):
-            if f"est_{role.value}" in held:
-                return role
-        return None
+        """The EST role of the login, from the database's memberships (the database enforces it)."""
+        return self.whoami().role
 
     # ------------------------------------------------------------------ bulk insert (COPY)
     # Large batches rebuild the secondary indexes and foreign keys once instead of updating them
@@ -413,7 +404,7 @@ class PostgisStore(EventStore):
         )
 
     def _raw_columns_sql(self, cursor: Any, status: Status | None, categories: list[str],
-                         organisations: list[str]) -> tuple[str, str]:
+                         organisations: list[str]) -> tuple[str, str, str]:
         """COPY … TO STDOUT (FORMAT binary) as (head, tail) around a condition on ``e.fid``."""
         def lookup(codes: list[str]) -> str:
             if not codes:
@@ -422,24 +413,27 @@ class PostgisStore(EventStore):
             return f"(VALUES {rows})"
 
         where = cursor.mogrify("e.status = %s AND ", (Status(status).value,)).decode() if status else ""
+        source = _source(status)
+        if status == Status.APPROVED:
+            where = ""  # the view holds approved events only
         minutes = "{} - time '00:00'"
         head = (
             f"COPY (SELECT e.fid, e.geom, e.event_date, "
             f"coalesce({minutes.format('e.time_from')}, interval '-1 minute'), "
             f"coalesce({minutes.format('e.time_to')}, {minutes.format('e.time_from')}, interval '-1 minute'), "
             "coalesce(c.i, -1::int2), coalesce(o.i, -1::int2) "
-            f"FROM {S}.events e LEFT JOIN {lookup(categories)} AS c (code, i) ON c.code = e.category "
+            f"FROM {source} e LEFT JOIN {lookup(categories)} AS c (code, i) ON c.code = e.category "
             f"LEFT JOIN {lookup(organisations)} AS o (code, i) ON o.code = e.organisation "
             f"WHERE {where}"
         )
-        return head, ") TO STDOUT WITH (FORMAT binary)"
+        return head, ") TO STDOUT WITH (FORMAT binary)", source
 
-    def _copy_out_parallel(self, cursor: Any, sql: tuple[str, str]) -> list[bytes]:
-        """Run *sql* (head, tail around a fid condition) in two fid halves on two connections when large."""
-        head, tail = sql
+    def _copy_out_parallel(self, cursor: Any, sql: tuple[str, str, str]) -> list[bytes]:
+        """Run *sql* (head, tail around a fid condition; source) in two fid halves on two connections when large."""
+        head, tail, source = sql
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
-            cursor.execute(f"SELECT min(fid), max(fid) FROM {S}.events")
+            cursor.execute(f"SELECT min(fid), max(fid) FROM {source}")
             low, high = cursor.fetchone()
             if low is None or high - low < self._PARALLEL_MIN_ROWS:
                 return [_copy_out(cursor, f"{head}true{tail}")]
@@ -490,7 +484,7 @@ class PostgisStore(EventStore):
                 f"COPY (SELECT fid, ST_X(geom), ST_Y(geom), (event_date - DATE '1970-01-01')::int4, {mf}, {mt}, "
                 f"(coalesce(array_position({cat_array}, category), 0) - 1)::int2, "
                 f"(coalesce(array_position({org_array}, organisation), 0) - 1)::int2 "
-                f"FROM {S}.events {where}) TO STDOUT WITH (FORMAT binary)"
+                f"FROM {_source(status)} {where}) TO STDOUT WITH (FORMAT binary)"
             )
             data = _copy_out(cursor, sql)
         if len(data) <= len(_COPY_HEADER) + 2:
@@ -499,6 +493,12 @@ class PostgisStore(EventStore):
                              count=(len(data) - len(_COPY_HEADER) - 2) // _COPY_ROW.itemsize)
         return columns_from_arrays(rows["fid"], rows["x"], rows["y"], rows["day"], rows["mf"].astype(np.int32) + 1,
                                    rows["mt"].astype(np.int32) + 1, rows["cat"], rows["org"], categories, organisations)
+
+
+def _source(status: Status | None) -> str:
+    """Where events of *status* are read: approved ones through the compilation view (row-level rules
+    of the login apply — a reporter sees every organisation's approved events there, masked)."""
+    return f"{S}.approved_events" if status == Status.APPROVED else f"{S}.events"
 
 
 def _copy_out(cursor: Any, sql: str) -> bytes:
