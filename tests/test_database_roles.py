@@ -340,3 +340,53 @@ def test_imports_enter_as_submitted_unless_the_source_is_trusted(roles_db, conne
     assert [a[0] for a in audit(owner, second)] == ["import"]
     with pytest.raises(psycopg2.IntegrityError):  # the same source id twice is one event
         run(polis, sql, (str(uuid.uuid4()), "A-2"))
+
+
+def test_a_viewers_export_carries_no_reporter_or_description(roles_db, connect, tmp_path):
+    """Through the plugin's own store, logged in as a viewer: the CSV has counts and places, not people."""
+    import csv
+    import dataclasses
+
+    from est_weekly_plugin.core import exports
+    from est_weekly_plugin.core.model import Role
+    from est_weekly_plugin.core.store import PostgisStore
+
+    polis, reviewer = connect("rep_polis"), connect("granskare1")
+    event = report(polis, "polisen", description="Fritext som tittare inte ska se")
+    run(reviewer, "UPDATE est.events SET status = 'approved' WHERE uuid = %s", (event,))
+    info = dataclasses.replace(roles_db["info"], user=roles_db["prefix"] + "tittare", password=PASSWORD)
+    store = PostgisStore.open(info)
+    try:
+        me = store.whoami()
+        assert (me.role, me.organisation, me.enforced) == (Role.VIEWER, "sbf", True)
+        columns = store.load_columns()  # a viewer reads the compilation through the view
+        assert len(columns) >= 1
+        exports.export_events_csv(store, columns.fid, tmp_path / "viewer.csv")
+    finally:
+        store.close()
+    with open(tmp_path / "viewer.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(columns)
+    assert {r["reporter"] for r in rows} == {""} and {r["description"] for r in rows} == {""}
+    assert {r["reviewer"] for r in rows} == {""}
+
+
+def test_a_lost_connection_is_reopened_on_the_next_action(roles_db, connect):
+    """The server dropped the session (a restart looks the same to a client): say so, then reconnect."""
+    import dataclasses
+
+    from est_weekly_plugin.core.errors import DatabaseUnavailable
+    from est_weekly_plugin.core.store import PostgisStore
+
+    info = dataclasses.replace(roles_db["info"], user=roles_db["prefix"] + "rep_polis", password=PASSWORD)
+    store = PostgisStore.open(info)
+    try:
+        pid = store.whoami() and store._query("SELECT pg_backend_pid()")[0][0]
+        run(roles_db["owner"], "SELECT pg_terminate_backend(%s)", (pid,))
+        try:
+            store.whoami()  # the first action may meet the dead connection: it says so, nothing half-done
+        except DatabaseUnavailable as error:
+            assert "cannot be reached" in error.message("en")
+        assert store.whoami().login == roles_db["prefix"] + "rep_polis"
+    finally:
+        store.close()

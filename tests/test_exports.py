@@ -58,3 +58,24 @@ def test_exports_honour_the_filter(store, tmp_path) -> None:
     band = raster.GetRasterBand(1).ReadAsArray()
     assert np.allclose(band, result.density.values.astype(np.float32))
     assert raster.GetGeoTransform()[1] == result.density.pixel_size
+
+
+def test_csv_cells_never_run_as_formulas(store, tmp_path) -> None:
+    from conftest import make_event
+
+    from est_weekly_plugin.core.model import Status
+
+    hostile = ["=HYPERLINK(\"http://x\",\"klicka\")", "+46 70 1", "-2+3", "@SUM(A1)", "\tflik", "\rvagn"]
+    fids = []
+    for text in hostile:
+        saved = store.submit(make_event(place_name=text.strip() or "x", description=text.replace("\r", " ")),
+                             actor="anna", today=TODAY)
+        approved = store.review(saved.uuid, saved.version, "granskare", Status.APPROVED)
+        fids.append(approved.fid)
+    exports.export_events_csv(store, fids, tmp_path / "events.csv")
+    with open(tmp_path / "events.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    cells = [value for row in rows for value in row.values()]
+    assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r")) for value in cells)
+    assert "'=HYPERLINK(\"http://x\",\"klicka\")" in {r["description"] for r in rows}
+    assert exports.spreadsheet_safe(-3.5) == -3.5  # numbers stay numbers

@@ -95,3 +95,35 @@ def test_import_task_runs_in_the_task_manager(gpkg_store, tmp_path, qgis_app):
         QCoreApplication.processEvents()
     assert task.written == 3 and task.error is None
     assert gpkg_store.count() == 3
+
+
+def test_unknown_status_names_the_rows_and_writes_nothing(store, tmp_path):
+    from est_weekly_plugin.core.errors import EstError
+
+    path = tmp_path / "vakter.csv"
+    path.write_text(
+        "kategori;organisation;datum;x;y;status\n"
+        "klotter;bevakning;2026-11-20;356500;6213700;inskickad\n"
+        "klotter;bevakning;2026-11-20;356510;6213710;klar\n"
+        "klotter;bevakning;2026-11-20;356520;6213720;approved\n"
+        "klotter;bevakning;2026-11-20;356530;6213730;???\n", encoding="utf-8")
+    with pytest.raises(EstError) as caught:
+        import_events(path, store, today=TODAY)
+    message = caught.value.message("en")
+    assert "rows 3, 5" in message and "klar" in message
+    assert "rader 3, 5" in caught.value.message("sv")
+    assert store.count() == 0
+
+
+def test_imported_rows_enter_as_submitted_unless_the_source_is_trusted(store, tmp_path):
+    from est_weekly_plugin.core.model import Status
+
+    path = tmp_path / "polisen.csv"
+    path.write_text("kategori;organisation;datum;x;y;status\n"
+                    "klotter;polisen;2026-11-20;356500;6213700;godkänd\n", encoding="utf-8")
+    import_events(path, store, today=TODAY)
+    assert store.count(Status.SUBMITTED) == 1 and store.count(Status.APPROVED) == 0
+    assert [e.action for e in store.audit_log(subject="event")] == ["import"]
+    store.set_source_trusted("import", True)
+    import_events(path, store, today=TODAY)
+    assert store.count(Status.APPROVED) == 1

@@ -328,15 +328,16 @@ def test_postgis_role_comes_from_the_login(pg_store, pg_cluster, pg_database, qg
 
     with pg_store.transaction() as cursor:
         cursor.execute("DROP ROLE IF EXISTS est_test_reporter")
-        cursor.execute("CREATE ROLE est_test_reporter LOGIN PASSWORD 'secret-reporter' IN ROLE est_reporter")
-    info = dataclasses.replace(pg_store.info, user="est_test_reporter", password="secret-reporter")
+    password = pg_store.create_login("est_test_reporter", "polisen", Role.REPORTER)
+    info = dataclasses.replace(pg_store.info, user="est_test_reporter", password=password)
     reporter_store = PostgisStore.open(info)
     session = make_session(reporter_store, role=Role.ADMIN)  # the local setting is ignored on PostGIS
     widget = ReviewPanel(qgis_iface, session)
     try:
         assert session.role == Role.REPORTER and session.user == "est_test_reporter"
         assert widget.page_message.text() == "Your role (Reporter) may not review reports."
-        assert "database login" in session.role_note()
+        assert session.role_note() == ("est_test_reporter · Police – Helsingborg local police area · Reporter — "
+                                       "from the database, which enforces it.")
     finally:
         dispose(widget)
         session.set_store(None)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import ValidationError
 from .model import Event, Status, minute_of_day
-from .validation import MAX_LENGTHS, OLDEST_ACCEPTED_YEARS, ValidationContext, problems
+from .validation import MAX_LENGTHS, MAX_SPAN_OVER_MIDNIGHT, OLDEST_ACCEPTED_YEARS, ValidationContext, problems
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -146,7 +146,7 @@ class EventBatch:
         bad |= np.isnat(self.event_date) | (self.event_date > today) | (self.event_date < oldest)
         mf, mt = self.minute_from.astype(np.int32), self.minute_to.astype(np.int32)
         bad |= (mf < 0) & (mt >= 0)
-        bad |= (mt >= 0) & (mt < mf)
+        bad |= (mt >= 0) & (mt < mf) & ((mt - mf) % 1440 > MAX_SPAN_OVER_MIDNIGHT)
         bad |= (mf >= 1440) | (mt >= 1440)
         bad |= ~_known(self.status, {s.value for s in Status})
         for name, values in (("place_name", self.place_name), ("description", self.description),

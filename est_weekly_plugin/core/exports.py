@@ -27,6 +27,20 @@ EVENT_COLUMNS = ("fid", "uuid", "x", "y", "category", "organisation", "event_dat
 Progress = Optional[Callable[[float], bool]]  # fraction done → False to cancel
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell that Excel or LibreOffice will never run as a formula (CSV injection).
+
+    Text starting with = + - @ tab or carriage return gets a leading apostrophe, as OWASP advises;
+    numbers stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def events_by_fid(store: Any, fids: Sequence[int], progress: Progress = None) -> Iterator[Event]:
     """The stored events with these fids, in fid order, fetched *CHUNK* at a time."""
     ordered = np.unique(np.asarray(fids, dtype=np.int64))
@@ -57,7 +71,7 @@ def export_events_csv(store: Any, fids: Sequence[int], path: Path | str, progres
         writer = csv.writer(handle)
         writer.writerow(EVENT_COLUMNS)
         for event in events_by_fid(store, fids, progress):
-            writer.writerow([_value(event, c) for c in EVENT_COLUMNS])
+            writer.writerow([spreadsheet_safe(_value(event, c)) for c in EVENT_COLUMNS])
             written += 1
     return written
 
@@ -123,7 +137,7 @@ def export_hotspots_csv(result: HotspotResult, path: Path | str, only_significan
         writer = csv.writer(handle)
         writer.writerow([*HOTSPOT_COLUMNS, "wkt"])
         for record in records:
-            writer.writerow([record[c] for c in HOTSPOT_COLUMNS] + [record["wkt"]])
+            writer.writerow([spreadsheet_safe(record[c]) for c in HOTSPOT_COLUMNS] + [record["wkt"]])
     return len(records)
 
 

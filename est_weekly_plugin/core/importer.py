@@ -123,7 +123,27 @@ def _minutes(values: list[str]) -> np.ndarray:
     return minutes
 
 
+# What a status column may say. Imported rows enter as submitted for the reviewer; "approved" is
+# honoured only when an administrator marked the import source as trusted.
+_IMPORT_STATUSES = {"": None, "submitted": Status.SUBMITTED, "inskickad": Status.SUBMITTED,
+                    "approved": Status.APPROVED, "godkänd": Status.APPROVED, "godkand": Status.APPROVED}
+
+
+def _statuses(values: list[str], default_status: Status, trusted: bool) -> list[str]:
+    unknown = [(row, value) for row, value in enumerate(values) if value.strip().lower() not in _IMPORT_STATUSES]
+    if unknown:
+        rows = ", ".join(str(row + 2) for row, _value in unknown[:20]) + (" …" if len(unknown) > 20 else "")
+        shown = ", ".join(sorted({value for _row, value in unknown})[:5])
+        raise EstError("import_bad_status", rows=rows, values=shown[:120], count=len(unknown))
+    result = []
+    for value in values:
+        status = _IMPORT_STATUSES[value.strip().lower()] or default_status
+        result.append(status.value if trusted or status != Status.APPROVED else Status.SUBMITTED.value)
+    return result
+
+
 def _batch(frame: Any, x: np.ndarray, y: np.ndarray, store: EventStore, default_status: Status) -> EventBatch:
+    trusted = store.source_trusted("import")
     import pandas
 
     size = len(frame)
@@ -138,7 +158,7 @@ def _batch(frame: Any, x: np.ndarray, y: np.ndarray, store: EventStore, default_
     categories = np.array([by_label.get(v.lower(), v) for v in _text(frame, "category", size)], dtype=object)
     orgs = np.array([organisations.get(v.lower(), v) for v in _text(frame, "organisation", size)], dtype=object)
     raw_dates = pandas.to_datetime(pandas.Series(_text(frame, "event_date", size)), errors="coerce", dayfirst=False)
-    statuses = np.array([v.lower() or default_status.value for v in _text(frame, "status", size)], dtype=object)
+    statuses = np.array(_statuses(_text(frame, "status", size), default_status, trusted), dtype=object)
     return EventBatch(
         x=np.asarray(x, dtype=np.float64), y=np.asarray(y, dtype=np.float64), category=categories, organisation=orgs,
         event_date=raw_dates.to_numpy().astype("datetime64[D]"),
@@ -152,7 +172,7 @@ def import_events(path: str | Path, store: EventStore, *, layer: str | None = No
                   progress: Any = None, today: dt.date | None = None) -> int:
     """Read and insert a whole file, all rows or none; returns how many were written."""
     batch = read_events_file(path, store, layer=layer)
-    return store.insert_batch(batch, today=today, progress=progress)
+    return store.insert_batch(batch, today=today, progress=progress, source="import")
 
 
 class ImportTask(QgsTask):
@@ -170,8 +190,9 @@ class ImportTask(QgsTask):
         self.error: EstError | None = None
 
     def run(self) -> bool:
-        store = self.open_store()
+        store = None
         try:
+            store = self.open_store()  # inside: an unreachable database is reported as such
             def progress(fraction: float) -> bool:
                 self.setProgress(100 * fraction)
                 return not self.isCanceled()
@@ -182,4 +203,5 @@ class ImportTask(QgsTask):
             self.error = error
             return False
         finally:
-            store.close()
+            if store is not None:
+                store.close()

@@ -540,7 +540,7 @@ GPKG_V4 = (
     "CREATE TABLE sources (code TEXT PRIMARY KEY, name TEXT NOT NULL, organisation TEXT REFERENCES organisations(code), "
     "trusted BOOLEAN NOT NULL DEFAULT 0)",
     "INSERT INTO sources (code, name) VALUES ('form', 'EST Weekly reporting form'), ('import', 'File import')",
-    "ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT 'form' REFERENCES sources(code)",
+    "ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT 'form'",  # SQLite: no REFERENCES with a default
     "ALTER TABLE events ADD COLUMN source_id TEXT",
     "CREATE UNIQUE INDEX events_source_id ON events (source, source_id) WHERE source_id IS NOT NULL",
     "ALTER TABLE audit_log ADD COLUMN subject_key TEXT",

@@ -84,6 +84,17 @@ def _place_problems(x: float, y: float, context: ValidationContext) -> list[Prob
     return []
 
 
+# 23:00–02:00 is a span across midnight; 10:00–01:00 (15 h) is a typo, not an evening.
+MAX_SPAN_OVER_MIDNIGHT = 12 * 60
+
+
+def _span_minutes(event: Event) -> int:
+    """Minutes from start to end when the end lies before the start (across midnight), else 0."""
+    start = event.time_from.hour * 60 + event.time_from.minute  # type: ignore[union-attr]
+    end = event.time_to.hour * 60 + event.time_to.minute  # type: ignore[union-attr]
+    return (end - start) % 1440 if end < start else 0
+
+
 def _time_problems(event: Event, context: ValidationContext) -> list[Problem]:
     found: list[Problem] = []
     if event.event_date is None:
@@ -94,7 +105,7 @@ def _time_problems(event: Event, context: ValidationContext) -> list[Problem]:
         found.append(Problem("event_date", "date_too_old", {"years": OLDEST_ACCEPTED_YEARS}))
     if event.time_from is None and event.time_to is not None:
         found.append(Problem("time_from", "time_to_without_from"))
-    if event.time_from is not None and event.time_to is not None and event.time_to < event.time_from:
+    if event.time_from is not None and event.time_to is not None and _span_minutes(event) > MAX_SPAN_OVER_MIDNIGHT:
         found.append(
             Problem(
                 "time_to",

@@ -27,6 +27,7 @@ from ..reference import default_categories, default_organisations, municipality
 from ..validation import Extent, ValidationContext, check
 
 PLUGIN_VERSION_KEY = "plugin_version"
+AUDIT_SCHEMA_VERSION = 4  # from this schema on, the database's triggers write the audit log
 SETUP_ACTOR = "EST Weekly (setup)"  # who the audit log names for a new database's reference data
 
 # The event columns in the order every SELECT in this module uses (geometry comes first,
@@ -91,6 +92,7 @@ class EventStore(ABC):
         self._conn = connection
         self.description = description
         self._settings: StoreSettings | None = None
+        self._audits: bool | None = None
 
     # ------------------------------------------------------------------ dialect hooks
     @abstractmethod
@@ -246,6 +248,7 @@ class EventStore(ABC):
                     raise
                 detail = error.params.get("detail", error.code)
                 raise SchemaError("migration_failed", version=migration.version, detail=detail) from error
+        self._audits = None
 
     def _migration_values(self) -> dict[str, str]:
         return {"srid": str(self.settings.epsg)}
@@ -335,6 +338,21 @@ class EventStore(ABC):
             ),
             (o.code, o.name_sv, o.name_en, o.kind, o.active),
         )
+
+    def source_trusted(self, code: str) -> bool:
+        """Whether an administrator marked the event source *code* as trusted (its rows may enter approved)."""
+        rows = self._query(f"SELECT trusted FROM {self._table('sources')} WHERE code = ?", (code,))
+        return bool(rows and rows[0][0])
+
+    def set_source_trusted(self, code: str, trusted: bool) -> None:
+        """Administrators: let rows of source *code* enter as approved (audited, like every change)."""
+        with self.transaction() as cursor:
+            self._audit_context(cursor, self._local_actor())
+            cursor.execute(self._sql(f"UPDATE {self._table('sources')} SET trusted = ? WHERE code = ?"),
+                           (bool(trusted), code))
+
+    def _local_actor(self) -> str:
+        return "EST Weekly"
 
     def validation_context(self, today: dt.date | None = None) -> ValidationContext:
         categories = self.categories()
@@ -505,6 +523,7 @@ class EventStore(ABC):
     def insert_batch(
         self, batch: EventBatch, *, validate: bool = True, today: dt.date | None = None,
         progress: Callable[[float], bool | None] | None = None, chunk: int = 100_000, actor: str = "import",
+        source: str = "form",
     ) -> int:
         """Insert many events in one transaction: all of them, or (on any error) none.
 
@@ -519,6 +538,7 @@ class EventStore(ABC):
         collecting = gc.isenabled()
         gc.disable()
         try:
+            self._bulk_source = source  # the rows' source (sources table): imports say which
             return self._insert_chunks(batch, total, now, progress, chunk, actor)
         finally:
             if collecting:
@@ -679,7 +699,10 @@ class EventStore(ABC):
         the actor is the login unless the connection is the schema's owner (see the README).
         """
         _check_actor(actor)
-        self._set_audit_context(cursor, actor, (reason or "").strip() or None)
+        if self._audits is None:  # schema v4 brought the database-written log; older ones are migrated on open
+            self._audits = self.schema_version() >= AUDIT_SCHEMA_VERSION
+        if self._audits:
+            self._set_audit_context(cursor, actor, (reason or "").strip() or None)
 
     @abstractmethod
     def _set_audit_context(self, cursor: Any, actor: str, reason: str | None) -> None: ...

@@ -8,6 +8,7 @@ as a layer (``gpkg_contents``, ``gpkg_geometry_columns``, R-tree spatial index).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
@@ -332,13 +333,14 @@ class GeoPackageStore(EventStore):
             geoms, batch.uuid, batch.category.tolist(), batch.organisation.tolist(), batch.reporter, dates,
             time_from, time_to, batch.place_name, batch.description, batch.status.tolist(),
             batch.reviewer or nothing, reviewed, batch.review_reason or nothing, created,
+            itertools.repeat(getattr(self, "_bulk_source", "form")),
         )
 
     def _bulk_insert(self, cursor: Any, rows: Iterator[tuple[Any, ...]], now: np.datetime64) -> None:
         cursor.executemany(
             "INSERT INTO events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
             "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, "
-            "version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?15, ?15, 1)",
+            "version, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?15, ?15, 1, ?16)",
             rows,
         )
 

@@ -357,9 +357,9 @@ class PostgisStore(PgLogins, EventStore):
     def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
         cursor.copy_expert(
             f"COPY {S}.events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
-            "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at) "
+            "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, source) "
             "FROM STDIN",
-            _CopyText(batch, now, int(self.settings.epsg)),
+            _CopyText(batch, now, int(self.settings.epsg), getattr(self, "_bulk_source", "form")),
             size=1 << 20,
         )
 
@@ -598,8 +598,9 @@ class _CopyText:
     PostgreSQL parses one block while Python builds the next, so the two overlap on two cores.
     """
 
-    def __init__(self, batch: EventBatch, now: np.datetime64, srid: int) -> None:
+    def __init__(self, batch: EventBatch, now: np.datetime64, srid: int, source: str) -> None:
         self._batch, self._now, self._srid = batch, now, srid
+        self._source = source.translate(_ESCAPES)
         self._next = 0
 
     def read(self, size: int = -1) -> str:
@@ -608,6 +609,7 @@ class _CopyText:
             return ""
         stop = self._next = min(start + _COPY_BLOCK_ROWS, total)
         columns = _copy_columns(self._batch.slice(start, stop), self._now, self._srid)
+        columns.append([self._source] * (stop - start))
         return "\n".join(map("\t".join, zip(*columns))) + "\n"
 
 
