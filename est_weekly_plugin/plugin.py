@@ -174,6 +174,8 @@ class EstWeeklyPlugin:
         settings = self.session.settings
         if isinstance(store, GeoPackageStore):
             settings.last_geopackage = str(store.path)
+            if store.on_network_share:
+                self._show_message(tr("warning.network_share"), Qgis.Warning)
             QgsProject.instance().writeEntry(PROJECT_SCOPE, "source", f"gpkg:{store.path}")
         else:
             settings.last_postgis_connection = store.info.connection_name

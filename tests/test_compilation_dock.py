@@ -275,3 +275,27 @@ def _render(canvas, path) -> None:
     job.start()
     job.waitForFinished()
     job.renderedImage().save(str(path))
+
+
+@pytest.mark.parametrize("saved", [
+    "{not json", "[1, 2, 3]", json.dumps({"weekdays": [9]}), json.dumps({"hour_start": "kl. 22"}),
+    json.dumps({"date_from": "igår"}), json.dumps({"place_wkt": "POLYGON((nonsense"}),
+    json.dumps({"categories": "'; DROP TABLE events; --", "hour_min_share": 7}),
+])
+def test_an_unreadable_saved_filter_gives_a_message_and_the_default(qgis_iface, qgis_new_project, gpkg_store,
+                                                                   saved) -> None:
+    """A hand-edited or older project: a clear message and the default filter, never an exception."""
+    from est_weekly_plugin.core.filters import CompilationFilter
+
+    QgsProject.instance().writeEntry(PROJECT_SCOPE, FILTER_ENTRY, saved)
+    session = EstSession()
+    session.set_store(gpkg_store)
+    messages: list = []
+    session.message.connect(lambda text, level: messages.append((text, level)))
+    widget = CompilationDock(qgis_iface, session)
+    try:
+        assert widget.wait_until_idle()
+        assert widget.filter == CompilationFilter()
+        assert messages and "could not be read" in messages[0][0] and messages[0][1] == 1
+    finally:
+        widget.shutdown()

@@ -459,3 +459,33 @@ def test_a_span_across_midnight_is_accepted(store):
     saved = store.submit(make_event(time_from=dt.time(23, 0), time_to=dt.time(2, 0)), actor="anna", today=TODAY)
     again = store.get(saved.uuid)
     assert (again.time_from, again.time_to) == (dt.time(23, 0), dt.time(2, 0))
+
+
+def test_a_locked_geopackage_says_what_holds_it_in_the_users_language(gpkg_store):
+    import sqlite3
+
+    from est_weekly_plugin.core.errors import DatabaseUnavailable
+
+    other = sqlite3.connect(str(gpkg_store.path), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program in the middle of a write
+    other.execute("INSERT INTO est_settings (key, value) VALUES ('x', 'y')")
+    gpkg_store._conn.execute("PRAGMA busy_timeout = 200")
+    try:
+        with pytest.raises(DatabaseUnavailable) as caught:
+            gpkg_store.submit(make_event(), actor="anna", today=TODAY)
+        assert "is locked: another program is writing to it right now" in caught.value.message("en")
+        assert "är låst: ett annat program skriver i den just nu" in caught.value.message("sv")
+        assert "Nothing was written" in caught.value.message("en")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert gpkg_store.count() == 0
+
+
+def test_a_geopackage_on_a_network_share_is_recognised(tmp_path):
+    from pathlib import Path
+
+    from est_weekly_plugin.core.store.gpkg import network_share
+
+    assert network_share(Path("//fileserver/est/est.gpkg"))
+    assert not network_share(tmp_path / "est.gpkg")

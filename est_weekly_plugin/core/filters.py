@@ -323,19 +323,27 @@ class CompilationFilter:
         def int_or_none(value: Any) -> Optional[int]:
             return None if value is None or value == "" else int(value)
 
+        if not isinstance(data, Mapping):
+            raise TypeError("a saved filter is a JSON object")
         wkt = data.get("place_wkt")
+        weekdays = [int(d) for d in data.get("weekdays") or []]
+        hours = [int_or_none(data.get(key)) for key in ("hour_start", "hour_end")]
+        share = float(data.get("hour_min_share", 0.5))
+        if any(not 0 <= d <= 6 for d in weekdays) or any(h is not None and not 0 <= h <= 24 for h in hours) \
+                or not 0.0 <= share <= 1.0 or (wkt is not None and not isinstance(wkt, str)):
+            raise ValueError("a saved filter value is out of range")
         return cls(
             organisations=_codes(data.get("organisations")),
             categories=_codes(data.get("categories")),
-            weekdays=[int(d) for d in data.get("weekdays") or []],
-            hour_start=int_or_none(data.get("hour_start")),
-            hour_end=int_or_none(data.get("hour_end")),
+            weekdays=weekdays,
+            hour_start=hours[0],
+            hour_end=hours[1],
             date_from=date_or_none(data.get("date_from")),
             date_to=date_or_none(data.get("date_to")),
             place_wkt=str(wkt) if wkt else None,
             districts=_codes(data.get("districts")),
             preset=str(data.get("preset") or "custom"),
-            hour_min_share=float(data.get("hour_min_share", 0.5)),
+            hour_min_share=share,
         )
 
     # -- description -------------------------------------------------------------------

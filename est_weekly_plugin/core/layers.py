@@ -42,8 +42,12 @@ def category_renderer(categories: list[Category], lang: str | None = None) -> Qg
 
 def events_layer(store: EventStore, status: Status | None = Status.APPROVED, name: str | None = None,
                  lang: str | None = None) -> QgsVectorLayer:
-    """A styled layer of the store's events (approved only by default), not yet in a project."""
-    uri, provider = store.layer_uri("events")
+    """A styled layer of the store's events (approved only by default), not yet in a project.
+
+    Approved events come from the compilation view, which every login may read (on PostGIS a
+    viewer or another organisation's reporter sees them there without people or free text).
+    """
+    uri, provider = store.layer_uri("approved_events" if status == Status.APPROVED else "events")
     layer = QgsVectorLayer(uri, name or tr("layer.events", lang), provider)
     if not layer.isValid():
         from .errors import DatabaseUnavailable

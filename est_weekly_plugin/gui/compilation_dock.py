@@ -323,10 +323,7 @@ class CompilationDock(QgsDockWidget):
     def _restore_project_state(self) -> None:
         text, ok = QgsProject.instance().readEntry(PROJECT_SCOPE, FILTER_ENTRY, "")
         if ok and text:
-            try:
-                self.filter = CompilationFilter.from_dict(json.loads(text))
-            except (ValueError, TypeError):
-                self.filter = CompilationFilter()
+            self.filter = self._readable_filter(text)
         self.panel.set_filter(self.filter)
         self._show_area(self.filter.place_wkt)
         self.panel.set_saved_names(list(self.saved_filters()))
@@ -350,7 +347,20 @@ class CompilationDock(QgsDockWidget):
     def load_filter(self, name: str) -> None:
         data = self.saved_filters().get(name)
         if data is not None:
-            self.set_filter(CompilationFilter.from_dict(data))
+            self.set_filter(self._readable_filter(data))
+
+    def _readable_filter(self, saved: Any) -> CompilationFilter:
+        """A filter saved in the project, or — if it cannot be read (hand-edited, another version,
+        hostile) — the default filter and a message; never an exception."""
+        try:
+            data = json.loads(saved) if isinstance(saved, str) else saved
+            compilation_filter = CompilationFilter.from_dict(data)
+            if compilation_filter.place_wkt and QgsGeometry.fromWkt(compilation_filter.place_wkt).isNull():
+                raise ValueError("place")
+            return compilation_filter
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            self.session.message.emit(tr("compilation.saved_filter_unreadable"), 1)  # Qgis.Warning
+            return CompilationFilter()
 
     def _place_requested(self, kind: str) -> None:
         if self.iface is None or self.session.store is None:

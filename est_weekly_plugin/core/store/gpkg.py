@@ -78,6 +78,27 @@ def _register_gpkg_functions(conn: sqlite3.Connection) -> None:
         )
 
 
+_NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "davfs", "fuse.rclone"}
+
+
+def network_share(path: Path) -> bool:
+    """Whether *path* lies on a network file system (UNC path or a network mount)."""
+    text = str(path)
+    if text.startswith(("\\\\", "//")):
+        return True
+    try:
+        resolved = str(Path(path).resolve())
+        best, kind = "", ""
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                parts = line.split()
+                if len(parts) > 2 and resolved.startswith(parts[1]) and len(parts[1]) > len(best):
+                    best, kind = parts[1], parts[2]
+        return kind in _NETWORK_FILESYSTEMS
+    except OSError:  # not Linux: Windows drive letters mapped to shares show as UNC once resolved
+        return str(Path(path).resolve()).startswith("\\\\")
+
+
 class GeoPackageStore(EventStore):
     dialect = schema.GPKG
 
@@ -270,7 +291,21 @@ class GeoPackageStore(EventStore):
         super()._rollback()
 
     def layer_uri(self, table: str = "events") -> tuple[str, str]:
+        if table == "approved_events":  # a file has no logins: the view is the table with a filter
+            return f"{self.path}|layername=events|subset=status = 'approved'", "ogr"
         return f"{self.path}|layername={table}", "ogr"
+
+    @property
+    def on_network_share(self) -> bool:
+        """A GeoPackage on a network drive: SQLite's locking is unreliable there for concurrent editing."""
+        return network_share(self.path)
+
+    def _translate(self, error: Exception) -> EstError:
+        text = str(error).lower()
+        if isinstance(error, sqlite3.OperationalError) and "locked" in text:
+            journal = any(Path(f"{self.path}{suffix}").exists() for suffix in ("-journal", "-wal"))
+            return DatabaseUnavailable("db_locked_writer" if journal else "db_locked_reader", path=self.path.name)
+        return super()._translate(error)
 
     # ------------------------------------------------------------------ bulk insert
     # Small batches go through the ordinary triggers and indexes. Large ones drop the
