@@ -44,6 +44,7 @@ class EstWeeklyPlugin:
         self.docks: dict[str, Any] = {}
         self.toolbar = None
         self.import_action: QAction | None = None
+        self.logins_action: QAction | None = None
         self.tasks: list[Any] = []  # running QgsTasks must stay referenced
         self.provider = None
         self.menu = tr("plugin.menu")
@@ -65,6 +66,7 @@ class EstWeeklyPlugin:
         self._add_action("open_database", "open_database.svg", self.open_database)
         self._add_action("connect_postgis", "postgis.svg", self.connect_postgis)
         self.import_action = self._add_action("import_events", "import.svg", self.import_events)
+        self.logins_action = self._add_action("manage_logins", "logins.svg", self.manage_logins)
         for key, (_module, _cls, _area, icon, _permission) in DOCKS.items():
             action = self._add_action(f"dock_{key}", icon, lambda checked=False, k=key: self.toggle_dock(k))
             action.setCheckable(True)
@@ -130,6 +132,18 @@ class EstWeeklyPlugin:
         if dialog.exec():
             info, create = dialog.connection_info(), dialog.create_schema()
             self._use(lambda: PostgisStore.create(info) if create else PostgisStore.open(info))
+
+    def manage_logins(self) -> None:
+        """Administrators: the partner logins of the shared PostGIS database."""
+        from .gui.logins_dialog import LoginsDialog
+
+        if not isinstance(self.session.store, PostgisStore):
+            self._show_message(tr("logins.postgis_only"), Qgis.Info)
+            return
+        try:
+            LoginsDialog(self.session.store, self.iface.mainWindow()).exec()
+        except EstError as error:
+            self._show_message(error.message(), Qgis.Critical)
 
     def import_events(self) -> None:
         """Import a file of reports in the background (QGIS task manager: progress, cancel)."""
@@ -227,6 +241,8 @@ class EstWeeklyPlugin:
             action.setEnabled(self.session.may(DOCKS[key][4]))
         if self.import_action is not None:
             self.import_action.setEnabled(self.session.may("review"))
+        if self.logins_action is not None:  # logins exist in a shared PostGIS database only
+            self.logins_action.setEnabled(self.session.is_postgis and self.session.may("administer"))
         if self.session.store is not None:
             self._show_message(tr("plugin.opened", source=self.session.store.description,
                                   role=self.session.role_note()), Qgis.Info)

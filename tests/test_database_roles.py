@@ -319,7 +319,7 @@ def test_logins_are_managed_only_by_administrators(roles_db, connect):
     assert run(connect("rep_polis"), "SELECT login FROM est.memberships") == [(p + "rep_polis",)]
     actions = run(owner, "SELECT action FROM est.audit_log WHERE subject = 'membership' AND subject_key = %s ORDER BY id",
                   (p + "ny_polis",))
-    assert [a[0] for a in actions] == ["create", "edit", "edit"]
+    assert [a[0] for a in actions] == ["create", "edit", "edit"]  # created, role changed, disabled
 
 
 def test_imports_enter_as_submitted_unless_the_source_is_trusted(roles_db, connect):

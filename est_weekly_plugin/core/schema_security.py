@@ -87,7 +87,7 @@ _PG_TABLES_V4 = (
         organisation text NOT NULL REFERENCES {S}.organisations(code),
         role text NOT NULL CHECK (role IN ('reporter','reviewer','viewer','admin')),
         display_name text NOT NULL DEFAULT '' CHECK (length(display_name) <= 200 AND display_name !~ '[[:cntrl:]]'),
-        active boolean NOT NULL DEFAULT true,
+        active boolean NOT NULL DEFAULT true, password_set_at timestamptz NOT NULL DEFAULT now(),
         created_at timestamptz NOT NULL DEFAULT now(), created_by text NOT NULL DEFAULT session_user)""",
     f"""CREATE TABLE {S}.sources (
         code text PRIMARY KEY CHECK (code ~ '^[a-z0-9_.-]{{1,64}}$'), name text NOT NULL,
@@ -367,7 +367,7 @@ _PG_LOGIN_FUNCTIONS = (
         END IF;
         IF length(password) < 12 THEN PERFORM {S}.refuse('weak_password'); END IF;
         EXECUTE format('ALTER ROLE %I PASSWORD %L', login, password);
-        UPDATE {S}.memberships m SET created_by = m.created_by WHERE m.login = set_login_password.login;
+        UPDATE {S}.memberships m SET password_set_at = now() WHERE m.login = set_login_password.login;
     END $$""",
     f"""CREATE OR REPLACE FUNCTION {S}.set_login_role(login text, role text, organisation text DEFAULT NULL)
         RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
