@@ -278,7 +278,7 @@ def _render(canvas, path) -> None:
 
 
 @pytest.mark.parametrize("saved", [
-    "{not json", "[1, 2, 3]", json.dumps({"weekdays": [9]}), json.dumps({"hour_start": "kl. 22"}),
+    "{not json", "[1, 2, 3]", json.dumps({"hour_end": 99}), json.dumps({"hour_start": "kl. 22"}),
     json.dumps({"date_from": "igår"}), json.dumps({"place_wkt": "POLYGON((nonsense"}),
     json.dumps({"categories": "'; DROP TABLE events; --", "hour_min_share": 7}),
 ])

@@ -273,7 +273,8 @@ def test_swedish_messages(store, qgis_iface, canvas):
         assert form.category.itemText(form.category.findData("skadegorelse")) == "Skadegörelse"
         fill_form(form)
         form.time.time_to.setTime(QTime(0, 30))
-        assert form.errors["time"].text() == "Sluttiden 00:30 är före starttiden 01:00."
+        assert form.errors["time"].text() == ("Sluttiden 00:30 är före starttiden 01:00. "
+                                              "En period över midnatt får vara högst 12 timmar.")
         assert form.errors["place"].text() == "Placera händelsen på kartan (eller ange koordinater)."
     finally:
         dispose(widget)

@@ -329,8 +329,8 @@ class CompilationFilter:
         weekdays = [int(d) for d in data.get("weekdays") or []]
         hours = [int_or_none(data.get(key)) for key in ("hour_start", "hour_end")]
         share = float(data.get("hour_min_share", 0.5))
-        if any(not 0 <= d <= 6 for d in weekdays) or any(h is not None and not 0 <= h <= 24 for h in hours) \
-                or not 0.0 <= share <= 1.0 or (wkt is not None and not isinstance(wkt, str)):
+        if any(h is not None and not 0 <= h <= 24 for h in hours) or not 0.0 <= share <= 1.0 \
+                or (wkt is not None and not isinstance(wkt, str)):
             raise ValueError("a saved filter value is out of range")
         return cls(
             organisations=_codes(data.get("organisations")),

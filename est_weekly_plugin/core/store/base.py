@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import time
 import uuid as uuid_module
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -93,6 +94,7 @@ class EventStore(ABC):
         self.description = description
         self._settings: StoreSettings | None = None
         self._audits: bool | None = None
+        self._reference: tuple[float, frozenset[str], frozenset[str], frozenset[str]] | None = None
 
     # ------------------------------------------------------------------ dialect hooks
     @abstractmethod
@@ -308,11 +310,15 @@ class EventStore(ABC):
 
     def save_category(self, category: Category) -> None:
         with self.transaction() as cursor:
+            self._audit_context(cursor, self._local_actor())
             self._upsert_category(cursor, category)
+        self._reference = None
 
     def save_organisation(self, organisation: Organisation) -> None:
         with self.transaction() as cursor:
+            self._audit_context(cursor, self._local_actor())
             self._upsert_organisation(cursor, organisation)
+        self._reference = None
 
     def _upsert_category(self, cursor: Any, c: Category) -> None:
         table = self._table("categories")
@@ -354,13 +360,23 @@ class EventStore(ABC):
     def _local_actor(self) -> str:
         return "EST Weekly"
 
+    # Reference data changes a few times a year; every report validates against it. Kept for a
+    # short while so a report costs one round trip less (the database's foreign keys still decide).
+    _REFERENCE_SECONDS = 30.0
+
     def validation_context(self, today: dt.date | None = None) -> ValidationContext:
-        categories = self.categories()
+        now = time.monotonic()
+        if self._reference is None or now - self._reference[0] > self._REFERENCE_SECONDS:
+            categories = self.categories()
+            self._reference = (now, frozenset(c.code for c in categories),
+                               frozenset(c.code for c in categories if not c.active),
+                               frozenset(o.code for o in self.organisations()))
+        _loaded, codes, inactive, organisations = self._reference
         settings = self.settings
         return ValidationContext(
-            categories={c.code for c in categories},
-            inactive_categories={c.code for c in categories if not c.active},
-            organisations={o.code for o in self.organisations()},
+            categories=set(codes),
+            inactive_categories=set(inactive),
+            organisations=set(organisations),
             extent=settings.extent,
             projected=settings.epsg != 4326,
             today=today or dt.date.today(),
@@ -513,8 +529,11 @@ class EventStore(ABC):
         )
         with self.transaction() as cursor:
             self._audit_context(cursor, actor)
-            cursor.execute(self._insert_sql(), self._row_values(event, now))
-        return self.get(event.uuid)
+            # RETURNING: what the database stored (on PostGIS it sets reporter, organisation, times).
+            cursor.execute(self._insert_sql() + f" RETURNING {self._point_select_sql()}, {', '.join(EVENT_FIELDS)}",
+                           self._row_values(event, now))
+            row = cursor.fetchone()
+        return self._row_to_event(row)
 
     def insert_many(self, events: Iterable[Event], **options: Any) -> int:
         """Insert Event objects in one transaction (see ``insert_batch``)."""
