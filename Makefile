@@ -69,6 +69,7 @@ bench: $(VENV_STAMP)
 	$(PY) -m bench.store
 	$(PY) -m bench.compilation
 	$(PY) -m bench.report
+	$(PY) -m bench.concurrency
 
 clean:
 	rm -rf dist $(OUT) .make .pytest_cache tests/output
