@@ -90,11 +90,12 @@ def type_into(widget, text: str) -> None:
             QApplication.sendEvent(widget, QKeyEvent(kind, 0, Qt.KeyboardModifier.NoModifier, char))
 
 
-def fill_form(form, category: str = "klotter", organisation: str = "polisen", date: dt.date | None = None,
+def fill_form(form, category: str = "klotter", organisation: str | None = "polisen", date: dt.date | None = None,
               start: dt.time | None = dt.time(1, 0), end: dt.time | None = dt.time(2, 30),
               place_name: str = "Gustav Adolfs torg", description: str = "Nya taggar på elskåp – åäö") -> None:
     choose(form.category, category)
-    choose(form.organisation, organisation)
+    if organisation is not None:  # None: leave what the dock chose (a partner login's own organisation)
+        choose(form.organisation, organisation)
     date = date or dt.date.today() - dt.timedelta(days=1)
     form.event_date.setDate(QDate(date.year, date.month, date.day))
     if start is None:

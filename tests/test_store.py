@@ -489,3 +489,29 @@ def test_a_geopackage_on_a_network_share_is_recognised(tmp_path):
 
     assert network_share(Path("//fileserver/est/est.gpkg"))
     assert not network_share(tmp_path / "est.gpkg")
+
+
+@pytest.mark.postgis
+def test_postgis_v3_logins_keep_their_role_after_the_upgrade(pg_info):
+    """Logins that held an EST database role before memberships existed get one (safety unit)."""
+    import dataclasses
+
+    from est_weekly_plugin.core.model import Role
+    from est_weekly_plugin.core.store import PostgisStore
+
+    old = PostgisStore.create(pg_info, schema_version=3)
+    with old.transaction() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS gammal_granskare")
+        cursor.execute("CREATE ROLE gammal_granskare LOGIN PASSWORD 'Gammalt-lösen-1' IN ROLE est_reviewer")
+    old.close()
+    upgraded = PostgisStore.open(pg_info)
+    try:
+        login = PostgisStore.open(dataclasses.replace(pg_info, user="gammal_granskare", password="Gammalt-lösen-1"))
+        me = login.whoami()
+        login.close()
+        assert (me.role, me.organisation) == (Role.REVIEWER, "slf_trygghet")
+    finally:
+        with upgraded.transaction() as cursor:
+            cursor.execute("DROP OWNED BY gammal_granskare")
+            cursor.execute("DROP ROLE gammal_granskare")
+        upgraded.close()

@@ -110,7 +110,7 @@ _PG_TABLES_V4 = (
     f"CREATE INDEX audit_log_key ON {S}.audit_log (subject, subject_key)",
     # Existing logins that hold an EST role keep it, with the safety unit as organisation.
     f"""INSERT INTO {S}.memberships (login, organisation, role)
-        SELECT r.rolname, (SELECT code FROM {S}.organisations ORDER BY (code = 'trygghet') DESC, code LIMIT 1),
+        SELECT r.rolname, (SELECT code FROM {S}.organisations ORDER BY (code = 'slf_trygghet') DESC, code LIMIT 1),
                CASE WHEN pg_has_role(r.oid, 'est_admin', 'MEMBER') THEN 'admin'
                     WHEN pg_has_role(r.oid, 'est_reviewer', 'MEMBER') THEN 'reviewer'
                     WHEN pg_has_role(r.oid, 'est_reporter', 'MEMBER') THEN 'reporter' ELSE 'viewer' END

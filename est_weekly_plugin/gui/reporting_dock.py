@@ -12,7 +12,7 @@ from typing import Any
 from qgis.PyQt.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from ..core.i18n import tr
-from ..core.model import Event, Status
+from ..core.model import Event, Role, Status
 from .dock_base import SUCCESS_STYLE, EstDock, message_page
 from .session import EstSession
 from .widgets import (
@@ -104,9 +104,14 @@ class ReportingDock(EstDock):
         self.form.set_reference(store.categories(active_only=True), store.organisations(active_only=True),
                                 store.validation_context(), store.settings.epsg)
         self.form.clear(keep_organisation=False, keep_date=False)
-        if self.session.settings.organisation:
-            self.form.organisation.set_code(self.session.settings.organisation)
+        login = self.session.login
+        # A reporter on PostGIS reports for its own organisation only (the database refuses others).
+        fixed = login.organisation if login.enforced and login.role == Role.REPORTER else None
+        remembered = fixed or self.session.settings.organisation
+        if remembered:
+            self.form.organisation.set_code(remembered)
             self.form.validate()
+        self.form.organisation.setEnabled(fixed is None)
         self._finish_editing()
 
     def refresh_events(self) -> None:
