@@ -438,3 +438,35 @@ def test_plugin_creates_both_docks(gpkg_store, qgis_iface, canvas):
         for dock in plugin.docks.values():
             dispose(dock)
         plugin.session.store = None
+
+
+def test_a_reviewer_login_decides_on_others_reports_but_not_its_own(pg_store, qgis_iface, canvas):
+    """On PostGIS the panel says why before the database would refuse, and the decision names the login."""
+    import dataclasses
+
+    from est_weekly_plugin.core.store import PostgisStore
+
+    with pg_store.transaction() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS gun_granskare")
+    password = pg_store.create_login("gun_granskare", "slf_trygghet", Role.REVIEWER)
+    store = PostgisStore.open(dataclasses.replace(pg_store.info, user="gun_granskare", password=password))
+    others = submit(pg_store)  # filed by someone else
+    own = store.submit(make_event(event_date=YESTERDAY, organisation="slf_trygghet"), actor="gun_granskare")
+    session = make_session(store)
+    widget = ReviewPanel(qgis_iface, session)
+    widget.resize(420, 1100)
+    widget.show()
+    try:
+        assert widget.select_report(own.uuid)
+        assert not widget.approve_button.isEnabled() and not widget.reject_button.isEnabled()
+        assert widget.status.text().startswith("You filed this report yourself")
+        assert widget.select_report(others.uuid)
+        click(widget.approve_button)
+        decided = pg_store.get(others.uuid)
+        assert (decided.status, decided.reviewer) == (Status.APPROVED, "gun_granskare")
+    finally:
+        dispose(widget, close=True)
+        session.set_store(None)
+        with pg_store.transaction() as cursor:
+            cursor.execute("DROP OWNED BY gun_granskare")
+            cursor.execute("DROP ROLE gun_granskare")

@@ -396,7 +396,11 @@ class ReviewPanel(EstDock):
     # ------------------------------------------------------------------ decisions
     def _update_buttons(self) -> None:
         may = self.session.may("review")
-        open_report = may and self.current is not None
+        # On PostGIS a reviewer never decides on its own report; say so before the database refuses.
+        own = self.current is not None and self.session.login.enforced and self.current.reporter == self.session.user
+        open_report = may and self.current is not None and not own
+        if own:
+            self.set_status(tr("review.own_report"), HINT_STYLE)
         self.approve_button.setEnabled(open_report and self.form.valid)
         self.reject_button.setEnabled(open_report)
         count = len(self.selected_reports())
