@@ -195,3 +195,4 @@ class Login:
     enforced: bool
     display_name: str = ""
     active: bool = True
+    maintainer: bool = False  # the schema's owner without a membership: its own jobs, not a partner login

@@ -397,7 +397,9 @@ class ReviewPanel(EstDock):
     def _update_buttons(self) -> None:
         may = self.session.may("review")
         # On PostGIS a reviewer never decides on its own report; say so before the database refuses.
-        own = self.current is not None and self.session.login.enforced and self.current.reporter == self.session.user
+        login = self.session.login
+        own = (self.current is not None and login.enforced and not login.maintainer
+               and self.current.reporter == login.login)
         open_report = may and self.current is not None and not own
         if own:
             self.set_status(tr("review.own_report"), HINT_STYLE)

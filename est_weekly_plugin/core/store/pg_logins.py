@@ -41,9 +41,11 @@ class PgLogins:
     def whoami(self) -> Login:
         """The connected login, its organisation and EST role, as the database decides them."""
         rows = self._query("SELECT session_user, est.my_organisation(), est.my_role(), "
-                           "(SELECT display_name FROM est.memberships WHERE login = session_user)")
-        login, organisation, role, name = rows[0]
-        return Login(str(login), organisation, _ROLE_NAMES.get(role or ""), True, name or "")
+                           "(SELECT display_name FROM est.memberships WHERE login = session_user), "
+                           "est.is_maintainer() AND est.my_organisation() IS NULL")
+        login, organisation, role, name, maintainer = rows[0]
+        return Login(str(login), organisation, _ROLE_NAMES.get(role or ""), True, name or "",
+                     maintainer=bool(maintainer))
 
     def logins(self) -> list[Login]:
         """Every EST login (administrators see all; others only themselves — row-level security)."""
