@@ -26,7 +26,7 @@ from ..model import EventColumns, Status
 from ..reference import municipality
 from ..validation import Extent
 from . import rtree
-from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays
+from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays, utc_now
 
 _HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
 _POINT = struct.Struct("<BIdd")  # WKB: byte order, type, x, y
@@ -350,6 +350,14 @@ class GeoPackageStore(EventStore):
         cursor.execute("SELECT coalesce(max(fid), 0) FROM events")
         self._audit_after_fid = int(cursor.fetchone()[0])
         cursor.execute("DROP TRIGGER IF EXISTS est_audit_events_insert")
+        # The audit log's key index too, when the batch is large beside the log (rebuilt after).
+        cursor.execute("SELECT coalesce(max(id) - min(id), 0), (SELECT sql FROM sqlite_master WHERE type = 'index' "
+                       "AND name = 'audit_log_key') FROM audit_log")
+        audit_rows, self._audit_index = cursor.fetchone()
+        if self._audit_index and rows * 3 >= audit_rows:
+            cursor.execute("DROP INDEX audit_log_key")
+        else:
+            self._audit_index = None
 
     def _prepare_bulk(self, batch: EventBatch, now: np.datetime64) -> Iterator[tuple[Any, ...]]:
         n = len(batch)
@@ -392,7 +400,13 @@ class GeoPackageStore(EventStore):
                 rtree.write(self._conn, "rtree_events_geom", packed.result(), size)
             cursor.execute(schema.gpkg_rtree_insert_trigger("events", "geom"))
             cursor.execute(schema.gpkg_feature_count_triggers("events")[0])
-            cursor.execute(schema_security.gpkg_event_audit_after_fid(), (self._audit_after_fid,))
+            cursor.execute("SELECT actor FROM est_audit_context WHERE id = 1")
+            row = cursor.fetchone()
+            cursor.execute(schema_security.gpkg_event_audit_after_fid(),
+                           (row[0] if row else schema_security.OUTSIDE_ACTOR, self._timestamp(utc_now()),
+                            self._audit_after_fid))
+            if self._audit_index:
+                cursor.execute(self._audit_index)
             cursor.execute(schema_security.GPKG_EVENT_AUDIT_INSERT_TRIGGER)
             cursor.execute("UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM events) "
                            "WHERE table_name = 'events'")

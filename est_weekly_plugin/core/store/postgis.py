@@ -295,6 +295,15 @@ class PostgisStore(PgLogins, EventStore):
             cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)",
                            (f"{self._MAINTENANCE_WORK_MEM // 1024}kB",))
         drop, restore = self._suspendable_indexes(cursor)
+        # The owner's own load: the row trigger only guards partner logins (it returns each row
+        # unchanged for the owner), so it rests like the indexes, inside this transaction.
+        # The audit is written set-based after the COPY (est.audit_loaded_events), one row per
+        # event as the statement trigger would; nobody else can insert meanwhile (the table lock).
+        cursor.execute(f"SELECT coalesce(max(fid), 0) FROM {S}.events")
+        self._audit_after_fid = int(cursor.fetchone()[0])
+        for trigger in ("events_before_insert", "audit_insert"):
+            drop.append(f"ALTER TABLE {S}.events DISABLE TRIGGER {trigger}")
+            restore.append(f"ALTER TABLE {S}.events ENABLE TRIGGER {trigger}")
         for statement in drop:
             cursor.execute(statement)
         self._suspended = restore
@@ -350,9 +359,35 @@ class PostgisStore(PgLogins, EventStore):
         return drop, constraints + indexes + foreign_keys
 
     def _after_bulk(self, cursor: Any, rows: int) -> None:
+        if getattr(self, "_suspended", []):
+            self._write_bulk_audit(cursor, rows)
         for statement in getattr(self, "_suspended", []):
             cursor.execute(statement)
         self._suspended = []
+
+    def _write_bulk_audit(self, cursor: Any, rows: int) -> None:
+        """One audit row per loaded event, set-based; the log's key index is rebuilt once after
+        when the load is large beside the log and the log can be locked at once."""
+        cursor.execute("SELECT c.reltuples::float8, pg_get_indexdef(to_regclass(%s)), current_setting('lock_timeout') "
+                       "FROM pg_class c WHERE c.oid = %s::regclass", (f"{S}.audit_log_key", f"{S}.audit_log"))
+        existing, index_def, lock_timeout = cursor.fetchone()
+        rebuild = index_def is not None and rows * 3 >= max(existing, 0)
+        if rebuild:
+            cursor.execute("SAVEPOINT est_audit_lock")
+            cursor.execute(f"SET LOCAL lock_timeout = '{self._REBUILD_LOCK_TIMEOUT}'")
+            try:
+                cursor.execute(f"LOCK TABLE {S}.audit_log IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("RELEASE SAVEPOINT est_audit_lock")
+                cursor.execute(f"DROP INDEX {S}.audit_log_key")
+            except Exception as error:
+                if getattr(error, "pgcode", None) != "55P03":  # lock_not_available
+                    raise
+                cursor.execute("ROLLBACK TO SAVEPOINT est_audit_lock")
+                rebuild = False
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
+        cursor.execute(f"SELECT {S}.audit_loaded_events(%s)", (self._audit_after_fid,))
+        if rebuild:
+            cursor.execute(index_def)
 
     def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
         cursor.copy_expert(
