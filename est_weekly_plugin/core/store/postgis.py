@@ -468,7 +468,8 @@ class PostgisStore(PgLogins, EventStore):
         head, tail, source = sql
         cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
-            cursor.execute(f"SELECT min(fid), max(fid) FROM {source}")
+            cursor.execute(f"SELECT * FROM {S}.approved_fid_range()" if source.endswith("approved_events")
+                           else f"SELECT min(fid), max(fid) FROM {source}")
             low, high = cursor.fetchone()
             if low is None or high - low < self._PARALLEL_MIN_ROWS:
                 return [_copy_out(cursor, f"{head}true{tail}")]
