@@ -72,3 +72,10 @@ def municipality() -> dict[str, Any]:
         "extent": box("extent_sweref99tm"),
         "urban_core": box("urban_core_sweref99tm"),
     }
+
+
+@cache
+def first_names() -> frozenset[str]:
+    """Common first names in Sweden: how free text recognises a "First-name Surname" pair."""
+    with open(resource("data", "first_names.txt"), encoding="utf-8") as handle:
+        return frozenset(word for line in handle if not line.startswith("#") for word in line.split())
