@@ -390,3 +390,43 @@ def test_a_lost_connection_is_reopened_on_the_next_action(roles_db, connect):
         assert store.whoami().login == roles_db["prefix"] + "rep_polis"
     finally:
         store.close()
+
+
+# ---------------------------------------------------------------------------------------------- privacy
+def test_only_a_reviewer_redacts_and_only_through_the_function(roles_db, connect):
+    owner, p = roles_db["owner"], roles_db["prefix"]
+    polis, reviewer = connect("rep_polis"), connect("granskare1")
+    secret = "19800101-1234"
+    event = report(polis, "polisen", description=f"Mannen {secret} igen")
+    run(polis, "UPDATE est.events SET description = %s WHERE uuid = %s", (f"Rättat: {secret}", event))
+    version = run(owner, "SELECT version FROM est.events WHERE uuid = %s", (event,))[0][0]
+    refused(polis, "SELECT est.redact_event_text(%s, %s, %s)", (event, version, secret), expect="permission denied")
+    # the append-only rule cannot be switched off from outside: no token, no GUC trick
+    refused(reviewer, "INSERT INTO est.redaction_tokens VALUES (txid_current())", expect="permission denied")
+    reviewer.autocommit = False
+    with pytest.raises(psycopg2.Error) as caught, reviewer.cursor() as cursor:
+        cursor.execute("SET LOCAL est.redaction = 'on'")
+        cursor.execute("UPDATE est.audit_log SET reason = 'x' WHERE subject_key = %s", (event,))
+    assert caught.value.pgcode == "42501"
+    reviewer.rollback()
+    reviewer.autocommit = True
+    assert run(reviewer, "SELECT est.redact_event_text(%s, %s, %s)", (event, version, secret))[0][0] >= 2
+    history = run(owner, "SELECT changes::text, coalesce(reason, '') FROM est.audit_log WHERE subject_key = %s", (event,))
+    assert not any(secret in changes or secret in reason for changes, reason in history)
+    last = run(owner, "SELECT action, actor FROM est.audit_log WHERE subject_key = %s ORDER BY id DESC LIMIT 1", (event,))
+    assert last == [("redact", p + "granskare1")]
+    assert secret not in run(owner, "SELECT description FROM est.events WHERE uuid = %s", (event,))[0][0]
+
+
+def test_only_an_administrator_pseudonymises(roles_db, connect):
+    refused(connect("granskare1"), "SELECT est.pseudonymise_events(NULL, '2020-01-01')", expect="permission denied")
+    assert run(connect("admin1"), "SELECT est.pseudonymise_events('klotter', '2000-01-01')") == [(0,)]
+
+
+def test_every_role_records_its_exports_and_nobody_forges_one_directly(roles_db, connect):
+    owner, p = roles_db["owner"], roles_db["prefix"]
+    viewer = connect("tittare")
+    run(viewer, "SELECT est.log_export('lagesbild.csv', 'vecka 47', 40)")
+    assert run(owner, "SELECT actor, organisation FROM est.audit_log WHERE subject = 'export' ORDER BY id DESC LIMIT 1") \
+        == [(p + "tittare", "sbf")]
+    refused(viewer, "INSERT INTO est.audit_log (subject, subject_key, action, actor) VALUES ('export', 'x', 'export', 'x')")

@@ -299,13 +299,27 @@ def test_broken_and_foreign_files_get_clear_messages(tmp_path, qgis_app):
     assert caught.value.code == "exists"
 
 
+def _v1_event(store):
+    """A report as a version-1 database held it (written with version 1's columns only)."""
+    event = make_event()
+    with store.transaction() as cursor:
+        cursor.execute(store._sql(
+            f"INSERT INTO {store._table('events')} (geom, uuid, category, organisation, reporter, event_date, "
+            f"place_name, description, status, created_at, updated_at) VALUES ({store._point_param_sql()}, "
+            "?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)"),
+            (*store._point_params(event.x, event.y), event.uuid, event.category, event.organisation, "anna",
+             store._date_param(event.event_date), event.place_name, event.description,
+             store._timestamp(dt.datetime.now(dt.timezone.utc)), store._timestamp(dt.datetime.now(dt.timezone.utc))))
+    return event
+
+
 def test_geopackage_migrates_from_version_1(tmp_path):
     from est_weekly_plugin.core.store import GeoPackageStore
 
     path = tmp_path / "gammal.gpkg"
     old = GeoPackageStore.create(path, schema_version=1)
     assert old.schema_version() == 1
-    saved = old.submit(make_event(), actor="anna", today=TODAY)
+    saved = _v1_event(old)
     old.close()
     upgraded = GeoPackageStore.open(path)
     assert upgraded.schema_version() == schema.LATEST_VERSION
@@ -352,7 +366,7 @@ def test_postgis_migrates_from_version_1(pg_info):
     from est_weekly_plugin.core.store import PostgisStore
 
     old = PostgisStore.create(pg_info, schema_version=1)
-    saved = old.submit(make_event(), actor="anna", today=TODAY)
+    saved = _v1_event(old)
     old.close()
     upgraded = PostgisStore.open(pg_info)
     assert upgraded.schema_version() == schema.LATEST_VERSION

@@ -83,6 +83,7 @@ class Event:
     updated_at: dt.datetime | None = None
     version: int = 1
     fid: int | None = None
+    personal_data: str = ""  # kinds of likely personal data found in the free text (core.privacy)
 
     @property
     def time_unknown(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import schema_security
+from . import schema_privacy, schema_security
 
 GPKG = "gpkg"
 POSTGIS = "postgis"
@@ -295,6 +295,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "database roles for reporter, reviewer, viewer, administrator", (), _V3_PG),
     Migration(4, "logins and organisations, row-level security, database-written audit log, sources",
               schema_security.GPKG_V4, schema_security.PG_V4, formatted=False),
+    Migration(5, "personal-data flags, redaction reaching the history, retention, recorded exports",
+              schema_privacy.GPKG_V5, schema_privacy.PG_V5, formatted=False),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -20,12 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import schema
+from .. import privacy, schema
 from ..batch import EventBatch
 from ..errors import ConflictError, DatabaseUnavailable, EstError, PermissionDenied, SchemaError
 from ..model import EDITABLE_FIELDS, Category, Event, EventColumns, Organisation, Status
 from ..reference import default_categories, default_organisations, municipality
 from ..validation import Extent, ValidationContext, check
+from .privacy_ops import PrivacyOps
 
 PLUGIN_VERSION_KEY = "plugin_version"
 AUDIT_SCHEMA_VERSION = 4  # from this schema on, the database's triggers write the audit log
@@ -52,6 +53,7 @@ EVENT_FIELDS = (
     "created_at",
     "updated_at",
     "version",
+    "personal_data",
 )
 
 
@@ -84,7 +86,7 @@ def utc_now() -> dt.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-class EventStore(ABC):
+class EventStore(PrivacyOps, ABC):
     """The EST database: events, reference data, review, audit log and columnar reads."""
 
     dialect: str = ""
@@ -412,6 +414,7 @@ class EventStore(ABC):
             updated_at=as_datetime(values["updated_at"]),
             version=int(values["version"]),
             fid=int(values["fid"]),
+            personal_data=values["personal_data"] or "",
         )
 
     def get(self, uuid: str) -> Event:
@@ -510,6 +513,7 @@ class EventStore(ABC):
             self._timestamp(event.created_at or now),
             self._timestamp(event.updated_at or now),
             int(event.version or 1),
+            personal_data_flags(event),
         )
 
     def _insert_sql(self) -> str:
@@ -785,6 +789,11 @@ def database_refusal(error: Exception) -> PermissionDenied | None:
     if getattr(error, "pgcode", None) == "42501":  # insufficient_privilege: grants or row-level security
         return PermissionDenied("db_refused", detail=first[:200])
     return None
+
+
+def personal_data_flags(event: Event) -> str:
+    """What the privacy scan finds in the report's free text (stored with it; reviewers see it)."""
+    return privacy.flags(f"{event.place_name or ''}\n{event.description or ''}")
 
 
 def _check_actor(actor: str) -> None:

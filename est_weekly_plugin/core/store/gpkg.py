@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import sqlite3
 import struct
 from collections.abc import Iterator, Sequence
@@ -27,6 +28,7 @@ from ..reference import municipality
 from ..validation import Extent
 from . import rtree
 from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays, utc_now
+from .privacy_ops import blank_changes, scrub_changes
 
 _HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
 _POINT = struct.Struct("<BIdd")  # WKB: byte order, type, x, y
@@ -274,6 +276,69 @@ class GeoPackageStore(EventStore):
             if values[0] != values[1]:
                 changes[name] = values
         return changes
+
+    # ------------------------------------------------------------------ privacy (same steps as PostGIS's functions)
+    def _redact(self, cursor: Any, uuid: str, version: int, part: str, marker: str, actor: str) -> None:
+        event = self._locked_event(cursor, uuid, version)
+        removed = part or event.description
+        if not removed:
+            return
+        cursor.execute("UPDATE est_audit_context SET redaction = 1")
+        cursor.execute(
+            "UPDATE events SET description = replace(description, ?1, ?2), place_name = replace(place_name, ?1, ?2), "
+            "review_reason = replace(review_reason, ?1, ?2), personal_data = '', version = version + 1, "
+            "updated_at = ?3 WHERE uuid = ?4", (removed, marker, self._timestamp(utc_now()), uuid))
+        cursor.execute("SELECT id, changes, reason FROM audit_log WHERE subject = 'event' AND subject_key = ?", (uuid,))
+        scrubbed = 0
+        for audit_id, changes, reason in cursor.fetchall():
+            before = json.loads(changes or "{}")
+            after = scrub_changes(before, removed, marker)
+            new_reason = reason.replace(removed, marker) if reason else reason
+            if after != before or new_reason != reason:
+                cursor.execute("UPDATE audit_log SET changes = ?, reason = ? WHERE id = ?",
+                               (json.dumps(after, ensure_ascii=False), new_reason, audit_id))
+                scrubbed += 1
+        self._insert_audit(cursor, "event", uuid, "redact", actor, {"entries_redacted": scrubbed}, event.organisation)
+        cursor.execute("UPDATE est_audit_context SET redaction = 0")
+
+    def _pseudonymise(self, cursor: Any, category: str, before: dt.date, actor: str) -> int:
+        cursor.execute("SELECT uuid, reporter, organisation FROM events WHERE category = ? AND event_date < ? "
+                       "AND (reporter <> '' OR description <> '' OR review_reason IS NOT NULL)",
+                       (category, before.isoformat()))
+        affected = cursor.fetchall()
+        if not affected:
+            return 0
+        cursor.execute("UPDATE est_audit_context SET redaction = 1")
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS est_pseudonymised (uuid TEXT PRIMARY KEY, reporter TEXT, "
+                       "organisation TEXT)")
+        cursor.execute("DELETE FROM est_pseudonymised")
+        cursor.executemany("INSERT INTO est_pseudonymised VALUES (?, ?, ?)", affected)
+        cursor.execute("UPDATE events SET reporter = '', description = '', review_reason = NULL, personal_data = '', "
+                       "version = version + 1, updated_at = ? WHERE uuid IN (SELECT uuid FROM est_pseudonymised)",
+                       (self._timestamp(utc_now()),))
+        cursor.execute("SELECT a.id, a.changes, a.actor, a.login, p.reporter, p.organisation FROM audit_log a "
+                       "JOIN est_pseudonymised p ON p.uuid = a.subject_key WHERE a.subject = 'event'")
+        updates = []
+        for audit_id, changes, who, login, reporter, organisation in cursor.fetchall():
+            renamed = organisation if reporter and who == reporter else who
+            updates.append((json.dumps(blank_changes(json.loads(changes or "{}")), ensure_ascii=False), renamed,
+                            organisation if reporter and login == reporter else login, audit_id))
+        cursor.executemany("UPDATE audit_log SET changes = ?, reason = NULL, actor = ?, login = ? WHERE id = ?", updates)
+        self._insert_audit(cursor, "retention", category, "pseudonymise", actor,
+                           {"events": len(affected), "before": before.isoformat()}, None)
+        cursor.execute("UPDATE est_audit_context SET redaction = 0")
+        return len(affected)
+
+    def _log_export(self, cursor: Any, what: str, filter_text: str, rows: int, actor: str) -> None:
+        self._insert_audit(cursor, "export", what, "export", actor, {"filter": filter_text, "rows": rows}, None)
+
+    def _insert_audit(self, cursor: Any, subject: str, key: str, action: str, actor: str, changes: dict[str, Any],
+                      organisation: str | None) -> None:
+        """An audit row the store writes itself (a redaction, a retention run, an export)."""
+        cursor.execute("INSERT INTO audit_log (subject, subject_uuid, subject_key, action, actor, at, changes, "
+                       "organisation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (subject, key, key, action, actor, self._timestamp(utc_now()),
+                        json.dumps(changes, ensure_ascii=False), organisation))
 
     def _set_audit_context(self, cursor: Any, actor: str, reason: str | None) -> None:
         cursor.execute("INSERT OR REPLACE INTO est_audit_context (id, actor, reason) VALUES (1, ?, ?)", (actor, reason))

@@ -215,6 +215,17 @@ class PostgisStore(PgLogins, EventStore):
     def _for_update(self) -> str:
         return " FOR UPDATE"
 
+    # ------------------------------------------------------------------ privacy (the database's own functions)
+    def _redact(self, cursor: Any, uuid: str, version: int, part: str, marker: str, actor: str) -> None:
+        cursor.execute(f"SELECT {S}.redact_event_text(%s, %s, %s, %s)", (uuid, version, part, marker))
+
+    def _pseudonymise(self, cursor: Any, category: str, before: dt.date, actor: str) -> int:
+        cursor.execute(f"SELECT {S}.pseudonymise_events(%s, %s)", (category, before))
+        return int(cursor.fetchone()[0] or 0)
+
+    def _log_export(self, cursor: Any, what: str, filter_text: str, rows: int, actor: str) -> None:
+        cursor.execute(f"SELECT {S}.log_export(%s, %s, %s)", (what, filter_text, rows))
+
     def _set_audit_context(self, cursor: Any, actor: str, reason: str | None) -> None:
         # Transaction-local: est.actor counts only for the schema owner's own jobs; a login is itself.
         cursor.execute("SELECT set_config('est.actor', %s, true), set_config('est.reason', %s, true)",
