@@ -467,3 +467,18 @@ def test_a_partner_login_reports_for_its_own_organisation(pg_store, qgis_iface, 
         with pg_store.transaction() as cursor:
             cursor.execute("DROP OWNED BY lisa_vakt")
             cursor.execute("DROP ROLE lisa_vakt")
+
+
+def test_the_form_says_places_not_people_and_names_what_it_found(dock, canvas, session):
+    form = dock.form
+    assert form.privacy_hint.text().startswith("EST reports describe places and behaviour, not people")
+    assert not form.privacy_warning.isVisible()
+    fill_form(form, description="Mannen med personnummer 19800101-1234 och bilen ABC 123")
+    click_map(form, canvas, QPoint(420, 300))
+    warning = form.privacy_warning.text()
+    assert form.privacy_warning.isVisible()
+    assert "personal identity number “19800101-1234”" in warning and "car registration “ABC 123”" in warning
+    assert dock.submit_button.isEnabled()  # a warning, not a refusal
+    QTest.mouseClick(dock.submit_button, Qt.MouseButton.LeftButton)
+    stored = session.store.events()[-1]
+    assert stored.personal_data == "personnummer,registration"

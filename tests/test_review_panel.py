@@ -470,3 +470,32 @@ def test_a_reviewer_login_decides_on_others_reports_but_not_its_own(pg_store, qg
         with pg_store.transaction() as cursor:
             cursor.execute("DROP OWNED BY gun_granskare")
             cursor.execute("DROP ROLE gun_granskare")
+
+
+def test_personal_data_is_flagged_for_the_reviewer_and_redacted_from_the_history(panel, session, output_dir):
+    from qgis.PyQt.QtGui import QTextCursor
+
+    store = session.store
+    secret = "070-123 45 67"
+    event = submit(store, description=f"Ring Anna Andersson på {secret} om det händer igen")
+    session.events_changed.emit()
+    assert panel.select_report(event.uuid)
+    assert panel.privacy_flag.isVisible()
+    assert panel.privacy_flag.text().startswith("Marked at submission as possibly containing personal data: "
+                                                "phone number, name.")
+    assert panel.form.privacy_warning.isVisible() and secret in panel.form.privacy_warning.text()
+    QApplication.processEvents()  # let the layout take the warnings' height
+    panel.grab().save(str(output_dir / "review_panel_personal_data_en.png"))
+    # select the phone number in the description and redact just that
+    text = panel.form.description.toPlainText()
+    cursor = panel.form.description.textCursor()
+    cursor.setPosition(text.index(secret))
+    cursor.setPosition(text.index(secret) + len(secret), QTextCursor.MoveMode.KeepAnchor)
+    panel.form.description.setTextCursor(cursor)
+    click(panel.redact_button)
+    stored = store.get(event.uuid)
+    assert secret not in stored.description and "[uppgift borttagen]" in stored.description
+    assert "Anna Andersson" in stored.description  # only the selection went
+    assert secret not in str([e.changes for e in store.audit_log(event.uuid)])
+    assert panel.status.text().startswith("Redacted: the text is gone from the report and from 1 history")
+    assert panel.current is not None and panel.current.uuid == event.uuid  # the report stays open

@@ -36,8 +36,11 @@ _EMAIL = r"(?P<email>@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,})"
 _LOCAL_PART = re.compile(r"[\w.+-]+$")
 # Car registrations: three letters (no I, Q, V, Å, Ä, Ö) then two digits and a digit or letter.
 _PLATE = r"(?P<registration>[A-HJ-PR-UW-Z](?<!\w[A-HJ-PR-UW-Z])[A-HJ-PR-UW-Z]{2} ?\d{2}[A-HJ-PR-UW-Z\d](?!\w))"
-_NAME = (r"(?P<name>[A-ZÅÄÖÉ](?<!\w[A-ZÅÄÖÉ])[a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)? "
-         r"[A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?\b)")
+# A first name is matched alone (the surname in a look-ahead), so "Ring Anna Andersson" still
+# finds "Anna Andersson" after rejecting "Ring Anna".
+_NAME = (r"(?P<name>[A-ZÅÄÖÉ](?<!\w[A-ZÅÄÖÉ])[a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?"
+         r"(?= [A-ZÅÄÖÉ][a-zåäöéü]+))")
+_SURNAME = re.compile(r" [A-ZÅÄÖÉ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?\b")
 _PATTERNS = tuple(re.compile(p) for p in (_EMAIL, _PNR, _PHONE, _PLATE, _NAME))
 
 # A capitalised pair is a name when its first word is a first name and its second is not the
@@ -72,11 +75,18 @@ def _valid_pnr(text: str) -> bool:
     return _luhn_ok(digits) if bare else True
 
 
+def _surname_end(match: re.Match[str], text: str) -> int:
+    found = _SURNAME.match(text, match.end())
+    return found.end() if found else match.end()
+
+
 def _valid_name(match: re.Match[str], text: str) -> bool:
-    first, second = match.group("name").split(" ", 1)
-    if first.split("-")[0] not in first_names():
+    first = match.group("name")
+    end = _surname_end(match, text)
+    second = text[match.end() + 1:end]
+    if first.split("-")[0] not in first_names() or not second:
         return False
-    if second.endswith("s") and _PLACE_WORDS.match(text, match.end()):
+    if second.endswith("s") and _PLACE_WORDS.match(text, end):
         return False
     return not _PLACE_WORDS.fullmatch(" " + second)
 
@@ -112,6 +122,9 @@ def _matches(text: str) -> list[tuple[int, str, str]]:
                 local = _LOCAL_PART.search(text, max(0, match.start() - 64), match.start())
                 if local is not None:
                     found.append((local.start(), match.end(), kind, text[local.start():match.end()]))
+            elif kind == "name":
+                end = _surname_end(match, text)
+                found.append((match.start(), end, kind, text[match.start():end]))
             elif kind is not None:
                 found.append((match.start(), match.end(), kind, match.group()))
     found.sort(key=lambda item: (item[0], -item[1]))

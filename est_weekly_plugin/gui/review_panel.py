@@ -39,6 +39,7 @@ from ..core.i18n import tr
 from ..core.layers import find_layers
 from ..core.model import Event, Status
 from .dock_base import EstDock
+from .privacy_widgets import PersonalDataWarning, describe_flags
 from .session import EstSession
 from .widgets import (
     HINT_STYLE,
@@ -178,8 +179,13 @@ class ReviewPanel(EstDock):
         self.reason_error = FieldError("reason")
         self.approve_button = push_button(tr("review.approve"), "approve", self.approve)
         self.reject_button = push_button(tr("review.reject"), "reject", self.reject)
+        # Personal data: what the scan marked at submission, and redaction that reaches the history.
+        self.privacy_flag = PersonalDataWarning()
+        self.redact_button = push_button(tr("review.redact"), "redact", self.redact)
+        self.redact_button.setToolTip(tr("review.redact.tip"))
         self.editor = QGroupBox(tr("review.report"))
-        add_items(QVBoxLayout(self.editor), self.report_info, self.form, QLabel(tr("review.reason")), self.reason,
+        add_items(QVBoxLayout(self.editor), self.report_info, self.privacy_flag, self.form,
+                  horizontal(None, self.redact_button), QLabel(tr("review.reason")), self.reason,
                   self.reason_error, horizontal(self.reject_button, None, self.approve_button))
 
         self.duplicates_group = named(QGroupBox(tr("review.duplicates", count=0)), "duplicates_group")
@@ -310,6 +316,9 @@ class ReviewPanel(EstDock):
         self.report_info.setText(tr("review.info", reporter=event.reporter,
                                     organisation=self._names.get(f"org:{event.organisation}", event.organisation),
                                     received=received, version=event.version))
+        flagged = describe_flags(event.personal_data)
+        self.privacy_flag.setText(tr("privacy.flagged", kinds=flagged) if flagged else "")
+        self.privacy_flag.setVisible(bool(flagged))
         self._show_history(event.uuid)
         self._duplicate_key = None
         self._refresh_duplicates()
@@ -404,6 +413,7 @@ class ReviewPanel(EstDock):
         if own:
             self.set_status(tr("review.own_report"), HINT_STYLE)
         self.approve_button.setEnabled(open_report and self.form.valid)
+        self.redact_button.setEnabled(open_report and bool(self.current and self.current.description))
         self.reject_button.setEnabled(open_report)
         count = len(self.selected_reports())
         self.approve_selected_button.setText(tr("review.approve_selected", count=count))
@@ -446,6 +456,27 @@ class ReviewPanel(EstDock):
         if self.queue.rowCount():
             self.queue.selectRow(min(row, self.queue.rowCount() - 1))
             self._selection_changed()
+
+    def redact(self) -> bool:
+        """Remove the selected part of the description (or all of it) from the report and its history."""
+        event = self.current
+        store = self.session.store
+        if event is None or store is None:
+            return False
+        part = self.form.description.textCursor().selectedText().replace("\u2029", "\n") or None
+
+        def run() -> None:
+            self.session.require("review")
+            store.redact(event.uuid, event.version, self.session.user, part=part)
+
+        done, _ = self.run_store_action(run, "review.kept")
+        if not done:
+            return False
+        entries = store.audit_log(event.uuid)[-1].changes.get("entries_redacted", 0)
+        self.report_success(tr("review.redacted", count=entries))
+        self.session.events_changed.emit()
+        self.select_report(event.uuid)
+        return True
 
     def approve(self) -> bool:
         """Approve the open report with the reviewer's corrections."""

@@ -88,7 +88,8 @@ class EstSession(QObject):
     def role_note(self) -> str:
         """Who you are — login, organisation, role — and whether the database enforces the role."""
         role = tr(f"role.{self.role.value}")
-        organisation = self._organisation_name(self.login.organisation)
+        organisation = (tr("session.schema_owner") if self.login.maintainer
+                        else self._organisation_name(self.login.organisation))
         if isinstance(self.store, GeoPackageStore):
             return tr("session.role_local", role=role, login=self.user, organisation=organisation)
         return tr("session.role_database", role=role, login=self.user, organisation=organisation)

@@ -46,6 +46,7 @@ from ..core.model import Category, Event, Organisation
 from ..core.places import PlaceMatch, parse_coordinates, search_places
 from ..core.validation import ValidationContext, problems
 from .map_tools import PlaceMarker, PointPickTool
+from .privacy_widgets import PersonalDataWarning
 
 ERROR_STYLE = "color: #b00020;"
 HINT_STYLE = "color: #6b6b6b;"
@@ -364,6 +365,10 @@ class EventForm(QWidget):
         self.description.setMaximumHeight(110)
         self.description.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
+        # Personal data: a one-line reminder, and a warning naming what the scan finds as one types.
+        self.privacy_hint = hint_label("places_not_people", tr("privacy.places_not_people"))
+        self.privacy_hint.setVisible(not review_mode)  # the reviewer gets the stored flags instead
+        self.privacy_warning = PersonalDataWarning()
         self.errors = {name: FieldError(name) for name in
                        ("category", "organisation", "event_date", "time", "place", "place_name", "description",
                         "general")}
@@ -381,6 +386,8 @@ class EventForm(QWidget):
             label.setBuddy(widget)
             self.labels[name] = label
             form.addRow(label, field_block(widget, self.errors[name]))
+        form.addRow(self.privacy_hint)
+        form.addRow(self.privacy_warning)
         form.addRow(self.errors["general"])
 
         self.category.currentIndexChanged.connect(lambda: self._edited("category"))
@@ -572,6 +579,7 @@ class EventForm(QWidget):
             return []
         context = replace(self._context, today=dt.date.today(), now=None)
         self._problems = problems(self.to_event(), context)
+        self.privacy_warning.check(self.place_name.text(), self.description.toPlainText())
         by_field: dict[str, list[Problem]] = {name: [] for name in self.errors}
         for problem in self._problems:
             by_field[FIELD_OF_PROBLEM.get(problem.field, "general")].append(problem)
