@@ -299,3 +299,20 @@ def test_an_unreadable_saved_filter_gives_a_message_and_the_default(qgis_iface, 
         assert messages and "could not be read" in messages[0][0] and messages[0][1] == 1
     finally:
         widget.shutdown()
+
+
+def test_an_export_is_recorded_in_the_audit_log(dock, tmp_path) -> None:
+    """Who exported what, with which filter: a published lägesbild can be traced."""
+    _tick(dock.panel.categories, "klotter")
+    assert dock.wait_until_idle()
+    dock.export_events(tmp_path / "klotter.csv")
+    assert dock.wait_until_idle(timeout_ms=20_000)
+    from qgis.PyQt.QtWidgets import QApplication as _App
+
+    for _ in range(50):  # the task's finished() reaches the GUI thread through the event loop
+        _App.processEvents()
+        if dock.session.store.audit_log(subject="export"):
+            break
+    entry = dock.session.store.audit_log(subject="export")[-1]
+    assert entry.changes["rows"] == dock.result.count and "Graffiti" in entry.changes["filter"]
+    assert entry.subject_uuid == "klotter.csv"

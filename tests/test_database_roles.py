@@ -367,8 +367,8 @@ def test_a_viewers_export_carries_no_reporter_or_description(roles_db, connect, 
     with open(tmp_path / "viewer.csv", encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(columns)
-    assert {r["reporter"] for r in rows} == {""} and {r["description"] for r in rows} == {""}
-    assert {r["reviewer"] for r in rows} == {""}
+    assert "reporter" not in rows[0] and "reviewer" not in rows[0]  # no export carries people
+    assert {r["description"] for r in rows} == {""}  # a viewer's: no free text either
 
 
 def test_a_lost_connection_is_reopened_on_the_next_action(roles_db, connect):

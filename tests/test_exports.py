@@ -79,3 +79,29 @@ def test_csv_cells_never_run_as_formulas(store, tmp_path) -> None:
     assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r")) for value in cells)
     assert "'=HYPERLINK(\"http://x\",\"klicka\")" in {r["description"] for r in rows}
     assert exports.spreadsheet_safe(-3.5) == -3.5  # numbers stay numbers
+
+
+def test_small_counts_are_suppressed_in_hotspot_exports(tmp_path) -> None:
+    from est_weekly_plugin.core.compilation import columns_from_batch
+    from est_weekly_plugin.core.hotspots import hotspot_analysis
+
+    batch = demo_batch(400, end_date=TODAY - dt.timedelta(days=1), seed=9)
+    from est_weekly_plugin.core.reference import default_categories, default_organisations
+
+    columns = columns_from_batch(batch, [c.code for c in default_categories()], [o.code for o in default_organisations()],
+                                 approved_only=False)
+    result = hotspot_analysis(columns, cell_size=250.0, extent=(353500, 6204000, 363500, 6222500))
+    plain = exports.hotspot_records(result)
+    assert any(0 < r["count"] < 3 for r in plain)
+    exports.export_hotspots_csv(result, tmp_path / "cells.csv", suppress_below=3)
+    with open(tmp_path / "cells.csv", encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    counts = [r["count"] for r in rows]
+    assert "<3" in counts and not any(c in ("1", "2", "1.0", "2.0") for c in counts)
+    assert max(float(c) for c in counts if c != "<3") >= 3
+    exports.export_hotspots_gpkg(result, tmp_path / "cells.gpkg", 3006, suppress_below=3)
+    dataset = ogr.Open(str(tmp_path / "cells.gpkg"))
+    layer = dataset.GetLayerByName("hotspot_cells")
+    values = [feature.GetField("count") for feature in layer]
+    assert None in values and not any(v is not None and 0 < v < 3 for v in values)
+    del layer, dataset

@@ -22,8 +22,9 @@ from .hotspots import HotspotResult
 from .model import Event
 
 CHUNK = 2000
+# No reporter or reviewer identity ever leaves in an export: events describe places, not people.
 EVENT_COLUMNS = ("fid", "uuid", "x", "y", "category", "organisation", "event_date", "time_from", "time_to",
-                 "place_name", "description", "reporter", "status", "reviewer", "reviewed_at")
+                 "place_name", "description", "status", "reviewed_at")
 Progress = Optional[Callable[[float], bool]]  # fraction done → False to cancel
 
 
@@ -124,24 +125,40 @@ def export_events_gpkg(store: Any, fids: Sequence[int], path: Path | str, epsg: 
 HOTSPOT_COLUMNS = ("row", "col", "count", "z", "p", "class", "class_key")
 
 
-def hotspot_records(result: HotspotResult, only_significant: bool = False) -> List[dict]:
-    """Cells with events or a significant class (empty insignificant cells carry no news)."""
-    return [r for r in result.cells_wkt(only_significant=only_significant) if r["count"] > 0 or r["class"] != 0]
+def hotspot_records(result: HotspotResult, only_significant: bool = False, suppress_below: int = 0) -> List[dict]:
+    """Cells with events or a significant class (empty insignificant cells carry no news).
+
+    *suppress_below*: a cell with fewer events than this keeps its place and class but not its
+    count (None), as official statistics do, so a published map cannot single out a household.
+    """
+    records = [r for r in result.cells_wkt(only_significant=only_significant) if r["count"] > 0 or r["class"] != 0]
+    for record in records:
+        if 0 < record["count"] < suppress_below:
+            record["count"] = None
+    return records
 
 
-def export_hotspots_csv(result: HotspotResult, path: Path | str, only_significant: bool = False) -> int:
+def suppressed_text(value: Any, suppress_below: int) -> Any:
+    """How a suppressed count reads in a table: "<3"."""
+    return f"<{suppress_below}" if value is None else value
+
+
+def export_hotspots_csv(result: HotspotResult, path: Path | str, only_significant: bool = False,
+                        suppress_below: int = 0) -> int:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    records = hotspot_records(result, only_significant)
+    records = hotspot_records(result, only_significant, suppress_below)
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow([*HOTSPOT_COLUMNS, "wkt"])
         for record in records:
-            writer.writerow([spreadsheet_safe(record[c]) for c in HOTSPOT_COLUMNS] + [record["wkt"]])
+            row = [suppressed_text(record[c], suppress_below) if c == "count" else record[c] for c in HOTSPOT_COLUMNS]
+            writer.writerow([spreadsheet_safe(value) for value in row] + [record["wkt"]])
     return len(records)
 
 
-def export_hotspots_gpkg(result: HotspotResult, path: Path | str, epsg: int, only_significant: bool = False) -> int:
+def export_hotspots_gpkg(result: HotspotResult, path: Path | str, epsg: int, only_significant: bool = False,
+                         suppress_below: int = 0) -> int:
     """Polygon layer "hotspot_cells" (Gi* z, p, class per cell)."""
     from osgeo import ogr
 
@@ -150,12 +167,15 @@ def export_hotspots_gpkg(result: HotspotResult, path: Path | str, epsg: int, onl
     dataset, layer = _ogr_layer(Path(path), "hotspot_cells", epsg, ogr.wkbPolygon,
                                 [(c, types[c]) for c in HOTSPOT_COLUMNS])
     definition = layer.GetLayerDefn()
-    records = hotspot_records(result, only_significant)
+    records = hotspot_records(result, only_significant, suppress_below)
     layer.StartTransaction()
     for record in records:
         feature = ogr.Feature(definition)
         for column in HOTSPOT_COLUMNS:
-            feature.SetField(column, record[column])
+            if record[column] is None:
+                feature.SetFieldNull(column)  # a suppressed small count
+            else:
+                feature.SetField(column, record[column])
         feature.SetGeometry(ogr.CreateGeometryFromWkt(str(record["wkt"])))
         layer.CreateFeature(feature)
     layer.CommitTransaction()

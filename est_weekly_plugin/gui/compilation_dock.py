@@ -52,6 +52,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core import exports
 from ..core.compilation import CompilationEngine, CompilationResult, DensitySpec, density_spec_for
+from ..core.errors import EstError
 from ..core.filters import CompilationFilter
 from ..core.i18n import tr
 from ..core.reference import districts
@@ -720,13 +721,14 @@ class CompilationDock(QgsDockWidget):
         path = Path(path)
         result = self.result
         epsg = int(self.session.store.settings.epsg)
+        suppress = self.session.store.suppress_below()
 
         def work(_task: Any) -> int:
             if result is None or result.hotspots is None:
                 return 0
             if path.suffix.lower() == ".gpkg":
-                return exports.export_hotspots_gpkg(result.hotspots, path, epsg)
-            return exports.export_hotspots_csv(result.hotspots, path)
+                return exports.export_hotspots_gpkg(result.hotspots, path, epsg, suppress_below=suppress)
+            return exports.export_hotspots_csv(result.hotspots, path, suppress_below=suppress)
 
         return self._start_export(work, path)
 
@@ -749,11 +751,19 @@ class CompilationDock(QgsDockWidget):
         return [export_chart(chart, directory / f"{name}{suffix}") for name, chart in zip(names, self.charts)]
 
     def _start_export(self, work: Any, path: Path) -> FunctionTask:
+        described = self.panel.summary.text()
+
         def done(count: Any, error: Optional[BaseException]) -> None:
             if error is not None:
                 self.session.message.emit(tr("compilation.export.failed", error=str(error)), 2)
-            else:
-                self.session.message.emit(tr("compilation.export.done", count=count, path=str(path)), 0)
+                return
+            self.session.message.emit(tr("compilation.export.done", count=count, path=str(path)), 0)
+            store = self.session.store
+            if store is not None:  # who exported what, with which filter: in the audit log
+                try:
+                    store.record_export(self.session.user, path.name, described, int(count or 0))
+                except EstError as refused:
+                    self.session.message.emit(refused.message(), 1)
 
         task = FunctionTask(f"EST: export {path.name}", work, done)
         self.tasks.start(f"export:{path}", task)
