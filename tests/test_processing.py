@@ -45,10 +45,10 @@ def provider(qgis_app):
     registry.removeProvider(provider)
 
 
-def test_provider_lists_the_four_algorithms(provider) -> None:
+def test_provider_lists_the_algorithms(provider) -> None:
     ids = sorted(a.id() for a in provider.algorithms())
     assert ids == ["est_weekly:densityraster", "est_weekly:hotspotgrid", "est_weekly:meetingpdf",
-                   "est_weekly:weeklysummary"]
+                   "est_weekly:pseudonymise", "est_weekly:weeklysummary"]
     for algorithm in provider.algorithms():
         assert algorithm.shortHelpString() and algorithm.group() == "EST Weekly"
 
@@ -60,9 +60,11 @@ ENGLISH_NAMES = {"densityraster": "Density raster (week)", "hotspotgrid": "Hot-s
 
 
 def _fresh_instances(provider) -> dict:
-    """New algorithm objects, built (parameters and all) in the language that is current now."""
+    """New weekly algorithm objects, built (parameters and all) in the language that is current now."""
     instances = {}
     for algorithm in provider.algorithms():
+        if algorithm.name() not in ENGLISH_NAMES:  # the retention job has no week
+            continue
         instance = algorithm.createInstance()
         instance.initAlgorithm({})
         instances[instance.name()] = instance
@@ -153,6 +155,7 @@ def test_density_raster(provider, database, tmp_path) -> None:
 
 def test_hotspot_grid_and_weekly_summary(provider, database) -> None:
     import processing
+    from qgis.core import NULL
 
     cells = processing.run("est_weekly:hotspotgrid", {"DATABASE": str(database), "WEEK": WEEK,
                                                       "OUTPUT": "memory:"})["OUTPUT"]
@@ -160,12 +163,22 @@ def test_hotspot_grid_and_weekly_summary(provider, database) -> None:
     assert {f["class"] for f in cells.getFeatures()} <= {-3, -2, -1, 1, 2, 3}
     assert max(f["z"] for f in cells.getFeatures()) > 3
     summary = processing.run("est_weekly:weeklysummary", {"DATABASE": str(database), "WEEK": WEEK,
-                                                          "LANGUAGE": 0, "OUTPUT": "memory:"})["OUTPUT"]
+                                                          "LANGUAGE": 0, "SUPPRESS_SMALL_COUNTS": False,
+                                                          "OUTPUT": "memory:"})["OUTPUT"]
     rows = {(f["grouping"], f["code"]): f for f in summary.getFeatures()}
     total = rows[("total", "")]
     assert total["week"] == WEEK and total["current"] == sum(
         f["current"] for f in summary.getFeatures() if f["grouping"] == "category")
     assert rows[("category", "skadegorelse")]["name"] == "Skadegörelse"
+    # the partner-facing default: no count under 3 is shown
+    shared = processing.run("est_weekly:weeklysummary", {"DATABASE": str(database), "WEEK": WEEK,
+                                                         "OUTPUT": "memory:"})["OUTPUT"]
+    small = [(f["grouping"], f["code"]) for f in summary.getFeatures() if 0 < f["current"] < 3]
+    assert small, "the demo week has small counts to suppress"
+    by_key = {(f["grouping"], f["code"]): f for f in shared.getFeatures()}
+    for key in small:
+        assert by_key[key]["suppressed"] and by_key[key]["current"] in (None, NULL)
+    assert not any(f["current"] not in (None, NULL) and 0 < f["current"] < 3 for f in shared.getFeatures())
 
 
 def test_meeting_pdf_algorithm(provider, database, tmp_path) -> None:
@@ -213,3 +226,26 @@ def test_qgis_process_runs_the_deployed_plugin(database, tmp_path) -> None:
     assert results["PAGES"] == 1 and Path(results["OUTPUT"]) == out and out.stat().st_size > 20_000
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
     assert "Helsingborg – EST vecka 47, 2026" in text
+
+
+def test_pseudonymise_runs_as_a_processing_algorithm(provider, tmp_path) -> None:
+    """The retention rule can be scheduled: reporter identity and free text go, the counts stay."""
+    from processing import run
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    path = tmp_path / "gallring.gpkg"
+    store = GeoPackageStore.create(path)
+    store.insert_batch(demo_batch(2_000, seed=3, end_date=dt.date(2026, 11, 22)), today=dt.date(2026, 11, 23))
+    approved_before = len(store.load_columns())
+    store.close()
+    result = run("est_weekly:pseudonymise", {"DATABASE": str(path), "TODAY": "2027-11-23"},
+                 context=QgsProcessingContext(), feedback=QgsProcessingFeedback())
+    assert result["EVENTS"] > 0
+    store = GeoPackageStore.open(path)
+    try:
+        assert len(store.load_columns()) == approved_before
+        old = store.events(date_to=dt.date(2025, 11, 22))
+        assert old and all(e.reporter == "" and e.description == "" for e in old)
+        assert store.audit_log(subject="retention")[-1].actor == "EST Weekly (Processing)"
+    finally:
+        store.close()

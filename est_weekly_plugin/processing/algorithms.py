@@ -235,6 +235,7 @@ class HotspotGrid(EstAlgorithm):
 
 class WeeklySummary(EstAlgorithm):
     BASELINE = "BASELINE_WEEKS"
+    SUPPRESS = "SUPPRESS_SMALL_COUNTS"
     OUTPUT = "OUTPUT"
 
     def name(self) -> str:
@@ -245,6 +246,8 @@ class WeeklySummary(EstAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.BASELINE, tr("processing.weeklysummary.baseline_weeks"), QgsProcessingParameterNumber.Type.Integer, 4,
             minValue=1, maxValue=52))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.SUPPRESS, tr("processing.weeklysummary.suppress"), defaultValue=True))
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, tr("processing.weeklysummary.output"), QgsProcessing.SourceType.TypeVector))
 
@@ -259,6 +262,10 @@ class WeeklySummary(EstAlgorithm):
             selected = columns.subset(selection.mask(columns))
             categories = {c.code: c.label(lang) for c in store.categories()}
             organisations = {o.code: o.name(lang) for o in store.organisations()}
+            # a partner-facing table: counts under the database's threshold are not shown
+            suppress = store.suppress_below() if self.parameterAsBool(parameters, self.SUPPRESS, context) else 0
+            store.record_export("EST Weekly (Processing)", f"weeklysummary {week}",
+                                selection.describe(lang, categories=categories, organisations=organisations), 0)
         finally:
             store.close()
         report = weekly_trends(selected, week, baseline_weeks=self.parameterAsInt(parameters, self.BASELINE, context),
@@ -266,7 +273,8 @@ class WeeklySummary(EstAlgorithm):
         fields = QgsFields()
         for name, kind in (("week", QVariant.String), ("grouping", QVariant.String), ("code", QVariant.String),
                            ("name", QVariant.String), ("current", QVariant.Int), ("baseline", QVariant.Double),
-                           ("change", QVariant.Double), ("relative", QVariant.Double)):
+                           ("change", QVariant.Double), ("relative", QVariant.Double),
+                           ("suppressed", QVariant.Bool)):
             fields.append(QgsField(name, kind))
         sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, fields, QgsWkbTypes.Type.NoGeometry)
         if sink is None:
@@ -276,9 +284,11 @@ class WeeklySummary(EstAlgorithm):
         for grouping, rows in groups:
             for row in rows:
                 feature = QgsFeature(fields)
-                feature.setAttributes([report.week, grouping, row.key, row.name or "", int(row.current),
-                                       float(row.baseline), float(row.change),
-                                       None if row.relative is None else float(row.relative)])
+                small = 0 < row.current < suppress or 0 < row.baseline < suppress
+                feature.setAttributes([report.week, grouping, row.key, row.name or "",
+                                       None if small else int(row.current), None if small else float(row.baseline),
+                                       None if small else float(row.change),
+                                       None if small or row.relative is None else float(row.relative), small])
                 sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         feedback.pushInfo(tr("processing.weeklysummary.info", week=report.week, count=report.total.current,
                              baseline=_decimal(float(report.total.baseline))))
@@ -343,4 +353,10 @@ class MeetingPdf(EstAlgorithm):
         return {self.OUTPUT: str(result.path), self.PAGES: result.pages}
 
 
-ALGORITHMS = (DensityRaster, HotspotGrid, WeeklySummary, MeetingPdf)
+def _algorithms() -> tuple[type[EstAlgorithm], ...]:
+    from .pseudonymise import PseudonymiseOldEvents
+
+    return (DensityRaster, HotspotGrid, WeeklySummary, MeetingPdf, PseudonymiseOldEvents)
+
+
+ALGORITHMS = _algorithms()
