@@ -45,6 +45,7 @@ class EstWeeklyPlugin:
         self.toolbar = None
         self.import_action: QAction | None = None
         self.logins_action: QAction | None = None
+        self.privacy_action: QAction | None = None
         self.tasks: list[Any] = []  # running QgsTasks must stay referenced
         self.provider = None
         self.menu = tr("plugin.menu")
@@ -67,6 +68,7 @@ class EstWeeklyPlugin:
         self._add_action("connect_postgis", "postgis.svg", self.connect_postgis)
         self.import_action = self._add_action("import_events", "import.svg", self.import_events)
         self.logins_action = self._add_action("manage_logins", "logins.svg", self.manage_logins)
+        self.privacy_action = self._add_action("privacy", "privacy.svg", self.privacy_settings)
         for key, (_module, _cls, _area, icon, _permission) in DOCKS.items():
             action = self._add_action(f"dock_{key}", icon, lambda checked=False, k=key: self.toggle_dock(k))
             action.setCheckable(True)
@@ -132,6 +134,17 @@ class EstWeeklyPlugin:
         if dialog.exec():
             info, create = dialog.connection_info(), dialog.create_schema()
             self._use(lambda: PostgisStore.create(info) if create else PostgisStore.open(info))
+
+    def privacy_settings(self) -> None:
+        """Administrators: retention, pseudonymisation, small-count suppression, access requests."""
+        from .gui.privacy_dialog import PrivacyDialog
+
+        if self.session.store is None:
+            return
+        try:
+            PrivacyDialog(self.session.store, self.session.user, self.iface.mainWindow()).exec()
+        except EstError as error:
+            self._show_message(error.message(), Qgis.Critical)
 
     def manage_logins(self) -> None:
         """Administrators: the partner logins of the shared PostGIS database."""
@@ -241,6 +254,8 @@ class EstWeeklyPlugin:
             action.setEnabled(self.session.may(DOCKS[key][4]))
         if self.import_action is not None:
             self.import_action.setEnabled(self.session.may("review"))
+        if self.privacy_action is not None:
+            self.privacy_action.setEnabled(self.session.may("administer"))
         if self.logins_action is not None:  # logins exist in a shared PostGIS database only
             self.logins_action.setEnabled(self.session.is_postgis and self.session.may("administer"))
         if self.session.store is not None:
