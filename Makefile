@@ -70,6 +70,7 @@ bench: $(VENV_STAMP)
 	$(PY) -m bench.compilation
 	$(PY) -m bench.report
 	$(PY) -m bench.concurrency
+	$(PY) -m bench.privacy
 
 clean:
 	rm -rf dist $(OUT) .make .pytest_cache tests/output

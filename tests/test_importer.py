@@ -127,3 +127,15 @@ def test_imported_rows_enter_as_submitted_unless_the_source_is_trusted(store, tm
     store.set_source_trusted("import", True)
     import_events(path, store, today=TODAY)
     assert store.count(Status.APPROVED) == 1
+
+
+def test_imported_free_text_is_scanned_for_personal_data(store, tmp_path):
+    path = tmp_path / "vakter.csv"
+    path.write_text(
+        "kategori;organisation;datum;x;y;beskrivning;anteckning\n"
+        "klotter;bevakning;2026-11-20;356500;6213700;Taggar på elskåp;\n"
+        "klotter;bevakning;2026-11-20;356510;6213710;Ring 070-123 45 67;\n"
+        "klotter;bevakning;2026-11-20;356520;6213720;Bil parkerad;ABC 123 igen\n", encoding="utf-8")
+    import_events(path, store, today=TODAY)
+    flags = {e.description: e.personal_data for e in store.events()}
+    assert flags == {"Taggar på elskåp": "", "Ring 070-123 45 67": "phone", "Bil parkerad": "registration"}

@@ -63,6 +63,7 @@ class EventBatch:
     review_reason: list[str | None] | None = None
     reviewed_at: np.ndarray | None = None  # datetime64[ms], NaT where not reviewed
     created_at: np.ndarray | None = None  # datetime64[ms]
+    personal_data: list[str] | None = None  # privacy flags per row (imports scan their free text)
 
     def __post_init__(self) -> None:
         if not self.uuid:
@@ -111,6 +112,7 @@ class EventBatch:
             reporter=self.reporter[start:stop], status=self.status[start:stop], uuid=self.uuid[start:stop],
             reviewer=cut(self.reviewer), review_reason=cut(self.review_reason),
             reviewed_at=cut(self.reviewed_at), created_at=cut(self.created_at),
+            personal_data=cut(self.personal_data),
         )
 
     def event(self, index: int) -> Event:

@@ -19,6 +19,7 @@ from qgis.core import QgsTask
 from .batch import EventBatch
 from .errors import EstError
 from .model import Status
+from .privacy import scan_texts
 from .store import EventStore
 
 # Accepted column names (lower case) for each event field.
@@ -165,7 +166,17 @@ def _batch(frame: Any, x: np.ndarray, y: np.ndarray, store: EventStore, default_
         minute_from=_minutes(_text(frame, "time_from", size)), minute_to=_minutes(_text(frame, "time_to", size)),
         place_name=_text(frame, "place_name", size), description=_text(frame, "description", size),
         reporter=_text(frame, "reporter", size), status=statuses,
+        personal_data=_scan(frame, size),
     )
+
+
+def _scan(frame: Any, size: int) -> list[str]:
+    """Privacy flags of every row: its place name, description and every other text column."""
+    known = {column for aliases in COLUMN_ALIASES.values() for column in aliases}
+    extra = [c for c in frame.columns if str(c).lower() not in known and frame[c].dtype == object]
+    rows = [_text(frame, "place_name", size), _text(frame, "description", size)]
+    rows += [[str(v) if v is not None else "" for v in frame[c].tolist()] for c in extra]
+    return scan_texts(["\n".join(parts) for parts in zip(*rows)])
 
 
 def import_events(path: str | Path, store: EventStore, *, layer: str | None = None,

@@ -442,13 +442,14 @@ class GeoPackageStore(EventStore):
             time_from, time_to, batch.place_name, batch.description, batch.status.tolist(),
             batch.reviewer or nothing, reviewed, batch.review_reason or nothing, created,
             itertools.repeat(getattr(self, "_bulk_source", "form")),
+            batch.personal_data if batch.personal_data is not None else itertools.repeat(""),
         )
 
     def _bulk_insert(self, cursor: Any, rows: Iterator[tuple[Any, ...]], now: np.datetime64) -> None:
         cursor.executemany(
             "INSERT INTO events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
             "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, "
-            "version, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?15, ?15, 1, ?16)",
+            "version, source, personal_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?15, ?15, 1, ?16, ?17)",
             rows,
         )
 

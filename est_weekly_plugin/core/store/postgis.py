@@ -403,7 +403,8 @@ class PostgisStore(PgLogins, EventStore):
     def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
         cursor.copy_expert(
             f"COPY {S}.events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
-            "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, source) "
+            "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, source, "
+            "personal_data) "
             "FROM STDIN",
             _CopyText(batch, now, int(self.settings.epsg), getattr(self, "_bulk_source", "form")),
             size=1 << 20,
@@ -657,6 +658,8 @@ class _CopyText:
         stop = self._next = min(start + _COPY_BLOCK_ROWS, total)
         columns = _copy_columns(self._batch.slice(start, stop), self._now, self._srid)
         columns.append([self._source] * (stop - start))
+        flags = self._batch.personal_data
+        columns.append(["" for _ in range(stop - start)] if flags is None else list(flags[start:stop]))
         return "\n".join(map("\t".join, zip(*columns))) + "\n"
 
 
