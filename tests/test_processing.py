@@ -249,3 +249,16 @@ def test_pseudonymise_runs_as_a_processing_algorithm(provider, tmp_path) -> None
         assert store.audit_log(subject="retention")[-1].actor == "EST Weekly (Processing)"
     finally:
         store.close()
+
+
+def test_processing_exports_are_recorded_in_the_audit_log(provider, database) -> None:
+    import processing
+
+    processing.run("est_weekly:hotspotgrid", {"DATABASE": str(database), "WEEK": WEEK, "OUTPUT": "memory:"})
+    store = GeoPackageStore.open(database)
+    try:
+        entry = store.audit_log(subject="export")[-1]
+        assert (entry.subject_uuid, entry.actor) == (f"hotspotgrid {WEEK}", "EST Weekly (Processing)")
+        assert entry.changes["rows"] > 0
+    finally:
+        store.close()

@@ -602,6 +602,10 @@ class MeetingPanel(EstDock):
         for warning in warnings:
             self.push_message(warning, Qgis.Warning)
         self.report_success(tr("meeting.panel.exported", path=path, pages=pages))
+        store = self.session.store
+        if store is not None:  # every export is in the audit log
+            self.try_store(lambda: store.record_export(self.session.user, Path(path).name,
+                                                       f"meeting {self.report_options().week}", pages))
 
     def _export_failed(self, message: str) -> None:
         self.task = None

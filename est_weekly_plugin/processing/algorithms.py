@@ -48,6 +48,7 @@ from ..core.trends import week_label, week_monday, weekly_trends
 LANGUAGES = list(SUPPORTED_LANGUAGES)
 LANGUAGE_NAMES = ["Svenska", "English"]  # each language in its own name (autonyms): not translated
 PAPERS = ["A3", "A4"]
+PROCESSING_ACTOR = "EST Weekly (Processing)"  # on PostGIS the audit log names the login as well
 
 
 def last_full_week(today: dt.date | None = None) -> str:
@@ -140,7 +141,12 @@ class EstAlgorithm(QgsProcessingAlgorithm):
         columns = store.load_columns()
         selected = columns.subset(selection.mask(columns))
         feedback.pushInfo(tr("processing.common.selected", week=week, selected=len(selected), total=len(columns)))
+        self._record(store, f"{self.name()} {week}", selection, len(selected))
         return week, selected
+
+    def _record(self, store: EventStore, what: str, selection: CompilationFilter, rows: int) -> None:
+        """Every export is in the audit log: who (the login, or Processing), what, which filter."""
+        store.record_export(PROCESSING_ACTOR, what, selection.describe(), rows)
 
 
 class DensityRaster(EstAlgorithm):
@@ -264,8 +270,9 @@ class WeeklySummary(EstAlgorithm):
             organisations = {o.code: o.name(lang) for o in store.organisations()}
             # a partner-facing table: counts under the database's threshold are not shown
             suppress = store.suppress_below() if self.parameterAsBool(parameters, self.SUPPRESS, context) else 0
-            store.record_export("EST Weekly (Processing)", f"weeklysummary {week}",
-                                selection.describe(lang, categories=categories, organisations=organisations), 0)
+            store.record_export(PROCESSING_ACTOR, f"weeklysummary {week}",
+                                selection.describe(lang, categories=categories, organisations=organisations),
+                                len(selected))
         finally:
             store.close()
         report = weekly_trends(selected, week, baseline_weeks=self.parameterAsInt(parameters, self.BASELINE, context),
@@ -342,6 +349,8 @@ class MeetingPdf(EstAlgorithm):
         store = self._open(parameters, context)
         try:
             result = generate_report(store, options, Path(output), progress=progress)
+            store.record_export(PROCESSING_ACTOR, f"meetingpdf {options.week}", Path(output).name,
+                                result.data.event_count)
         except EstError as error:
             raise QgsProcessingException(error.message()) from error
         finally:

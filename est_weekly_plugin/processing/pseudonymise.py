@@ -23,7 +23,7 @@ from qgis.core import (
 
 from ..core.errors import EstError
 from ..core.i18n import tr
-from .algorithms import LANGUAGE_NAMES, EstAlgorithm
+from .algorithms import LANGUAGE_NAMES, PROCESSING_ACTOR, EstAlgorithm
 
 
 class PseudonymiseOldEvents(EstAlgorithm):
@@ -54,7 +54,7 @@ class PseudonymiseOldEvents(EstAlgorithm):
         store = self._open(parameters, context)
         try:
             limits = store.retention_months()
-            done = store.pseudonymise(today=today, actor="EST Weekly (Processing)")
+            done = store.pseudonymise(today=today, actor=PROCESSING_ACTOR)
         except EstError as error:
             raise QgsProcessingException(error.message()) from error
         finally:
