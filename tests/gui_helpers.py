@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject, QgsRectangle
@@ -157,3 +158,22 @@ def shown(widget: Dock, width: int, height: int) -> Iterator[Dock]:
     QApplication.processEvents()
     yield widget
     dispose(widget, close=True)
+
+
+@contextmanager
+def partner_login(pg_store, login: str, organisation: str, role: Role) -> Iterator:
+    """The plugin's store logged in as a real EST login of *organisation* (created by the schema
+    owner through the database's own function); the login is dropped afterwards."""
+    from est_weekly_plugin.core.store import PostgisStore
+
+    with pg_store.transaction() as cursor:
+        cursor.execute(f'DROP ROLE IF EXISTS "{login}"')
+    password = pg_store.create_login(login, organisation, role)
+    store = PostgisStore.open(dataclasses.replace(pg_store.info, user=login, password=password))
+    try:
+        yield store
+    finally:
+        store.close()
+        with pg_store.transaction() as cursor:
+            cursor.execute(f'DROP OWNED BY "{login}"')
+            cursor.execute(f'DROP ROLE "{login}"')

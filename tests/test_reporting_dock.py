@@ -15,6 +15,7 @@ from gui_helpers import (
     fill_form,
     lose_connection,
     make_session,
+    partner_login,
     pixel_to_store,
     prepared_canvas,
     shown,
@@ -436,37 +437,27 @@ def test_screenshot(gpkg_store, qgis_iface, canvas, output_dir: Path, lang):
 @pytest.mark.postgis
 def test_a_partner_login_reports_for_its_own_organisation(pg_store, qgis_iface, canvas, output_dir):
     """On PostGIS the dock shows login · organisation · role from the database and fixes the organisation."""
-    import dataclasses
-
-    from est_weekly_plugin.core.store import PostgisStore
-
-    with pg_store.transaction() as cursor:
-        cursor.execute("DROP ROLE IF EXISTS lisa_vakt")
-    password = pg_store.create_login("lisa_vakt", "bevakning", Role.REPORTER, "Lisa Vakt")
-    store = PostgisStore.open(dataclasses.replace(pg_store.info, user="lisa_vakt", password=password))
-    session = make_session(store, role=Role.ADMIN)  # the local setting means nothing on PostGIS
-    session.settings.organisation = "polisen"  # … and neither does a remembered organisation
-    widget = ReportingDock(qgis_iface, session)
-    widget.resize(380, 900)
-    widget.show()
-    try:
-        assert widget.role_label.text() == ("lisa_vakt · North Security Company (demo) · Reporter — "
-                                            "from the database, which enforces it.")
-        assert widget.form.organisation.code() == "bevakning" and not widget.form.organisation.isEnabled()
-        fill_form(widget.form, organisation=None)
-        click_map(widget.form, canvas, QPoint(420, 300))
-        QTest.mouseClick(widget.submit_button, Qt.MouseButton.LeftButton)
-        mine = store.events()
-        assert len(mine) == 1 and (mine[0].reporter, mine[0].organisation) == ("lisa_vakt", "bevakning")
-        assert [(e.action, e.actor, e.login) for e in pg_store.audit_log(mine[0].uuid)] == [
-            ("submit", "lisa_vakt", "lisa_vakt")]
-        widget.grab().save(str(output_dir / "reporting_dock_postgis_reporter_en.png"))
-    finally:
-        dispose(widget, close=True)
-        session.set_store(None)
-        with pg_store.transaction() as cursor:
-            cursor.execute("DROP OWNED BY lisa_vakt")
-            cursor.execute("DROP ROLE lisa_vakt")
+    with partner_login(pg_store, "lisa_vakt", "bevakning", Role.REPORTER) as store:
+        session = make_session(store, role=Role.ADMIN)  # the local setting means nothing on PostGIS
+        session.settings.organisation = "polisen"  # … and neither does a remembered organisation
+        widget = ReportingDock(qgis_iface, session)
+        widget.resize(380, 900)
+        widget.show()
+        try:
+            assert widget.role_label.text() == ("lisa_vakt · North Security Company (demo) · Reporter — "
+                                                "from the database, which enforces it.")
+            assert widget.form.organisation.code() == "bevakning" and not widget.form.organisation.isEnabled()
+            fill_form(widget.form, organisation=None)
+            click_map(widget.form, canvas, QPoint(420, 300))
+            QTest.mouseClick(widget.submit_button, Qt.MouseButton.LeftButton)
+            mine = store.events()
+            assert len(mine) == 1 and (mine[0].reporter, mine[0].organisation) == ("lisa_vakt", "bevakning")
+            assert [(e.action, e.actor, e.login) for e in pg_store.audit_log(mine[0].uuid)] == [
+                ("submit", "lisa_vakt", "lisa_vakt")]
+            widget.grab().save(str(output_dir / "reporting_dock_postgis_reporter_en.png"))
+        finally:
+            dispose(widget, close=True)
+            session.set_store(None)
 
 
 def test_the_form_says_places_not_people_and_names_what_it_found(dock, canvas, session):

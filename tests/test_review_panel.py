@@ -18,6 +18,7 @@ from gui_helpers import (
     fill_form,
     lose_connection,
     make_session,
+    partner_login,
     pixel_to_store,
     prepared_canvas,
     shown,
@@ -321,29 +322,18 @@ def test_reporter_and_viewer_never_see_review_actions(gpkg_store, qgis_iface, ca
 
 
 def test_postgis_role_comes_from_the_login(pg_store, pg_cluster, pg_database, qgis_iface, canvas):
-    """A login holding only est_reporter gets no review actions, whatever the local setting says."""
-    import dataclasses
-
-    from est_weekly_plugin.core.store import PostgisStore
-
-    with pg_store.transaction() as cursor:
-        cursor.execute("DROP ROLE IF EXISTS est_test_reporter")
-    password = pg_store.create_login("est_test_reporter", "polisen", Role.REPORTER)
-    info = dataclasses.replace(pg_store.info, user="est_test_reporter", password=password)
-    reporter_store = PostgisStore.open(info)
-    session = make_session(reporter_store, role=Role.ADMIN)  # the local setting is ignored on PostGIS
-    widget = ReviewPanel(qgis_iface, session)
-    try:
-        assert session.role == Role.REPORTER and session.user == "est_test_reporter"
-        assert widget.page_message.text() == "Your role (Reporter) may not review reports."
-        assert session.role_note() == ("est_test_reporter · Police – Helsingborg local police area · Reporter — "
-                                       "from the database, which enforces it.")
-    finally:
-        dispose(widget)
-        session.set_store(None)
-        with pg_store.transaction() as cursor:
-            cursor.execute("DROP OWNED BY est_test_reporter")
-            cursor.execute("DROP ROLE est_test_reporter")
+    """A reporter login gets no review actions, whatever the local setting says."""
+    with partner_login(pg_store, "est_test_reporter", "polisen", Role.REPORTER) as reporter_store:
+        session = make_session(reporter_store, role=Role.ADMIN)  # the local setting is ignored on PostGIS
+        widget = ReviewPanel(qgis_iface, session)
+        try:
+            assert session.role == Role.REPORTER and session.user == "est_test_reporter"
+            assert widget.page_message.text() == "Your role (Reporter) may not review reports."
+            assert session.role_note() == ("est_test_reporter · Police – Helsingborg local police area · Reporter — "
+                                           "from the database, which enforces it.")
+        finally:
+            dispose(widget)
+            session.set_store(None)
 
 
 def test_lost_connection_keeps_corrections(panel, session):
@@ -442,34 +432,24 @@ def test_plugin_creates_both_docks(gpkg_store, qgis_iface, canvas):
 
 def test_a_reviewer_login_decides_on_others_reports_but_not_its_own(pg_store, qgis_iface, canvas):
     """On PostGIS the panel says why before the database would refuse, and the decision names the login."""
-    import dataclasses
-
-    from est_weekly_plugin.core.store import PostgisStore
-
-    with pg_store.transaction() as cursor:
-        cursor.execute("DROP ROLE IF EXISTS gun_granskare")
-    password = pg_store.create_login("gun_granskare", "slf_trygghet", Role.REVIEWER)
-    store = PostgisStore.open(dataclasses.replace(pg_store.info, user="gun_granskare", password=password))
-    others = submit(pg_store)  # filed by someone else
-    own = store.submit(make_event(event_date=YESTERDAY, organisation="slf_trygghet"), actor="gun_granskare")
-    session = make_session(store)
-    widget = ReviewPanel(qgis_iface, session)
-    widget.resize(420, 1100)
-    widget.show()
-    try:
-        assert widget.select_report(own.uuid)
-        assert not widget.approve_button.isEnabled() and not widget.reject_button.isEnabled()
-        assert widget.status.text().startswith("You filed this report yourself")
-        assert widget.select_report(others.uuid)
-        click(widget.approve_button)
-        decided = pg_store.get(others.uuid)
-        assert (decided.status, decided.reviewer) == (Status.APPROVED, "gun_granskare")
-    finally:
-        dispose(widget, close=True)
-        session.set_store(None)
-        with pg_store.transaction() as cursor:
-            cursor.execute("DROP OWNED BY gun_granskare")
-            cursor.execute("DROP ROLE gun_granskare")
+    with partner_login(pg_store, "gun_granskare", "slf_trygghet", Role.REVIEWER) as store:
+        others = submit(pg_store)  # filed by someone else
+        own = store.submit(make_event(event_date=YESTERDAY, organisation="slf_trygghet"), actor="gun_granskare")
+        session = make_session(store)
+        widget = ReviewPanel(qgis_iface, session)
+        widget.resize(420, 1100)
+        widget.show()
+        try:
+            assert widget.select_report(own.uuid)
+            assert not widget.approve_button.isEnabled() and not widget.reject_button.isEnabled()
+            assert widget.status.text().startswith("You filed this report yourself")
+            assert widget.select_report(others.uuid)
+            click(widget.approve_button)
+            decided = pg_store.get(others.uuid)
+            assert (decided.status, decided.reviewer) == (Status.APPROVED, "gun_granskare")
+        finally:
+            dispose(widget, close=True)
+            session.set_store(None)
 
 
 def test_personal_data_is_flagged_for_the_reviewer_and_redacted_from_the_history(panel, session, output_dir):

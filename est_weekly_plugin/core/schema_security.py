@@ -427,6 +427,16 @@ _PG_GRANTS = (
 # has no membership row, so a database administrator's own roles are out of their reach.
 _LOGIN_CHECK = f"""
         IF {S}.my_role() IS DISTINCT FROM 'admin' THEN PERFORM {S}.refuse('not_admin'); END IF;"""
+
+
+def _login_exists(function: str) -> str:
+    """The guard every login function starts with: only EST logins (with a membership) are touched."""
+    return f"""
+        IF NOT EXISTS (SELECT 1 FROM {S}.memberships m WHERE m.login = {function}.login) THEN
+            PERFORM {S}.refuse('no_such_login', login);
+        END IF;"""
+
+
 _PG_LOGIN_FUNCTIONS = (
     f"""CREATE OR REPLACE FUNCTION {S}.create_login(login text, organisation text, role text, password text,
             display_name text DEFAULT '') RETURNS void LANGUAGE plpgsql SECURITY DEFINER
@@ -442,10 +452,7 @@ _PG_LOGIN_FUNCTIONS = (
     END $$""",
     f"""CREATE OR REPLACE FUNCTION {S}.set_login_password(login text, password text) RETURNS void
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    BEGIN {_LOGIN_CHECK}
-        IF NOT EXISTS (SELECT 1 FROM {S}.memberships m WHERE m.login = set_login_password.login) THEN
-            PERFORM {S}.refuse('no_such_login', login);
-        END IF;
+    BEGIN {_LOGIN_CHECK}{_login_exists("set_login_password")}
         IF length(password) < 12 THEN PERFORM {S}.refuse('weak_password'); END IF;
         EXECUTE format('ALTER ROLE %I PASSWORD %L', login, password);
         UPDATE {S}.memberships m SET password_set_at = now() WHERE m.login = set_login_password.login;
@@ -466,10 +473,7 @@ _PG_LOGIN_FUNCTIONS = (
     END $$""",
     f"""CREATE OR REPLACE FUNCTION {S}.set_login_active(login text, active boolean) RETURNS void
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    BEGIN {_LOGIN_CHECK}
-        IF NOT EXISTS (SELECT 1 FROM {S}.memberships m WHERE m.login = set_login_active.login) THEN
-            PERFORM {S}.refuse('no_such_login', login);
-        END IF;
+    BEGIN {_LOGIN_CHECK}{_login_exists("set_login_active")}
         IF login = session_user AND NOT active THEN PERFORM {S}.refuse('own_admin'); END IF;
         UPDATE {S}.memberships m SET active = set_login_active.active WHERE m.login = set_login_active.login;
         EXECUTE format('ALTER ROLE %I %s', login, CASE WHEN active THEN 'LOGIN' ELSE 'NOLOGIN' END);
