@@ -185,13 +185,11 @@ def main(argv=None) -> int:
         sys.path.insert(0, str(ROOT / "tests"))
         import pgcluster
 
-        from est_weekly_plugin.core.store import PgConnectionInfo, PostgisStore
+        from est_weekly_plugin.core.store import PostgisStore
 
         cluster = pgcluster.start()
         try:
-            pgcluster.create_database(cluster, "est_bench")
-            info = PgConnectionInfo(host=cluster.host, port=cluster.port, dbname="est_bench", user=cluster.user,
-                                    password=cluster.password)
+            info = pgcluster.connection_info(cluster, "est_bench", fresh=True)
             pg = PostgisStore.create(info)
             batch = demo_batch(args.n, end_date=TODAY - dt.timedelta(days=1))
             batch.status = np.full(len(batch), "approved", dtype=object)

@@ -154,15 +154,13 @@ def main() -> None:
     from qgis.core import QgsApplication
 
     from est_weekly_plugin.core.model import Role
-    from est_weekly_plugin.core.store import PgConnectionInfo, PostgisStore
+    from est_weekly_plugin.core.store import PostgisStore
 
     app = QgsApplication([], False)
     app.initQgis()
     cluster = pgcluster.start()
     try:
-        pgcluster.create_database(cluster, "est_bench")
-        info = PgConnectionInfo(host=cluster.host, port=cluster.port, dbname="est_bench", user=cluster.user,
-                                password=cluster.password)
+        info = pgcluster.connection_info(cluster, "est_bench", fresh=True)
         owner = PostgisStore.create(info)
         logins = []
         for i in range(args.logins):

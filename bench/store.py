@@ -161,11 +161,7 @@ def main() -> None:
 
         cluster = pgcluster.start()
         try:
-            pgcluster.create_database(cluster, "bench")
-            from est_weekly_plugin.core.store import PgConnectionInfo
-
-            info = PgConnectionInfo(host=cluster.host, port=cluster.port, dbname="bench", user=cluster.user,
-                                    password=cluster.password)
+            info = pgcluster.connection_info(cluster, "bench", fresh=True)
             os.environ["PGPASSWORD"] = cluster.password  # only for QGIS's comparison layer
 
             def postgis(open_only: bool = False):  # noqa: ANN202

@@ -80,15 +80,12 @@ def pg_info(pg_cluster: pgcluster.Cluster, pg_database: str):  # noqa: ANN201
     """Connection info for an empty database (the EST schema is dropped before each test)."""
     import psycopg2
 
-    from est_weekly_plugin.core.store import PgConnectionInfo
-
     conn = psycopg2.connect(**pg_cluster.dsn(pg_database))
     conn.autocommit = True
     with conn.cursor() as cursor:
         cursor.execute("DROP SCHEMA IF EXISTS est CASCADE")
     conn.close()
-    return PgConnectionInfo(host=pg_cluster.host, port=pg_cluster.port, dbname=pg_database, user=pg_cluster.user,
-                            password=pg_cluster.password)
+    return pgcluster.connection_info(pg_cluster, pg_database)
 
 
 @pytest.fixture

@@ -121,3 +121,13 @@ def create_database(cluster: Cluster, name: str) -> None:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cursor.execute(f'CREATE DATABASE "{name}"')
     conn.close()
+
+
+def connection_info(cluster: Cluster, dbname: str, *, fresh: bool = False):  # noqa: ANN201
+    """The plugin's connection info for *dbname* on *cluster* (created empty first when *fresh*)."""
+    from est_weekly_plugin.core.store import PgConnectionInfo
+
+    if fresh:
+        create_database(cluster, dbname)
+    return PgConnectionInfo(host=cluster.host, port=cluster.port, dbname=dbname, user=cluster.user,
+                            password=cluster.password)

@@ -34,13 +34,11 @@ def roles_db(pg_cluster):
     """A fresh EST database with one login per role (created by the schema owner through est.create_login)."""
     import pgcluster
 
-    from est_weekly_plugin.core.store import PgConnectionInfo, PostgisStore
+    from est_weekly_plugin.core.store import PostgisStore
 
     name = "est_roles"
-    pgcluster.create_database(pg_cluster, name)
+    info = pgcluster.connection_info(pg_cluster, name, fresh=True)
     prefix = "t" + uuid.uuid4().hex[:6] + "_"
-    info = PgConnectionInfo(host=pg_cluster.host, port=pg_cluster.port, dbname=name, user=pg_cluster.user,
-                            password=pg_cluster.password)
     store = PostgisStore.create(info)
     owner = psycopg2.connect(**pg_cluster.dsn(name))
     owner.autocommit = True
@@ -430,3 +428,31 @@ def test_every_role_records_its_exports_and_nobody_forges_one_directly(roles_db,
     assert run(owner, "SELECT actor, organisation FROM est.audit_log WHERE subject = 'export' ORDER BY id DESC LIMIT 1") \
         == [(p + "tittare", "sbf")]
     refused(viewer, "INSERT INTO est.audit_log (subject, subject_key, action, actor) VALUES ('export', 'x', 'export', 'x')")
+
+
+def test_qgis_without_the_plugin_files_a_report_under_the_same_rules(roles_db, qgis_app):
+    """A reporter adding a point in plain QGIS (postgres provider), leaving most fields empty."""
+    from qgis.core import QgsDataSourceUri, QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
+
+    owner, p = roles_db["owner"], roles_db["prefix"]
+    info = roles_db["info"]
+    uri = QgsDataSourceUri()
+    uri.setConnection(info.host, str(info.port), info.dbname, p + "rep_polis", PASSWORD)
+    uri.setDataSource("est", "events", "geom", "", "fid")
+    layer = QgsVectorLayer(uri.uri(False), "events", "postgres")
+    assert layer.isValid()
+    feature = QgsFeature(layer.fields())
+    feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(356600, 6213800)))
+    feature["category"], feature["event_date"], feature["status"] = "klotter", "2026-11-20", "approved"
+    feature["organisation"], feature["reporter"] = "polisen", "någon.annan"
+    ok, _ = layer.dataProvider().addFeatures([feature])
+    assert ok, layer.dataProvider().lastError()
+    row = run(owner, "SELECT status, reporter, source, personal_data, uuid IS NOT NULL FROM est.events "
+                     "WHERE ST_X(geom) = 356600")
+    assert row == [("submitted", p + "rep_polis", "form", "", True)]
+    # and QGIS cannot file for another organisation either
+    other = QgsFeature(layer.fields())
+    other.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(356700, 6213800)))
+    other["category"], other["event_date"], other["organisation"] = "klotter", "2026-11-20", "bevakning"
+    ok, _ = layer.dataProvider().addFeatures([other])
+    assert not ok and "est:other_organisation" in layer.dataProvider().lastError()

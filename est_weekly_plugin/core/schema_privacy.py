@@ -134,7 +134,10 @@ def _pg_trigger_exceptions() -> tuple[str, ...]:
     """v4's event triggers, taught the controlled exception (re-created from their v4 source)."""
     from .schema_security import _PG_AUDIT, _PG_EVENT_GUARD, _PG_VIEWS
 
-    guard_update = _PG_EVENT_GUARD[1]
+    guard_insert, guard_update = _PG_EVENT_GUARD[0], _PG_EVENT_GUARD[1]
+    insert = guard_insert.replace(
+        "NEW.version := coalesce(NEW.version, 1);",
+        "NEW.version := coalesce(NEW.version, 1);\n        NEW.personal_data := coalesce(NEW.personal_data, '');", 1)
     update = guard_update.replace(
         "    BEGIN\n        IF NOT (OLD.status = NEW.status",
         f"    BEGIN\n        IF {S}.in_redaction() THEN RETURN NEW; END IF;  -- redaction, pseudonymisation\n"
@@ -146,8 +149,9 @@ def _pg_trigger_exceptions() -> tuple[str, ...]:
     # the compilation view shows the flags too (reviewers see why a report was marked)
     view = _PG_VIEWS[0].replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1).replace(
         "e.source, e.source_id\n", "e.source, e.source_id, e.personal_data\n", 1)
-    assert update != guard_update and audit != _PG_AUDIT[0] and "personal_data" in view, "v4 source changed"
-    return (update, audit, view)
+    assert insert != guard_insert and update != guard_update and audit != _PG_AUDIT[0] and "personal_data" in view, \
+        "v4 source changed"
+    return (insert, update, audit, view)
 
 
 PG_V5 = (*_PG_V5_TABLES, *_PG_V5_GUARDS, *_pg_trigger_exceptions(), *_PG_V5_FUNCTIONS)
