@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import schema_privacy, schema_security
+from . import schema_privacy, schema_security, schema_security_gpkg
 
 GPKG = "gpkg"
 POSTGIS = "postgis"
@@ -294,7 +294,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "weekly meetings and priorities", _V2_GPKG, _V2_PG),
     Migration(3, "database roles for reporter, reviewer, viewer, administrator", (), _V3_PG),
     Migration(4, "logins and organisations, row-level security, database-written audit log, sources",
-              schema_security.GPKG_V4, schema_security.PG_V4, formatted=False),
+              schema_security_gpkg.GPKG_V4, schema_security.PG_V4, formatted=False),
     Migration(5, "personal-data flags, redaction reaching the history, retention, recorded exports",
               schema_privacy.GPKG_V5, schema_privacy.PG_V5, formatted=False),
 )

@@ -161,7 +161,7 @@ _GPKG_REDACTING = "(SELECT redaction FROM est_audit_context WHERE id = 1) = 1"
 
 def _gpkg_quiet_event_update() -> str:
     """v4's event update audit trigger, silent while a redaction writes its own audit row."""
-    from .schema_security import _gpkg_event_triggers
+    from .schema_security_gpkg import _gpkg_event_triggers
 
     source = _gpkg_event_triggers()[1]
     quiet = source.replace("AFTER UPDATE ON events BEGIN",

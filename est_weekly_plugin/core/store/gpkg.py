@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import schema, schema_security
+from .. import schema, schema_security_gpkg
 from ..batch import TIME_TEXT, EventBatch
 from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import EventColumns, Status
@@ -468,12 +468,12 @@ class GeoPackageStore(EventStore):
             cursor.execute(schema.gpkg_feature_count_triggers("events")[0])
             cursor.execute("SELECT actor FROM est_audit_context WHERE id = 1")
             row = cursor.fetchone()
-            cursor.execute(schema_security.gpkg_event_audit_after_fid(),
-                           (row[0] if row else schema_security.OUTSIDE_ACTOR, self._timestamp(utc_now()),
+            cursor.execute(schema_security_gpkg.gpkg_event_audit_after_fid(),
+                           (row[0] if row else schema_security_gpkg.OUTSIDE_ACTOR, self._timestamp(utc_now()),
                             self._audit_after_fid))
             if self._audit_index:
                 cursor.execute(self._audit_index)
-            cursor.execute(schema_security.GPKG_EVENT_AUDIT_INSERT_TRIGGER)
+            cursor.execute(schema_security_gpkg.GPKG_EVENT_AUDIT_INSERT_TRIGGER)
             cursor.execute("UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM events) "
                            "WHERE table_name = 'events'")
         if self._bulk_points:
