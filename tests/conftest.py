@@ -50,6 +50,22 @@ def qgis_log_to_python(qgis_app) -> None:  # noqa: ANN001
     QgsApplication.messageLog().messageReceived.connect(forward)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def qgis_teardown_guard(qgis_app) -> Iterator[None]:  # noqa: ANN001
+    """pytest-qgis ends the session by disconnecting ``legendLayersAdded`` from ``processEvents``
+    and errors when that connection is gone (seen once in a few runs, after every test passed).
+    Torn down before it (it depends on ``qgis_app``): leave exactly one connection to remove."""
+    yield
+    from qgis.core import QgsProject
+
+    signal = QgsProject.instance().legendLayersAdded
+    try:
+        signal.disconnect(qgis_app.processEvents)
+    except TypeError:
+        pass
+    signal.connect(qgis_app.processEvents)
+
+
 @pytest.fixture(scope="session")
 def output_dir() -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)

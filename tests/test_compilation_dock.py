@@ -316,3 +316,35 @@ def test_an_export_is_recorded_in_the_audit_log(dock, tmp_path) -> None:
     entry = dock.session.store.audit_log(subject="export")[-1]
     assert entry.changes["rows"] == dock.result.count and "Graffiti" in entry.changes["filter"]
     assert entry.subject_uuid == "klotter.csv"
+
+
+@pytest.mark.postgis
+def test_on_postgis_the_same_engine_gives_hotspots_trends_and_exports(qgis_iface, qgis_new_project, pg_store,
+                                                                      gpkg_store, tmp_path, monkeypatch) -> None:
+    """PostGIS used to drop the hot-spot and emerging analysis; now both backends run one engine."""
+    monkeypatch.setenv("PGPASSWORD", pg_store.info.password)  # QGIS's layers carry no password
+    batch = demo_batch(20_000, end_date=TODAY - dt.timedelta(days=1), seed=11)
+    results = {}
+    for name, store in (("postgis", pg_store), ("gpkg", gpkg_store)):
+        store.insert_batch(batch, today=TODAY)
+        session = EstSession()
+        session.set_store(store)
+        widget = CompilationDock(qgis_iface, session)
+        widget.today = widget.panel.today = TODAY
+        widget.resize(560, 1400)
+        widget.show()
+        try:
+            assert widget.wait_until_idle()
+            _tick(widget.panel.categories, "skadegorelse")
+            assert widget.wait_until_idle()
+            assert widget.hotspot_list.count() >= 3 and widget.result.hotspots is not None
+            assert widget.emerging_list.count() >= 0 and widget.result.count > 0
+            widget.export_events(tmp_path / f"{name}.csv")
+            assert widget.wait_until_idle(timeout_ms=20_000)
+            results[name] = (widget.result.count, [widget.hotspot_list.item(i).text()
+                                                   for i in range(widget.hotspot_list.count())],
+                             (tmp_path / f"{name}.csv").read_text(encoding="utf-8-sig").count("\n"))
+        finally:
+            widget.shutdown()
+            widget.hide()
+    assert results["postgis"] == results["gpkg"]  # same counts, same ranked hot-spots, same export

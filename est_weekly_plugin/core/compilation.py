@@ -7,9 +7,10 @@ boolean mask, and every view is a ``bincount`` or an FFT over that mask — no p
 Python, no re-reading of the database. Work that does not depend on the filter (district
 of each event, its ISO week, the binned pixel of each event) is computed once and cached.
 
-On PostGIS the heat map can instead be aggregated in the database
-(:func:`postgis_grid_counts`): the filter becomes a parametrised ``WHERE`` and only grid
-counts travel to the client, never a million points.
+PostGIS uses this same engine (the approved events read once through binary COPY, row-level
+rules applied). The SQL aggregates below (:func:`postgis_grid_counts` …) compute the same
+numbers in the database and are kept equal to the engine's by tests, for clients of the
+database that are not this plugin.
 """
 
 from __future__ import annotations
@@ -695,34 +696,3 @@ def postgis_density(store: Any, compilation_filter: CompilationFilter, spec: Den
     return density_grid(x, y, extent=spec.extent, pixel_size=spec.pixel_size, radius=spec.radius,
                         kernel=spec.kernel, weights=counts[rows, cols].astype(np.float64))
 
-
-class PostgisCompilation:
-    """The engine's PostGIS twin: every number comes from SQL aggregates, so a city-wide map
-    of a million events never downloads the events themselves."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.category_codes = [c.code for c in store.categories()]
-        self.organisation_codes = [o.code for o in store.organisations()]
-        rows = store._query(f"SELECT min(event_date) - date '1970-01-01', max(event_date) - date '1970-01-01' "
-                            f"FROM {store._table('approved_events')} WHERE status = 'approved'")
-        self.first_day = int(rows[0][0]) if rows and rows[0][0] is not None else None
-        self.last_day = int(rows[0][1]) if rows and rows[0][1] is not None else None
-
-    def compute(self, compilation_filter: CompilationFilter, *, week: Optional[str] = None,
-                density: Optional[DensitySpec] = None, is_cancelled: Optional[Callable[[], bool]] = None,
-                **_ignored: Any) -> CompilationResult:
-        timings: Dict[str, float] = {}
-        started = time.perf_counter()
-        charts = postgis_chart_data(self.store, compilation_filter, self.category_codes, self.organisation_codes,
-                                    week=week, last_day=self.last_day, first_day=self.first_day)
-        timings["charts"] = time.perf_counter() - started
-        if is_cancelled is not None and is_cancelled():
-            raise Cancelled()
-        result = CompilationResult(compilation_filter, charts.total, charts, density_spec=density, timings=timings)
-        if density is not None:
-            mark = time.perf_counter()
-            result.density = postgis_density(self.store, compilation_filter, density)
-            timings["density"] = time.perf_counter() - mark
-        timings["total"] = time.perf_counter() - started
-        return result

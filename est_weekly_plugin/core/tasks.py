@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from qgis.core import QgsApplication, QgsTask
 
-from .compilation import Cancelled, CompilationEngine, CompilationResult, DensitySpec, PostgisCompilation
+from .compilation import Cancelled, CompilationEngine, CompilationResult, DensitySpec
 from .filters import CompilationFilter
 from .model import Status
 
@@ -52,15 +52,17 @@ class FunctionTask(QgsTask):
 
 
 def load_engine_task(store: Any, done: Callable[[Any, Optional[BaseException]], None]) -> FunctionTask:
-    """Load the approved events and warm the engine's caches (GeoPackage); on PostGIS build
-    the SQL-aggregating twin instead, so no million points are downloaded."""
-    from .store.postgis import PostgisStore
+    """Load the approved events as columns and warm the engine's caches — on GeoPackage and on
+    PostGIS alike (binary COPY through the compilation view, so the login's row-level rules
+    apply), on a connection of the task's own."""
 
     def work(task: QgsTask) -> Any:
         task.setProgress(5)
-        if isinstance(store, PostgisStore):
-            return PostgisCompilation(store)
-        columns = store.load_columns(Status.APPROVED)
+        own = store.reopen()  # inside the task: an unreachable database is reported as such
+        try:
+            columns = own.load_columns(Status.APPROVED)
+        finally:
+            own.close()
         task.setProgress(70)
         engine = CompilationEngine(columns)
         engine.warm_up()

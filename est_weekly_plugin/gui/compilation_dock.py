@@ -51,7 +51,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core import exports
-from ..core.compilation import CompilationEngine, CompilationResult, DensitySpec, density_spec_for
+from ..core.compilation import CompilationResult, DensitySpec, density_spec_for
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
 from ..core.i18n import tr
@@ -667,7 +667,7 @@ class CompilationDock(QgsDockWidget):
         self.hotspot_list.blockSignals(False)
         self._show_trends(result)
         if self.layers is not None:
-            selected = self.engine.selected(result) if isinstance(self.engine, CompilationEngine) else None
+            selected = self.engine.selected(result)
             self.layers.update(result, selected, self._categories)
         self.last_latency_ms = float(self._clock.elapsed()) if self._clock.isValid() else None
         self._clock.invalidate()
@@ -684,23 +684,13 @@ class CompilationDock(QgsDockWidget):
 
     # -- exports ---------------------------------------------------------------------------
     def _selected_fids(self) -> Any:
-        if self.result is None or not isinstance(self.engine, CompilationEngine):
+        if self.result is None or self.engine is None:
             return []
         return self.engine.columns.fid[self.result.index]
 
-    def _selected_fids_sql(self) -> list:
-        from ..core.compilation import postgis_where
-
-        store = self.session.store
-        where, params = postgis_where(self.filter, store)
-        rows = store._query(f"SELECT e.fid FROM {store._table('approved_events')} e WHERE {where}", params)
-        return [int(r[0]) for r in rows]
-
     def filtered_fids(self) -> list:
         """The fids of the events the active filter selects (the map's and charts' events)."""
-        if isinstance(self.engine, CompilationEngine):
-            return [int(v) for v in self._selected_fids()]
-        return self._selected_fids_sql()
+        return [int(v) for v in self._selected_fids()]
 
     def export_events(self, path: Path | str) -> FunctionTask:
         """CSV or GeoPackage (by suffix) of the filtered events, in a task."""

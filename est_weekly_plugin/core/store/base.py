@@ -133,6 +133,10 @@ class EventStore(PrivacyOps, ABC):
         """All events of *status* as numpy columns, without a per-row Python loop."""
 
     @abstractmethod
+    def reopen(self) -> EventStore:
+        """A new connection to the same database (and login): background tasks work on their own."""
+
+    @abstractmethod
     def layer_uri(self, table: str = "events") -> tuple[str, str]:
         """(uri, provider key) to open *table* as a QGIS layer."""
 

@@ -200,6 +200,10 @@ class GeoPackageStore(EventStore):
             raise
         return store
 
+    def reopen(self) -> GeoPackageStore:
+        """The same file on a connection of its own: what a background task works on."""
+        return GeoPackageStore.open(self.path, migrate=False)
+
     @staticmethod
     def _check_file(path: Path) -> None:
         try:

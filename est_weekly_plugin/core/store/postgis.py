@@ -163,6 +163,11 @@ class PostgisStore(PgLogins, EventStore):
             raise
         return store
 
+    def reopen(self) -> PostgisStore:
+        """The same database and login on a connection of its own: what a background task works on
+        (a psycopg2 connection shared between threads shares one transaction)."""
+        return PostgisStore.open(self.info, migrate=False)
+
     def _schema_exists(self) -> bool:
         rows = self._query("SELECT to_regclass(?) IS NOT NULL", (f"{S}.schema_version",))
         return bool(rows[0][0])
