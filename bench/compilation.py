@@ -10,7 +10,8 @@ Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python -m bench.compilation`` (``--n`
 * the density raster at 10 m against ``qgis:heatmapkerneldensityestimation`` (delegated to
   ``bench.compilation_density``, 100 000 and 1 000 000 points side by side);
 * memory: process RSS after QGIS started vs after loading and computing (peak RSS);
-* with ``--postgis``: the SQL-aggregated path (grid counts + GROUPING SETS) on a throw-away cluster.
+* with ``--postgis``: the same engine loaded from PostGIS (binary COPY through the compilation view)
+  on a throw-away cluster: load time and filter changes.
 """
 
 from __future__ import annotations
