@@ -456,3 +456,15 @@ def test_qgis_without_the_plugin_files_a_report_under_the_same_rules(roles_db, q
     other["category"], other["event_date"], other["organisation"] = "klotter", "2026-11-20", "bevakning"
     ok, _ = layer.dataProvider().addFeatures([other])
     assert not ok and "est:other_organisation" in layer.dataProvider().lastError()
+
+
+def test_an_administrator_manages_but_does_not_decide(roles_db, connect):
+    """Separation of duties: the administrator reads everything but neither files nor reviews."""
+    owner = roles_db["owner"]
+    admin, polis = connect("admin1"), connect("rep_polis")
+    event = report(polis, "polisen")
+    assert run(admin, "SELECT count(*) FROM est.events WHERE uuid = %s", (event,)) == [(1,)]
+    assert run(admin, "UPDATE est.events SET status = 'approved' WHERE uuid = %s", (event,)) == 0
+    assert event_row(owner, event)["status"] == "submitted"
+    refused(admin, INSERT, (str(uuid.uuid4()), "slf_trygghet", "", dt.date(2026, 11, 20), "x", "submitted"),
+            expect="est:no_report_role")

@@ -47,6 +47,8 @@ def can_log_in(store: PostgisStore, login: str, password: str) -> bool:
 def test_administrator_creates_resets_reroles_and_disables_a_login(admin_store, qgis_iface, output_dir):
     session = make_session(admin_store, role=Role.VIEWER)  # the local setting means nothing on PostGIS
     assert session.role == Role.ADMIN and session.login.organisation == "slf_trygghet"
+    # separation of duties on a shared database: the administrator manages, reviewers decide
+    assert session.may("administer") and not session.may("review") and not session.may("report")
     dialog = LoginsDialog(admin_store)
     shown: list[tuple[str, str]] = []
     dialog.show_password = lambda login, password: shown.append((login, password))

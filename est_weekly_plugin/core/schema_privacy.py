@@ -50,7 +50,9 @@ _PG_V5_GUARDS = (
 )
 
 _REVIEWER_CHECK = f"""
-        IF {S}.my_role() NOT IN ('reviewer', 'admin') THEN PERFORM {S}.refuse('not_reviewer'); END IF;"""
+        IF {S}.my_role() IS DISTINCT FROM 'reviewer' AND NOT ({S}.my_organisation() IS NULL AND {S}.is_maintainer()) THEN
+            PERFORM {S}.refuse('not_reviewer');  -- reviewers, and the schema owner's own jobs
+        END IF;"""
 _ADMIN_CHECK = f"""
         IF {S}.my_role() IS DISTINCT FROM 'admin' THEN PERFORM {S}.refuse('not_admin'); END IF;"""
 

@@ -181,7 +181,7 @@ _PG_EVENT_GUARD = (
             RETURN NEW;  -- the owner's own jobs (demo, migrations); it could disable triggers anyway
         END IF;
         role := {S}.my_role();
-        IF role IS NULL OR role = 'viewer' THEN PERFORM {S}.refuse('no_report_role'); END IF;
+        IF role IS NULL OR role IN ('viewer', 'admin') THEN PERFORM {S}.refuse('no_report_role'); END IF;
         IF NEW.organisation IS NULL THEN NEW.organisation := org; END IF;
         IF role = 'reporter' AND NEW.organisation IS DISTINCT FROM org THEN
             PERFORM {S}.refuse('other_organisation', NEW.organisation);
@@ -189,7 +189,7 @@ _PG_EVENT_GUARD = (
         NEW.reporter := session_user;
         NEW.created_at := now(); NEW.updated_at := now(); NEW.version := 1;
         NEW.duplicate_of := NULL;
-        SELECT s.trusted AND (s.organisation IS NULL OR s.organisation = org OR role IN ('reviewer','admin'))
+        SELECT s.trusted AND (s.organisation IS NULL OR s.organisation = org OR role = 'reviewer')
           INTO trusted FROM {S}.sources s WHERE s.code = NEW.source;
         IF NEW.status = 'approved' AND coalesce(trusted, false) THEN
             NEW.reviewer := session_user; NEW.reviewed_at := now();
@@ -219,7 +219,7 @@ _PG_EVENT_GUARD = (
         NEW.updated_at := now();
         NEW.version := OLD.version + 1;
         IF OLD.status = 'submitted' AND NEW.status IN ('submitted','withdrawn') THEN
-            IF role NOT IN ('reporter','reviewer','admin') THEN PERFORM {S}.refuse('no_report_role'); END IF;
+            IF role NOT IN ('reporter','reviewer') THEN PERFORM {S}.refuse('no_report_role'); END IF;
             IF NEW.organisation <> OLD.organisation AND role = 'reporter' THEN
                 PERFORM {S}.refuse('other_organisation', NEW.organisation);
             END IF;
@@ -230,7 +230,7 @@ _PG_EVENT_GUARD = (
             RETURN NEW;
         END IF;
         -- a decision (approve, reject) or a correction of an approved event
-        IF role NOT IN ('reviewer','admin') THEN PERFORM {S}.refuse('not_reviewer'); END IF;
+        IF role IS DISTINCT FROM 'reviewer' THEN PERFORM {S}.refuse('not_reviewer'); END IF;
         IF OLD.reporter = session_user THEN PERFORM {S}.refuse('own_report'); END IF;
         IF OLD.status = 'approved' AND nullif(current_setting('est.reason', true), '') IS NULL
            AND NEW.review_reason IS NOT DISTINCT FROM OLD.review_reason THEN
@@ -371,12 +371,12 @@ _PG_POLICIES = (
     f"""CREATE POLICY events_select ON {S}.events FOR SELECT USING (
         {_ME_ROLE} IN ('reviewer','admin') OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG}))""",
     f"""CREATE POLICY events_insert ON {S}.events FOR INSERT WITH CHECK (
-        {_ME_ROLE} IN ('reviewer','admin')
+        {_ME_ROLE} = 'reviewer'
         OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG}))""",  # the insert trigger sets the status
     f"""CREATE POLICY events_update ON {S}.events FOR UPDATE USING (
-        {_ME_ROLE} IN ('reviewer','admin')
+        {_ME_ROLE} = 'reviewer'
         OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG} AND status = 'submitted'))
-        WITH CHECK ({_ME_ROLE} IN ('reviewer','admin')
+        WITH CHECK ({_ME_ROLE} = 'reviewer'
         OR ({_ME_ROLE} = 'reporter' AND organisation = {_ME_ORG} AND status IN ('submitted','withdrawn')))""",
     f"""CREATE POLICY audit_select ON {S}.audit_log FOR SELECT USING (
         {_ME_ROLE} IN ('reviewer','admin')

@@ -19,6 +19,11 @@ PERMISSIONS: dict[Role, frozenset[str]] = {
 }
 
 
+# An administrator login of a shared PostGIS database: the database lets it manage logins,
+# reference data and settings and read everything, but not report or decide.
+PARTNER_ADMIN_PERMISSIONS = frozenset({"compile", "meeting", "administer"})
+
+
 class EstSession(QObject):
     """Holds the store for the whole plugin; emits when it changes or its events do."""
 
@@ -79,7 +84,13 @@ class EstSession(QObject):
         self.store_changed.emit()
 
     def may(self, permission: str) -> bool:
-        return self.store is not None and permission in PERMISSIONS[self.role]
+        if self.store is None:
+            return False
+        login = self.login
+        if login.enforced and not login.maintainer and self.role == Role.ADMIN:
+            # On a shared database the administrator manages; reviewers decide (separation of duties)
+            return permission in PARTNER_ADMIN_PERMISSIONS
+        return permission in PERMISSIONS[self.role]
 
     def require(self, permission: str) -> None:
         if not self.may(permission):
