@@ -47,9 +47,7 @@ def events_by_fid(store: Any, fids: Sequence[int], progress: Progress = None) ->
     ordered = np.unique(np.asarray(fids, dtype=np.int64))
     for start in range(0, ordered.size, CHUNK):
         part = [int(v) for v in ordered[start: start + CHUNK]]
-        sql = f"{store._select_events_sql('approved_events')} WHERE fid IN ({', '.join('?' for _ in part)}) ORDER BY fid"
-        for row in store._query(sql, part):
-            yield store._row_to_event(row)
+        yield from store.approved_events_by_fid(part)
         if progress is not None and progress((start + len(part)) / max(ordered.size, 1)) is False:
             return
 

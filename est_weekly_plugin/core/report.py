@@ -259,17 +259,10 @@ def _hotspot_rows(store: EventStore, spots: Sequence[HotSpot], history: EventCol
 def _place_name(store: EventStore, spot: HotSpot, monday: dt.date, half: float) -> str:
     """The place name reporters used most often around the hot-spot this week."""
     try:
-        rows = store._query(
-            f"SELECT place_name, count(*) AS n FROM {store._table('approved_events')} WHERE {store._near_sql()} "
-            "AND event_date BETWEEN ? AND ? AND status = 'approved' AND place_name <> '' "
-            "GROUP BY place_name ORDER BY n DESC, place_name LIMIT 1",
-            (*store._near_params(spot.x, spot.y, half), store._date_param(monday),
-             store._date_param(monday + dt.timedelta(days=6))),
-        )
+        name = store.common_place_name(spot.x, spot.y, half, monday, monday + dt.timedelta(days=6))
     except Exception as error:  # noqa: BLE001 - a place name is a nicety; the number is what matters
         LOG.warning("place name lookup failed: %s", error)
         return ""
-    name = str(rows[0][0]) if rows else ""
     return name.split(",")[0].strip()
 
 

@@ -489,6 +489,25 @@ class EventStore(PrivacyOps, ABC):
         events = [self._row_to_event(row) for row in self._query(sql, params)]
         return [e for e in events if (e.x - x) ** 2 + (e.y - y) ** 2 <= radius_m**2]
 
+    def approved_events_by_fid(self, fids: Sequence[int]) -> list[Event]:
+        """Approved events by fid, as this login may see them (the compilation view): exports."""
+        part = [int(v) for v in fids]
+        if not part:
+            return []
+        sql = f"{self._select_events_sql('approved_events')} WHERE fid IN ({', '.join('?' for _ in part)}) ORDER BY fid"
+        return [self._row_to_event(row) for row in self._query(sql, part)]
+
+    def common_place_name(self, x: float, y: float, half: float, date_from: dt.date, date_to: dt.date) -> str:
+        """The place name reporters used most often for approved events within a square of
+        2 × *half* around a point and between two dates ("" when none): names a hot-spot."""
+        rows = self._query(
+            f"SELECT place_name, count(*) AS n FROM {self._table('approved_events')} WHERE {self._near_sql()} "
+            "AND event_date BETWEEN ? AND ? AND place_name <> '' "
+            "GROUP BY place_name ORDER BY n DESC, place_name LIMIT 1",
+            (*self._near_params(x, y, half), self._date_param(date_from), self._date_param(date_to)),
+        )
+        return str(rows[0][0]) if rows else ""
+
     @abstractmethod
     def _near_sql(self) -> str: ...
 
