@@ -348,3 +348,9 @@ def test_on_postgis_the_same_engine_gives_hotspots_trends_and_exports(qgis_iface
             widget.shutdown()
             widget.hide()
     assert results["postgis"] == results["gpkg"]  # same counts, same ranked hot-spots, same export
+
+
+def test_the_dock_says_who_is_looking(dock) -> None:
+    text = dock.role_label.text()
+    assert text.startswith(f"{dock.session.user} · ") and f" · {dock.session.role.name.title()[:5]}" in text
+    assert "not a security boundary" in text  # a GeoPackage: the role is a local choice

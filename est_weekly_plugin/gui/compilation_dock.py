@@ -71,6 +71,7 @@ from .charts import (
 from .compilation_layer import CompilationLayers
 from .filter_panel import FilterPanel
 from .polygon_tool import AreaBand, PolygonDrawTool
+from .widgets import hint_label
 
 PROJECT_SCOPE = "est_weekly"
 FILTER_ENTRY = "compilation/filter"
@@ -174,6 +175,9 @@ class CompilationDock(QgsDockWidget):
         for widget in (self.undo_button, self.redo_button, self.export_button):
             bar.addWidget(widget)
         bar.addStretch(1)
+        # who is looking: login · organisation · role (a viewer's compilation hides people and free text)
+        self.role_label = hint_label("role_note")
+        layout.addWidget(self.role_label)
         layout.addLayout(bar)
         layout.addWidget(self.status)
 
@@ -273,6 +277,7 @@ class CompilationDock(QgsDockWidget):
         self.tasks.cancel_all()
         self.engine = None
         store = self.session.store
+        self.role_label.setText(self.session.role_note() if store is not None else "")
         if store is None:
             self.status.setText(tr("compilation.dock.no_store"))
             return
