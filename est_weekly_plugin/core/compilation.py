@@ -252,10 +252,14 @@ class CompilationEngine:
     """
 
     def __init__(self, columns: EventColumns, *, district_list: Optional[Sequence[District]] = None,
-                 hotspot_extent: Optional[Sequence[float]] = None) -> None:
+                 hotspot_extent: Optional[Sequence[float]] = None, hotspot_cell: float = 100.0,
+                 hotspot_rings: int = 1) -> None:
         self.columns = columns
         self.districts = tuple(districts() if district_list is None else district_list)
+        # the study area and cell size of Gi* (core.weekly.AnalysisSettings: one per database)
         self.hotspot_extent = tuple(hotspot_extent or municipality()["urban_core"])
+        self.hotspot_cell = float(hotspot_cell)
+        self.hotspot_rings = int(hotspot_rings)
         self._district_index: Optional[np.ndarray] = None
         self._profiles: Optional[Tuple[EventColumns, np.ndarray]] = None
         self._weeks: Optional[Tuple[int, np.ndarray]] = None
@@ -376,7 +380,7 @@ class CompilationEngine:
         week: Optional[str] = None,
         density: Optional[DensitySpec] = None,
         hotspots: bool = False,
-        hotspot_cell: float = 100.0,
+        hotspot_cell: Optional[float] = None,
         is_cancelled: Optional[Callable[[], bool]] = None,
     ) -> CompilationResult:
         """Counts, chart data, and (when asked) the heat map and the Gi* hot spots for a filter.
@@ -387,6 +391,7 @@ class CompilationEngine:
             if is_cancelled is not None and is_cancelled():
                 raise Cancelled()
 
+        hotspot_cell = self.hotspot_cell if hotspot_cell is None else float(hotspot_cell)
         timings: Dict[str, float] = {}
         started = time.perf_counter()
         mask = self.mask(compilation_filter)
@@ -412,7 +417,8 @@ class CompilationEngine:
         if hotspots:
             mark = time.perf_counter()
             result.hotspots = hotspot_analysis(self.columns.subset(index), cell_size=hotspot_cell,
-                                               extent=self.hotspot_extent, districts=self.districts)
+                                               rings=self.hotspot_rings, extent=self.hotspot_extent,
+                                               districts=self.districts)
             timings["hotspots"] = time.perf_counter() - mark
             check()
             mark = time.perf_counter()

@@ -76,7 +76,7 @@ from qgis.PyQt.QtXml import QDomDocument
 
 from .density import density_grid
 from .filters import CompilationFilter, points_in_polygon
-from .hotspots import HotSpot, hotspot_analysis
+from .hotspots import HotSpot
 from .i18n import language, tr
 from .layers import point_label_layer, simple_labeling
 from .maps import heatmap_renderer
@@ -86,6 +86,7 @@ from .paths import resource
 from .reference import districts, municipality
 from .store.base import EventStore
 from .trends import week_label, week_monday
+from .weekly import analyse_week
 
 LOG = logging.getLogger(__name__)
 PAPERS = ("A3", "A4")
@@ -115,7 +116,6 @@ class ReportOptions:
     template: Path | None = None  # a user's .qpt; None → the built-in one for the paper
     atlas: bool = True  # one page per priority area after the overview
     top: int = TOP_HOTSPOTS
-    cell_size: float = 100.0
     background_layer: QgsMapLayer | None = None
 
     def __post_init__(self) -> None:
@@ -168,6 +168,7 @@ class ReportData:
     charts: dict[str, Path] = field(default_factory=dict)
     meeting_date: dt.date | None = None
     meeting_organisations: tuple[str, ...] = ()
+    cell_size: float = 100.0  # Gi*'s cell (the database's analysis settings)
 
     @property
     def week(self) -> str:
@@ -210,10 +211,10 @@ def compute_report(store: EventStore, options: ReportOptions, *, columns: EventC
     full = (settings.extent.xmin, settings.extent.ymin, settings.extent.xmax, settings.extent.ymax)
 
     report(0.25, tr("report.progress.hotspots", lang))
-    analysis = hotspot_analysis(week_columns, cell_size=options.cell_size, top=options.top, extent=full) \
-        if len(week_columns) else None
-    spots = analysis.hotspots if analysis else []
-    rows = _hotspot_rows(store, spots, history, monday, options.cell_size, category_labels)
+    # the one weekly analysis: the same study area, cell size and ranks as the dock and Processing
+    weekly = analyse_week(store, options.week, options.filter, columns=columns)
+    spots = weekly.hotspots[: options.top]
+    rows = _hotspot_rows(store, spots, history, monday, weekly.settings.cell_size, category_labels)
 
     repo = MeetingRepository(store)
     meeting = repo.meeting(options.week)
@@ -230,7 +231,7 @@ def compute_report(store: EventStore, options: ReportOptions, *, columns: EventC
         category_labels=category_labels, organisation_labels=organisation_labels, map_extent=extent,
         municipality_extent=full, work_dir=Path(work_dir or tempfile.mkdtemp(prefix="est-report-")),
         meeting_date=meeting.meeting_date if meeting else None,
-        meeting_organisations=meeting.organisations if meeting else (),
+        meeting_organisations=meeting.organisations if meeting else (), cell_size=weekly.settings.cell_size,
     )
     data.work_dir.mkdir(parents=True, exist_ok=True)
     report(0.5, tr("report.progress.density", lang))
@@ -806,7 +807,7 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
         tr("report.subtitle", lang, first=data.monday.isoformat(), last=data.sunday.isoformat(),
            count=data.event_count, filter=data.filter_sentence), meeting) if part))
     generated = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
-    footer = tr("report.footer", lang, generated=generated, cell=int(options.cell_size))
+    footer = tr("report.footer", lang, generated=generated, cell=int(data.cell_size))
     _set_text(layout, "est_footer", footer)
     _set_text(layout, "est_footer_2", footer)
     _set_text(layout, "est_heading_charts", tr("report.heading.charts", lang, week=week_number))

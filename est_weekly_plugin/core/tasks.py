@@ -15,9 +15,10 @@ from typing import Any, Callable, Optional
 
 from qgis.core import QgsApplication, QgsTask
 
-from .compilation import Cancelled, CompilationEngine, CompilationResult, DensitySpec
+from .compilation import Cancelled, CompilationResult, DensitySpec
 from .filters import CompilationFilter
 from .model import Status
+from .weekly import AnalysisSettings, engine_for
 
 LOG = logging.getLogger(__name__)
 
@@ -61,10 +62,11 @@ def load_engine_task(store: Any, done: Callable[[Any, Optional[BaseException]], 
         own = store.reopen()  # inside the task: an unreachable database is reported as such
         try:
             columns = own.load_columns(Status.APPROVED)
+            settings = AnalysisSettings.of(own)
         finally:
             own.close()
         task.setProgress(70)
-        engine = CompilationEngine(columns)
+        engine = engine_for(columns, settings)
         engine.warm_up()
         task.setProgress(100)
         return engine

@@ -48,13 +48,14 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
-from ..core.hotspots import HotSpot, hotspot_analysis
+from ..core.hotspots import HotSpot
 from ..core.i18n import language, tr
 from ..core.meetings import STATUSES, FollowUp, Meeting, MeetingRepository, Priority
-from ..core.model import Category, Organisation, day_number
+from ..core.model import Category, Organisation
 from ..core.report import ReportOptions, compute_report, open_in_designer
 from ..core.tasks_report import ReportTask
 from ..core.trends import week_label, week_monday
+from ..core.weekly import analyse_week
 from .dock_base import EstDock
 from .session import EstSession
 from .widgets import (
@@ -416,13 +417,8 @@ class MeetingPanel(EstDock):
             self.priorities = []
         columns = store.load_columns()
         self.follow_ups = repo.follow_ups(self.week, columns)
-        monday = week_monday(self.week)
-        in_week = (columns.day >= day_number(monday)) & (columns.day <= day_number(monday) + 6)
-        week_columns = columns.subset(in_week)
-        extent = store.settings.extent
-        self.hotspots = hotspot_analysis(
-            week_columns, extent=(extent.xmin, extent.ymin, extent.xmax, extent.ymax)).hotspots \
-            if len(week_columns) else []
+        # the one weekly analysis: the same hot-spots as the dock, the PDF and Processing
+        self.hotspots = analyse_week(store, self.week, columns=columns).hotspots
         return True
 
     def _names(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ panels give identical numbers.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,11 @@ from qgis.PyQt.QtCore import QVariant
 from ..core.density import density_grid
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
-from ..core.hotspots import hotspot_analysis
 from ..core.i18n import SUPPORTED_LANGUAGES, language, tr
 from ..core.model import EventColumns
 from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
 from ..core.trends import week_label, week_monday, weekly_trends
+from ..core.weekly import AnalysisSettings, analyse_week
 
 LANGUAGES = list(SUPPORTED_LANGUAGES)
 LANGUAGE_NAMES = ["Svenska", "English"]  # each language in its own name (autonyms): not translated
@@ -197,7 +198,8 @@ class HotspotGrid(EstAlgorithm):
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
         self._add_common()
         self.addParameter(QgsProcessingParameterNumber(
-            self.CELL, tr("processing.hotspotgrid.cell_size"), QgsProcessingParameterNumber.Type.Double, 100.0, minValue=10.0))
+            self.CELL, tr("processing.hotspotgrid.cell_size"), QgsProcessingParameterNumber.Type.Double,
+            optional=True, minValue=10.0))
         self.addParameter(QgsProcessingParameterNumber(
             self.RINGS, tr("processing.hotspotgrid.rings"), QgsProcessingParameterNumber.Type.Integer, 1, minValue=1, maxValue=5))
         self.addParameter(QgsProcessingParameterBoolean(self.SIGNIFICANT, tr("processing.hotspotgrid.only_significant"), True))
@@ -208,14 +210,22 @@ class HotspotGrid(EstAlgorithm):
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
         store = self._open(parameters, context)
         try:
-            week, selected = self._week_columns(store, parameters, context, feedback)
-            epsg = store.settings.epsg
+            # the one weekly analysis, with the database's study area (a cell size given here wins)
+            settings = AnalysisSettings.of(store)
+            if parameters.get(self.CELL) not in (None, ""):
+                settings = replace(settings, cell_size=self.parameterAsDouble(parameters, self.CELL, context))
+            settings = replace(settings, rings=self.parameterAsInt(parameters, self.RINGS, context))
+            weekly = analyse_week(store, self._week(parameters, context), self._filter(parameters, context),
+                                  settings=settings)
+            self._record(store, f"{self.name()} {weekly.week}", weekly.filter, weekly.count)
+            week, selected, epsg = weekly.week, weekly.week_columns, store.settings.epsg
         finally:
             store.close()
-        result = hotspot_analysis(selected, cell_size=self.parameterAsDouble(parameters, self.CELL, context),
-                                  rings=self.parameterAsInt(parameters, self.RINGS, context))
+        feedback.pushInfo(tr("processing.common.selected", week=week, selected=weekly.count, total=weekly.total))
+        result = weekly.result.hotspots
+        ranks = {(spot.row, spot.col): spot.rank for spot in weekly.hotspots}
         fields = QgsFields()
-        for name, kind in (("week", QVariant.String), ("row", QVariant.Int), ("col", QVariant.Int),
+        for name, kind in (("week", QVariant.String), ("rank", QVariant.Int), ("row", QVariant.Int), ("col", QVariant.Int),
                            ("count", QVariant.Double), ("z", QVariant.Double), ("p", QVariant.Double),
                            ("class", QVariant.Int), ("class_key", QVariant.String)):
             fields.append(QgsField(name, kind))
@@ -226,14 +236,14 @@ class HotspotGrid(EstAlgorithm):
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         records = result.cells_wkt(self.parameterAsBool(parameters, self.SIGNIFICANT, context)) \
-            if len(selected) else []
+            if len(selected) and result is not None else []
         for index, record in enumerate(records):
             if feedback.isCanceled():
                 break
             feature = QgsFeature(fields)
             feature.setGeometry(QgsGeometry.fromWkt(record["wkt"]))
-            feature.setAttributes([week, record["row"], record["col"], record["count"], record["z"], record["p"],
-                                   record["class"], record["class_key"]])
+            feature.setAttributes([week, ranks.get((record["row"], record["col"])), record["row"], record["col"],
+                                   record["count"], record["z"], record["p"], record["class"], record["class_key"]])
             sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
             feedback.setProgress(100 * (index + 1) / max(len(records), 1))
         return {self.OUTPUT: dest}

@@ -1,0 +1,109 @@
+"""One weekly analysis: the numbers the compilation dock, the meeting panel, the meeting PDF and
+the Processing algorithms show for a week and a filter.
+
+Gi* z-scores depend on the study area and the cell size, so every caller must use the same
+ones, or the dock, the panel, the PDF and a scheduled ``qgis_process`` run rank different
+hot-spots for the same week. They are one definition stored with the database
+(:class:`AnalysisSettings`, editable by an administrator), and every caller goes through
+:func:`analyse_week` — or builds its :class:`CompilationEngine` with :func:`engine_for`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Optional, Sequence
+
+from .compilation import CompilationEngine, CompilationResult
+from .filters import CompilationFilter
+from .hotspots import HotSpot
+from .model import EventColumns
+from .reference import municipality
+from .trends import week_label, week_monday
+
+STUDY_AREA_KEY = "analysis_study_area"  # JSON [xmin, ymin, xmax, ymax] in the store's CRS
+CELL_SIZE_KEY = "analysis_cell_size"  # metres
+DEFAULT_CELL_SIZE = 100.0
+TOP_HOTSPOTS = 10
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Where Gi* is computed and at which cell size: one definition per database."""
+
+    study_area: tuple[float, float, float, float]
+    cell_size: float = DEFAULT_CELL_SIZE
+    rings: int = 1  # Gi*'s neighbourhood: the cell and this many rings around it
+
+    @classmethod
+    def of(cls, store: Any) -> AnalysisSettings:
+        """The store's settings; the urban core and 100 m where an administrator set nothing."""
+        area: Sequence[float] = municipality()["urban_core"]
+        try:
+            stored = json.loads(store.setting(STUDY_AREA_KEY) or "null")
+            if isinstance(stored, list) and len(stored) == 4 and stored[0] < stored[2] and stored[1] < stored[3]:
+                area = [float(v) for v in stored]
+        except (ValueError, TypeError):
+            pass
+        try:
+            cell = float(store.setting(CELL_SIZE_KEY) or DEFAULT_CELL_SIZE)
+        except ValueError:
+            cell = DEFAULT_CELL_SIZE
+        return cls(tuple(float(v) for v in area), cell if 10.0 <= cell <= 2000.0 else DEFAULT_CELL_SIZE)
+
+    def save(self, store: Any, actor: str = "EST Weekly") -> None:
+        store.set_setting(STUDY_AREA_KEY, json.dumps(list(self.study_area)), actor)
+        store.set_setting(CELL_SIZE_KEY, str(float(self.cell_size)), actor)
+
+
+def engine_for(columns: EventColumns, settings: AnalysisSettings) -> CompilationEngine:
+    """The compilation engine with the database's study area and cell size."""
+    return CompilationEngine(columns, hotspot_extent=settings.study_area, hotspot_cell=settings.cell_size,
+                             hotspot_rings=settings.rings)
+
+
+@dataclass
+class WeeklyResult:
+    """One ISO week under one filter: counts, charts, hot-spots, trends, emerging places."""
+
+    week: str
+    monday: dt.date
+    filter: CompilationFilter  # the caller's filter with the week's dates
+    result: CompilationResult
+    week_columns: EventColumns
+    settings: AnalysisSettings
+    total: int = 0  # approved events this login may see, all weeks
+
+    @property
+    def count(self) -> int:
+        return self.result.count
+
+    @property
+    def hotspots(self) -> list[HotSpot]:
+        """The ranked hot-spots (Gi*), best first."""
+        return list(self.result.hotspots.hotspots) if self.result.hotspots is not None else []
+
+
+def week_filter(week: str, compilation_filter: Optional[CompilationFilter] = None) -> CompilationFilter:
+    """*compilation_filter* restricted to the ISO *week* (its own dates are replaced)."""
+    monday = week_monday(week)
+    return replace(compilation_filter or CompilationFilter(), date_from=monday,
+                   date_to=monday + dt.timedelta(days=6), preset="custom")
+
+
+def analyse_week(store: Any, week: str, compilation_filter: Optional[CompilationFilter] = None, *,
+                 columns: Optional[EventColumns] = None, engine: Optional[CompilationEngine] = None,
+                 settings: Optional[AnalysisSettings] = None) -> WeeklyResult:
+    """Everything the cycle shows for *week* under *compilation_filter* — the one entry point.
+
+    *engine* (or *columns*) saves a reload when the caller has the approved events already.
+    """
+    settings = settings or AnalysisSettings.of(store)
+    if engine is None:
+        engine = engine_for(store.load_columns() if columns is None else columns, settings)
+    label = week_label(week_monday(week))
+    selection = week_filter(label, compilation_filter)
+    result = engine.compute(selection, week=label, hotspots=True)
+    return WeeklyResult(label, week_monday(label), selection, result, engine.columns.subset(result.index), settings,
+                        len(engine.columns))

@@ -1,0 +1,117 @@
+"""One weekly analysis: the dock, the meeting panel, the meeting PDF and Processing report the same
+counts and the same ranked hot-spots for the same week and filter, on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import pytest
+from conftest import TODAY
+
+from est_weekly_plugin.core.demo import demo_batch
+from est_weekly_plugin.core.filters import CompilationFilter
+from est_weekly_plugin.core.store import GeoPackageStore
+from est_weekly_plugin.core.weekly import AnalysisSettings, analyse_week, week_filter
+
+WEEK = "2026-W47"
+FILTER = CompilationFilter(categories=["skadegorelse", "klotter"])
+
+
+@pytest.fixture
+def processing_provider(qgis_app):
+    sys.path.append("/usr/share/qgis/python/plugins")
+    from processing.core.Processing import Processing
+    from qgis.core import QgsApplication
+
+    from est_weekly_plugin.processing.provider import EstProcessingProvider
+
+    Processing.initialize()
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("est_weekly") is not None:
+        registry.removeProvider(registry.providerById("est_weekly"))
+    provider = EstProcessingProvider()
+    registry.addProvider(provider)
+    yield provider
+    registry.removeProvider(provider)
+
+
+def _processing_source(store) -> dict:
+    """How Processing reaches this store: the file, or a PostgreSQL connection saved in QGIS."""
+    if isinstance(store, GeoPackageStore):
+        return {"DATABASE": str(store.path)}
+    from qgis.core import QgsSettings
+
+    settings, info = QgsSettings(), store.info
+    prefix = "PostgreSQL/connections/est_weekly_test"
+    for key, value in (("host", info.host), ("port", str(info.port)), ("database", info.dbname),
+                       ("username", info.user), ("password", info.password), ("saveUsername", "true"),
+                       ("savePassword", "true")):
+        settings.setValue(f"{prefix}/{key}", value)
+    return {"CONNECTION": "est_weekly_test"}
+
+
+def ranks(spots) -> list[tuple[int, int]]:
+    return [(spot.row, spot.col) for spot in spots]
+
+
+def test_dock_panel_pdf_and_processing_agree(store, qgis_iface, qgis_new_project, processing_provider) -> None:
+    import processing
+    from qgis.core import NULL
+
+    from est_weekly_plugin.core.report import ReportOptions, compute_report
+    from est_weekly_plugin.gui.compilation_dock import CompilationDock
+    from est_weekly_plugin.gui.meeting_panel import MeetingPanel
+    from est_weekly_plugin.gui.session import EstSession
+
+    store.insert_batch(demo_batch(60_000, end_date=TODAY - dt.timedelta(days=1), seed=11), today=TODAY)
+    expected = analyse_week(store, WEEK, FILTER)
+    assert expected.count > 20 and len(expected.hotspots) >= 3
+    assert expected.settings == AnalysisSettings.of(store)
+
+    # the meeting PDF
+    data = compute_report(store, ReportOptions(week=WEEK, filter=FILTER))
+    assert data.event_count == expected.count
+    assert ranks(row.spot for row in data.hotspots) == ranks(expected.hotspots)[:10]
+
+    # Processing (the hot-spot grid carries each ranked cell's rank; the summary the week's total)
+    source = _processing_source(store)
+    cells = processing.run("est_weekly:hotspotgrid", {**source, "WEEK": WEEK, "CATEGORIES": "skadegorelse,klotter",
+                                                       "ONLY_SIGNIFICANT": False, "OUTPUT": "memory:"})["OUTPUT"]
+    ranked = sorted((f["rank"], f["row"], f["col"]) for f in cells.getFeatures() if f["rank"] not in (None, NULL))
+    assert [(row, col) for _rank, row, col in ranked] == ranks(expected.hotspots)
+    summary = processing.run("est_weekly:weeklysummary", {**source, "WEEK": WEEK, "CATEGORIES": "skadegorelse,klotter",
+                                                           "SUPPRESS_SMALL_COUNTS": False, "OUTPUT": "memory:"})["OUTPUT"]
+    total = next(f for f in summary.getFeatures() if f["grouping"] == "total")
+    assert total["current"] == expected.count
+
+    # the compilation dock with the same week and filter
+    session = EstSession()
+    session.set_store(store)
+    dock = CompilationDock(qgis_iface, session)
+    try:
+        assert dock.wait_until_idle()
+        dock.set_filter(week_filter(WEEK, FILTER))
+        assert dock.wait_until_idle()
+        assert dock.result.count == expected.count
+        assert ranks(dock.result.hotspots.hotspots) == ranks(expected.hotspots)
+    finally:
+        dock.shutdown()
+
+    # the meeting panel (the whole week, no filter)
+    unfiltered = analyse_week(store, WEEK)
+    panel = MeetingPanel(qgis_iface, session)
+    panel.week_edit.setText(WEEK)
+    panel.refresh_events()
+    assert ranks(panel.hotspots) == ranks(unfiltered.hotspots)
+
+
+def test_the_study_area_is_one_setting_of_the_database(store) -> None:
+    store.insert_batch(demo_batch(8_000, end_date=TODAY - dt.timedelta(days=1), seed=3), today=TODAY)
+    default = AnalysisSettings.of(store)
+    extent = store.settings.extent
+    wide = AnalysisSettings(study_area=(extent.xmin, extent.ymin, extent.xmax, extent.ymax), cell_size=250.0)
+    wide.save(store, actor="admin")
+    assert AnalysisSettings.of(store) == wide != default
+    assert analyse_week(store, WEEK).result.hotspots.grid.cell_size == 250.0
+    assert store.audit_log("analysis_cell_size", subject="setting")[-1].actor == "admin"
