@@ -27,8 +27,9 @@ WEEK = "2026-W47"
 
 def build_store(path: Path, week_events: int, history_events: int):
     from est_weekly_plugin.core.demo import demo_batch
-    from est_weekly_plugin.core.meetings import MeetingRepository, Priority
+    from est_weekly_plugin.core.meetings import Priority
     from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.core.store.meetings import MeetingRepository
     from est_weekly_plugin.core.trends import week_monday
 
     store = GeoPackageStore.create(path)

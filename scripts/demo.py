@@ -80,7 +80,8 @@ _PROVIDERS: list = []
 
 def _demo_meetings(store, week: str, hotspots) -> None:
     """Last week's meeting with two priorities (one followed up) and this week's, promoted from hot-spots."""
-    from est_weekly_plugin.core.meetings import MeetingRepository, Priority, previous_week
+    from est_weekly_plugin.core.meetings import Priority, previous_week
+    from est_weekly_plugin.core.store.meetings import MeetingRepository
 
     repo = MeetingRepository(store)
     before = repo.ensure_meeting(previous_week(week), "demo")

@@ -15,14 +15,13 @@ from est_weekly_plugin.core.compilation import (
     columns_from_batch,
     density_spec_for,
     grid_counts,
-    postgis_chart_data,
-    postgis_grid_counts,
 )
 from est_weekly_plugin.core.demo import demo_batch
 from est_weekly_plugin.core.density import density_grid
 from est_weekly_plugin.core.filters import CompilationFilter
 from est_weekly_plugin.core.model import date_from_day
 from est_weekly_plugin.core.reference import default_categories, default_organisations, municipality
+from est_weekly_plugin.core.store.pg_aggregates import postgis_chart_data, postgis_grid_counts
 from est_weekly_plugin.core.trends import week_label, week_monday
 
 CATS = [c.code for c in default_categories()]

@@ -21,8 +21,9 @@ from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QComboBox
 
 from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.meetings import MeetingRepository, Priority
+from est_weekly_plugin.core.meetings import Priority
 from est_weekly_plugin.core.model import Role
+from est_weekly_plugin.core.store.meetings import MeetingRepository
 from est_weekly_plugin.gui.meeting_panel import CheckList, MeetingPanel, format_time_focus, parse_time_focus
 from est_weekly_plugin.gui.session import EstSession
 

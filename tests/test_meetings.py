@@ -9,7 +9,6 @@ import pytest
 
 from est_weekly_plugin.core.errors import ConflictError, EstError
 from est_weekly_plugin.core.meetings import (
-    MeetingRepository,
     Priority,
     follow_up,
     next_week,
@@ -17,6 +16,7 @@ from est_weekly_plugin.core.meetings import (
     priority_from_hotspot,
 )
 from est_weekly_plugin.core.model import EventColumns, day_number
+from est_weekly_plugin.core.store.meetings import MeetingRepository
 
 KNUTPUNKTEN = "POLYGON((356130 6213180, 356330 6213180, 356330 6213380, 356130 6213380, 356130 6213180))"
 

@@ -14,7 +14,7 @@ from qgis.PyQt.QtGui import QColor, QImage
 
 from est_weekly_plugin.core import i18n
 from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.meetings import MeetingRepository, Priority
+from est_weekly_plugin.core.meetings import Priority
 from est_weekly_plugin.core.report import (
     ReportOptions,
     build_layout,
@@ -23,6 +23,7 @@ from est_weekly_plugin.core.report import (
     generate_report,
 )
 from est_weekly_plugin.core.store import GeoPackageStore
+from est_weekly_plugin.core.store.meetings import MeetingRepository
 
 WEEK = "2026-W47"
 DPI = 50

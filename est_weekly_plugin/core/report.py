@@ -80,11 +80,12 @@ from .hotspots import HotSpot
 from .i18n import language, tr
 from .layers import point_label_layer, simple_labeling
 from .maps import heatmap_renderer
-from .meetings import FollowUp, MeetingRepository, Priority, follow_up, previous_week
+from .meetings import FollowUp, Priority, follow_up, previous_week
 from .model import Category, EventColumns, day_number
 from .paths import resource
 from .reference import districts, municipality
 from .store.base import EventStore
+from .store.meetings import MeetingRepository
 from .trends import week_label, week_monday
 from .weekly import analyse_week
 

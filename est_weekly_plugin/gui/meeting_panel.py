@@ -50,9 +50,10 @@ from ..core.errors import EstError
 from ..core.filters import CompilationFilter
 from ..core.hotspots import HotSpot
 from ..core.i18n import language, tr
-from ..core.meetings import STATUSES, FollowUp, Meeting, MeetingRepository, Priority
+from ..core.meetings import STATUSES, FollowUp, Meeting, Priority
 from ..core.model import Category, Organisation
 from ..core.report import ReportOptions, compute_report, open_in_designer
+from ..core.store.meetings import MeetingRepository
 from ..core.tasks_report import ReportTask
 from ..core.trends import week_label, week_monday
 from ..core.weekly import analyse_week

@@ -133,6 +133,18 @@ class EventStore(PrivacyOps, ABC):
         """All events of *status* as numpy columns, without a per-row Python loop."""
 
     @abstractmethod
+    def _geometry_param_sql(self) -> str: ...
+
+    @abstractmethod
+    def _geometry_param(self, wkt: str | None) -> Any: ...
+
+    @abstractmethod
+    def _geometry_select_sql(self) -> str: ...
+
+    @abstractmethod
+    def _decode_geometry(self, value: Any) -> str | None: ...
+
+    @abstractmethod
     def reopen(self) -> EventStore:
         """A new connection to the same database (and login): background tasks work on their own."""
 
@@ -812,6 +824,16 @@ def database_refusal(error: Exception) -> PermissionDenied | None:
     if getattr(error, "pgcode", None) == "42501":  # insufficient_privilege: grants or row-level security
         return PermissionDenied("db_refused", detail=first[:200])
     return None
+
+
+def parse_wkt(wkt: str) -> Any:
+    """A QgsGeometry from WKT, or the user's "bad value" error (a priority's area)."""
+    from qgis.core import QgsGeometry
+
+    geometry = QgsGeometry.fromWkt(wkt)
+    if geometry.isNull() or geometry.isEmpty():
+        raise EstError("bad_value", field="geometry", value=str(wkt)[:40])
+    return geometry
 
 
 def personal_data_flags(event: Event) -> str:

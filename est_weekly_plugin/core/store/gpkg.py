@@ -27,7 +27,7 @@ from ..model import EventColumns, Status
 from ..reference import municipality
 from ..validation import Extent
 from . import rtree
-from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays, utc_now
+from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays, parse_wkt, utc_now
 from .privacy_ops import blank_changes, scrub_changes
 
 _HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
@@ -51,6 +51,24 @@ def _geometry_wkb(blob: bytes) -> memoryview:
     flags = blob[3]
     envelope = _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
     return memoryview(blob)[8 + envelope:]
+
+
+def encode_geometry(wkt: str, srid: int) -> bytes:
+    """A GeoPackage geometry blob for any geometry given as WKT (no envelope)."""
+    return _HEADER.pack(b"GP", 0, _FLAGS_LE_NO_ENVELOPE, srid) + bytes(parse_wkt(wkt).asWkb())
+
+
+def decode_geometry(blob: Any) -> str | None:
+    """WKT (3 decimals, as QGIS writes it) of a GeoPackage geometry blob; None if it is not one."""
+    from qgis.core import QgsGeometry
+
+    try:
+        wkb = _geometry_wkb(bytes(blob))
+    except (ValueError, TypeError):
+        return None
+    geometry = QgsGeometry()
+    geometry.fromWkb(bytes(wkb))
+    return geometry.asWkt(3) if not geometry.isNull() else None
 
 
 def decode_point(blob: bytes) -> tuple[float, float]:
@@ -269,6 +287,19 @@ class GeoPackageStore(EventStore):
 
     def _near_params(self, x: float, y: float, radius: float) -> tuple[Any, ...]:
         return (x + radius, x - radius, y + radius, y - radius)
+
+    # geometry of meetings' priorities (any type) — the store's codec, used by core.store.meetings
+    def _geometry_param_sql(self) -> str:
+        return "?"
+
+    def _geometry_param(self, wkt: str | None) -> Any:
+        return encode_geometry(wkt, int(self.settings.epsg)) if wkt else None
+
+    def _geometry_select_sql(self) -> str:
+        return "geom"
+
+    def _decode_geometry(self, value: Any) -> str | None:
+        return None if value is None else decode_geometry(value)
 
     def _audit_changes(self, changes: dict[str, Any]) -> dict[str, Any]:
         if "geom" not in changes:

@@ -24,7 +24,7 @@ from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import EventColumns, Role, Status
 from ..reference import municipality
 from ..validation import Extent
-from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays
+from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays, parse_wkt
 from .pg_logins import PgLogins
 
 S = schema.PG_SCHEMA
@@ -219,6 +219,24 @@ class PostgisStore(PgLogins, EventStore):
 
     def _for_update(self) -> str:
         return " FOR UPDATE"
+
+    # geometry of meetings' priorities (any type), as WKT both ways
+    def _geometry_param_sql(self) -> str:
+        return f"ST_GeomFromText(?, {int(self.settings.epsg)})"
+
+    def _geometry_param(self, wkt: str | None) -> Any:
+        return parse_wkt(wkt).asWkt(3) if wkt else None
+
+    def _geometry_select_sql(self) -> str:
+        return "ST_AsText(geom)"
+
+    def _decode_geometry(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        from qgis.core import QgsGeometry
+
+        parsed = QgsGeometry.fromWkt(str(value))  # normalised to QGIS's WKT, as on GeoPackage
+        return parsed.asWkt(3) if not parsed.isNull() else None
 
     # ------------------------------------------------------------------ privacy (the database's own functions)
     def _redact(self, cursor: Any, uuid: str, version: int, part: str, marker: str, actor: str) -> None:
