@@ -167,10 +167,10 @@ def test_qml_styles_load_and_follow_the_database(qgis_new_project, tmp_path) -> 
     import numpy as np
 
     from est_weekly_plugin.core.maps import HEAT_STOPS
-    from est_weekly_plugin.gui.compilation_layer import _write_plain_geotiff
+    from est_weekly_plugin.core.density import write_geotiff
 
     path = tmp_path / "h.tif"
-    _write_plain_geotiff(np.ones((4, 4)), (0, 1, 0, 4, 0, -1), 3006, path)
+    write_geotiff(np.ones((4, 4)), (0, 1, 0, 4, 0, -1), 3006, path, compress=False)
     raster = QgsRasterLayer(str(path), "h", "gdal")
     message, ok = raster.loadNamedStyle(str(style_path(HEATMAP_QML)))
     assert ok, message

@@ -34,7 +34,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -86,29 +86,38 @@ class DensityGrid:
         ys = self.y_max - (np.arange(self.rows) + 0.5) * self.pixel_size
         return xs, ys
 
-    def to_geotiff(self, path: str, crs_wkt_or_epsg: Union[int, str] = 3006) -> str:
+    def to_geotiff(self, path: str, crs_wkt_or_epsg: Union[int, str] = 3006, compress: bool = True) -> str:
         """Write a single float32 band without nodata (zero means "no events near")."""
-        from osgeo import gdal, osr
+        return write_geotiff(self.values, self.transform(), crs_wkt_or_epsg, path, compress=compress)
 
-        driver = gdal.GetDriverByName("GTiff")
-        dataset = driver.Create(
-            str(path), self.cols, self.rows, 1, gdal.GDT_Float32, options=["COMPRESS=DEFLATE", "TILED=YES"]
-        )
-        if dataset is None:
-            raise OSError(f"GDAL could not create {path}")
-        dataset.SetGeoTransform(self.transform())
-        srs = osr.SpatialReference()
-        if isinstance(crs_wkt_or_epsg, int) or str(crs_wkt_or_epsg).isdigit():
-            srs.ImportFromEPSG(int(crs_wkt_or_epsg))
-        elif str(crs_wkt_or_epsg).upper().startswith("EPSG:"):
-            srs.ImportFromEPSG(int(str(crs_wkt_or_epsg).split(":", 1)[1]))
-        else:
-            srs.ImportFromWkt(str(crs_wkt_or_epsg))
-        dataset.SetProjection(srs.ExportToWkt())
-        dataset.GetRasterBand(1).WriteArray(self.values.astype(np.float32))
-        dataset.FlushCache()
-        dataset = None
-        return str(path)
+
+def write_geotiff(values: np.ndarray, transform: Tuple[float, ...], crs_wkt_or_epsg: Union[int, str], path: Any,
+                  *, compress: bool = True) -> str:
+    """The one raster writer: one float32 band, a geotransform and a CRS (EPSG code or WKT).
+
+    *compress* (deflate, tiled) for files people keep; off for the layer rewritten at each
+    filter change, where writing speed matters more than size.
+    """
+    from osgeo import gdal, osr
+
+    options = ["COMPRESS=DEFLATE", "TILED=YES"] if compress else []
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), values.shape[1], values.shape[0], 1,
+                                                   gdal.GDT_Float32, options=options)
+    if dataset is None:
+        raise OSError(f"GDAL could not create {path}")
+    dataset.SetGeoTransform(transform)
+    srs = osr.SpatialReference()
+    if isinstance(crs_wkt_or_epsg, int) or str(crs_wkt_or_epsg).isdigit():
+        srs.ImportFromEPSG(int(crs_wkt_or_epsg))
+    elif str(crs_wkt_or_epsg).upper().startswith("EPSG:"):
+        srs.ImportFromEPSG(int(str(crs_wkt_or_epsg).split(":", 1)[1]))
+    else:
+        srs.ImportFromWkt(str(crs_wkt_or_epsg))
+    dataset.SetProjection(srs.ExportToWkt())
+    dataset.GetRasterBand(1).WriteArray(values.astype(np.float32))
+    dataset.FlushCache()
+    dataset = None
+    return str(path)
 
 
 def kernel_value(

@@ -64,3 +64,12 @@ def tr(key: str, lang: str | None = None, **params: object) -> str:
 def label(sv: str, en: str, lang: str | None = None) -> str:
     """Pick the label of a bilingual record (category, organisation) for *lang*."""
     return sv if (lang or language()) == "sv" else en
+
+
+def format_number(value: float, digits: int = 1, *, sign: bool = False, lang: str | None = None) -> str:
+    """The one number formatter: the language's decimal separator (comma in Swedish), an
+    explicit + when *sign*, thin spaces between thousands in Swedish."""
+    text = f"{value:+,.{digits}f}" if sign else f"{value:,.{digits}f}"
+    if (lang or language()) == "sv":
+        return text.replace(",", "\u202f").replace(".", ",").replace("-", "\u2212")
+    return text

@@ -77,7 +77,7 @@ from qgis.PyQt.QtXml import QDomDocument
 from .density import density_grid
 from .filters import CompilationFilter, points_in_polygon
 from .hotspots import HotSpot
-from .i18n import language, tr
+from .i18n import format_number, language, tr
 from .layers import point_label_layer, simple_labeling
 from .maps import heatmap_renderer
 from .meetings import FollowUp, Priority, follow_up, previous_week
@@ -714,7 +714,7 @@ def _wrap(text: str, width_mm: float, char_mm: float = 1.5) -> str:
 
 
 def _number(value: float) -> str:
-    return f"{value:.1f}".replace(".0", "") if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+    return format_number(value, 0 if abs(value - round(value)) < 0.05 else 1)
 
 
 def _signed(value: float) -> str:

@@ -25,7 +25,7 @@ from qgis.PyQt.QtGui import QColor, QFont, QFontMetrics
 from qgis.PyQt.QtWidgets import QApplication, QWidget
 
 from ..core.compilation import ChartData, chart_data
-from ..core.i18n import tr
+from ..core.i18n import format_number, tr
 from ..core.model import Category, EventColumns, Organisation
 
 FONT_FAMILY = "DejaVu Sans"
@@ -310,9 +310,7 @@ class TrendChart(_Chart):
 
 def _number(value: float) -> str:
     """Counts as integers with a thin space every three digits; aoristic sums to one decimal."""
-    if abs(value - round(value)) < 1e-9:
-        return f"{int(round(value)):,}".replace(",", "\u202f")
-    return f"{value:.1f}"
+    return format_number(value, 0 if abs(value - round(value)) < 1e-9 else 1)
 
 
 def _short_week(label: str) -> str:

@@ -54,7 +54,7 @@ from ..core import exports
 from ..core.compilation import CompilationResult, DensitySpec, density_spec_for
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
-from ..core.i18n import tr
+from ..core.i18n import format_number, tr
 from ..core.reference import districts
 from ..core.tasks import FunctionTask, TaskKeeper, load_engine_task, recompute_task
 from .charts import (
@@ -527,12 +527,12 @@ class CompilationDock(QgsDockWidget):
         weeks = ", ".join(report.baseline_labels + [report.week])
         table.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            percent = "–" if r.relative is None else f"{r.relative * 100:+.0f} %"
+            percent = "–" if r.relative is None else f"{format_number(r.relative * 100, 0, sign=True)} %"
             cells = [
                 QTableWidgetItem(names.get(r.key, r.name)),
                 SortItem(str(r.current), r.current),
-                SortItem(f"{r.baseline:.1f}", r.baseline),
-                SortItem(f"{r.change:+.1f}", r.change),
+                SortItem(format_number(r.baseline), r.baseline),
+                SortItem(format_number(r.change, sign=True), r.change),
                 SortItem(percent, r.relative if r.relative is not None else (1e9 if r.current else 0.0)),
             ]
             tip = tr("compilation.trends.weekly_tip", weeks=weeks, counts=", ".join(str(v) for v in r.weekly))
@@ -555,7 +555,7 @@ class CompilationDock(QgsDockWidget):
             self.trend_summary.setText(tr(
                 "compilation.trends.summary", week=report.week, current=total.current,
                 first=report.baseline_labels[0], last=report.baseline_labels[-1],
-                baseline=f"{total.baseline:.1f}", change=self._change_text(total)))
+                baseline=format_number(total.baseline), change=self._change_text(total)))
             previous = report.monday - dt.timedelta(weeks=len(report.baseline_labels))
             from ..core.trends import week_label
 

@@ -21,7 +21,6 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-import numpy as np
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsColorRampShader,
@@ -112,7 +111,7 @@ class CompilationLayers:
         self._serial += 1
         path = self.work / f"heatmap_{self._serial % 2}.tif"
         grid = result.density
-        _write_plain_geotiff(grid.values, grid.transform(), self.epsg, path)
+        grid.to_geotiff(str(path), self.epsg, compress=False)  # rewritten at each filter change: speed over size
         name = tr("compilation.layer.heatmap", lang)
         if not self._alive(self.heatmap):
             layer = QgsRasterLayer(str(path), name, "gdal")
@@ -263,16 +262,3 @@ def _features(layer: QgsVectorLayer, columns: EventColumns) -> List[QgsFeature]:
                                date_from_day(day).isoformat(), time])
         features.append(feature)
     return features
-
-
-def _write_plain_geotiff(values: np.ndarray, transform: tuple, epsg: int, path: Path) -> None:
-    from osgeo import gdal, osr
-
-    dataset = gdal.GetDriverByName("GTiff").Create(str(path), values.shape[1], values.shape[0], 1, gdal.GDT_Float32)
-    dataset.SetGeoTransform(transform)
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(int(epsg))
-    dataset.SetProjection(srs.ExportToWkt())
-    dataset.GetRasterBand(1).WriteArray(values.astype(np.float32))
-    dataset.FlushCache()
-    del dataset

@@ -49,7 +49,7 @@ from qgis.PyQt.QtWidgets import (
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
 from ..core.hotspots import HotSpot
-from ..core.i18n import language, tr
+from ..core.i18n import format_number, language, tr
 from ..core.meetings import STATUSES, FollowUp, Meeting, Priority
 from ..core.model import Category, Organisation
 from ..core.report import ReportOptions, compute_report, open_in_designer
@@ -439,7 +439,7 @@ class MeetingPanel(EstDock):
         self.follow_table.setRowCount(0)
         for item in self.follow_ups:
             row = add_event_row(self.follow_table, item.priority, [
-                str(item.priority.rank), item.priority.name, str(item.current), f"{item.change:+.1f}", "",
+                str(item.priority.rank), item.priority.name, str(item.current), format_number(item.change, sign=True), "",
                 item.priority.follow_up_comment], item.priority.name)
             for column in range(self.follow_table.columnCount()):
                 if column != COMMENT_COLUMN:

@@ -40,7 +40,7 @@ from qgis.PyQt.QtCore import QVariant
 from ..core.density import density_grid
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
-from ..core.i18n import SUPPORTED_LANGUAGES, language, tr
+from ..core.i18n import SUPPORTED_LANGUAGES, format_number, tr
 from ..core.model import EventColumns
 from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
 from ..core.trends import week_label, week_monday, weekly_trends
@@ -56,12 +56,6 @@ def last_full_week(today: dt.date | None = None) -> str:
     """The latest complete ISO week: what a Monday meeting looks at."""
     today = today or dt.date.today()
     return week_label(today - dt.timedelta(days=today.weekday() + 7))
-
-
-def _decimal(value: float, digits: int = 1) -> str:
-    """A number with the user's decimal separator (comma in Swedish)."""
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if language() == "sv" else text
 
 
 def _codes(text: str) -> list[str]:
@@ -308,7 +302,7 @@ class WeeklySummary(EstAlgorithm):
                                        None if small or row.relative is None else float(row.relative), small])
                 sink.addFeature(feature, QgsFeatureSink.Flag.FastInsert)
         feedback.pushInfo(tr("processing.weeklysummary.info", week=report.week, count=report.total.current,
-                             baseline=_decimal(float(report.total.baseline))))
+                             baseline=format_number(float(report.total.baseline), lang=lang)))
         return {self.OUTPUT: dest}
 
 

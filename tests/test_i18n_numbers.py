@@ -1,0 +1,17 @@
+"""One number formatter: the language's decimal separator, sign and thousands."""
+
+from __future__ import annotations
+
+from est_weekly_plugin.core.i18n import format_number
+
+
+def test_swedish_numbers_use_a_decimal_comma_and_a_real_minus():
+    assert format_number(30.5, sign=True, lang="sv") == "+30,5"
+    assert format_number(-2.25, 2, lang="sv") == "\u22122,25"
+    assert format_number(12345, 0, lang="sv") == "12\u202f345"
+
+
+def test_english_numbers_keep_the_point():
+    assert format_number(30.5, sign=True, lang="en") == "+30.5"
+    assert format_number(0.75, 2, lang="en") == "0.75"
+    assert format_number(12345, 0, lang="en") == "12,345"
