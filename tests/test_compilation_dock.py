@@ -166,8 +166,8 @@ def test_qml_styles_load_and_follow_the_database(qgis_new_project, tmp_path) -> 
     assert all(classes[k].blue() > classes[k].red() for k in (-1, -2, -3))
     import numpy as np
 
-    from est_weekly_plugin.core.maps import HEAT_STOPS
     from est_weekly_plugin.core.density import write_geotiff
+    from est_weekly_plugin.core.maps import HEAT_STOPS
 
     path = tmp_path / "h.tif"
     write_geotiff(np.ones((4, 4)), (0, 1, 0, 4, 0, -1), 3006, path, compress=False)
