@@ -151,3 +151,23 @@ def test_postgis_grid_counts_equal_numpy(pg_store, index: int) -> None:
     assert np.array_equal(charts.weekday_counts, reference.weekday_counts)
     assert np.allclose(charts.weekday_hour, reference.weekday_hour)
     assert np.array_equal(charts.week_counts, reference.week_counts)
+
+
+HOSTILE = ["'; DROP TABLE est.events; --", "klotter' OR '1'='1", "%", "_", "\\", "${x} %s {0}", "skadegorelse\x00",
+           "ÅÄÖ", ""]
+
+
+@pytest.mark.postgis
+def test_the_filter_has_one_meaning_in_numpy_and_sql_on_hostile_input(pg_store) -> None:
+    """Hostile codes in every list of the filter: the SQL WHERE (parametrised) and the numpy mask
+    select the same events — the real ones a code names, nothing for codes nobody has."""
+    batch = demo_batch(4_000, end_date=TODAY - dt.timedelta(days=1), seed=13)
+    pg_store.insert_batch(batch, today=TODAY)
+    columns = pg_store.load_columns()
+    extent = municipality()["urban_core"]
+    for text in HOSTILE:
+        for f in (CompilationFilter(categories=[text, "klotter"]), CompilationFilter(organisations=[text]),
+                  CompilationFilter(districts=[text, "soder"]), CompilationFilter(categories=[text], weekdays=[4])):
+            expected = grid_counts(*(lambda s: (s.x, s.y))(columns.subset(f.mask(columns))), extent, 250.0)
+            assert np.array_equal(postgis_grid_counts(pg_store, f, extent, 250.0), expected), (text, f)
+    assert pg_store.count() == len(batch)  # nothing was dropped or rewritten

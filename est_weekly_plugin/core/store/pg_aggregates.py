@@ -45,6 +45,12 @@ def _hour_window_sql(hour_start: int, hour_end: int, min_share: float) -> Tuple[
     return sql, [float(min_share) - 1e-12]
 
 
+def _sendable(codes: Sequence[str]) -> List[str]:
+    """Codes PostgreSQL can receive: one with a NUL cannot name a stored code (they are validated
+    on write), so it matches nothing — as in the numpy mask — and is not sent."""
+    return [code for code in codes if "\x00" not in code]
+
+
 def postgis_where(compilation_filter: CompilationFilter, store: Any,
                   district_list: Optional[Sequence[District]] = None) -> Tuple[str, List[Any]]:
     """The filter as a parametrised WHERE over ``est.events e`` (approved events only).
@@ -58,10 +64,10 @@ def postgis_where(compilation_filter: CompilationFilter, store: Any,
     params: List[Any] = []
     if f.organisations:
         where.append("e.organisation = ANY(?)")
-        params.append(list(f.organisations))
+        params.append(_sendable(f.organisations))
     if f.categories:
         where.append("e.category = ANY(?)")
-        params.append(list(f.categories))
+        params.append(_sendable(f.categories))
     if f.weekdays:
         where.append("(extract(isodow FROM e.event_date)::int - 1) = ANY(?)")
         params.append([int(d) for d in f.weekdays])
