@@ -171,3 +171,41 @@ def test_the_filter_has_one_meaning_in_numpy_and_sql_on_hostile_input(pg_store) 
             expected = grid_counts(*(lambda s: (s.x, s.y))(columns.subset(f.mask(columns))), extent, 250.0)
             assert np.array_equal(postgis_grid_counts(pg_store, f, extent, 250.0), expected), (text, f)
     assert pg_store.count() == len(batch)  # nothing was dropped or rewritten
+
+
+def test_two_compute_tasks_on_one_engine_agree_with_one(columns) -> None:
+    """A superseded task still running while the next starts: the caches are built once, right."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    filters = [FILTERS[1], FILTERS[3], FILTERS[0], FILTERS[1]]
+    alone = [CompilationEngine(columns).compute(f, hotspots=True).count for f in filters]
+    shared = CompilationEngine(columns)  # cold caches, hit from four threads at once
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda f: shared.compute(f, hotspots=True).count, filters))
+    assert together == alone
+
+
+def test_the_task_keeper_holds_a_cancelled_task_until_qgis_is_done_with_it(qgis_app) -> None:
+    import time
+
+    from qgis.core import QgsApplication
+
+    from est_weekly_plugin.core.tasks import FunctionTask, TaskKeeper
+
+    keeper = TaskKeeper()
+    finished = []
+    slow = FunctionTask("slow", lambda task: [time.sleep(0.05) for _ in range(10) if not task.isCanceled()],
+                        lambda result, error: finished.append("slow"))
+    keeper.start("compute", slow)
+    started = time.time()
+    while slow.status() != slow.TaskStatus.Running and time.time() - started < 10:
+        QgsApplication.processEvents()
+        time.sleep(0.005)
+    newer = FunctionTask("newer", lambda task: 1, lambda result, error: finished.append("newer"))
+    keeper.start("compute", newer)  # cancels the slow one, which may still be running
+    assert slow in keeper.alive and keeper.running["compute"] is newer
+    deadline = time.time() + 10
+    while keeper.alive and time.time() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+    assert not keeper.alive and "newer" in finished

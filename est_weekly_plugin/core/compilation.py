@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -257,6 +258,8 @@ class CompilationEngine:
         self.hotspot_extent = tuple(hotspot_extent or municipality()["urban_core"])
         self.hotspot_cell = float(hotspot_cell)
         self.hotspot_rings = int(hotspot_rings)
+        # Caches are built lazily; two compute tasks (a superseded one still running) take turns.
+        self._lock = threading.RLock()
         self._district_index: Optional[np.ndarray] = None
         self._profiles: Optional[Tuple[EventColumns, np.ndarray]] = None
         self._weeks: Optional[Tuple[int, np.ndarray]] = None
@@ -382,8 +385,16 @@ class CompilationEngine:
     ) -> CompilationResult:
         """Counts, chart data, and (when asked) the heat map and the Gi* hot spots for a filter.
 
-        *is_cancelled* is polled between the steps so a superseded filter stops early.
+        *is_cancelled* is polled between the steps so a superseded filter stops early. One call
+        at a time per engine: the lazily built caches are never built twice at once.
         """
+        with self._lock:
+            return self._compute(compilation_filter, week=week, density=density, hotspots=hotspots,
+                                 hotspot_cell=hotspot_cell, is_cancelled=is_cancelled)
+
+    def _compute(self, compilation_filter: CompilationFilter, *, week: Optional[str], density: Optional[DensitySpec],
+                 hotspots: bool, hotspot_cell: Optional[float],
+                 is_cancelled: Optional[Callable[[], bool]]) -> CompilationResult:
         def check() -> None:
             if is_cancelled is not None and is_cancelled():
                 raise Cancelled()

@@ -87,11 +87,13 @@ def recompute_task(engine: Any, compilation_filter: CompilationFilter, density: 
 
 
 class TaskKeeper:
-    """Holds references to running tasks (else Python may collect them mid-run) and cancels
-    the previous task of the same kind when a newer one starts."""
+    """Holds a reference to every task it started until QGIS reports it completed or terminated
+    (a task collected by Python mid-run crashes QGIS) — a cancelled task that still runs stays
+    referenced — and cancels the previous task of the same kind when a newer one starts."""
 
     def __init__(self) -> None:
-        self.running: dict[str, FunctionTask] = {}
+        self.running: dict[str, FunctionTask] = {}  # the current task of each kind
+        self.alive: set[FunctionTask] = set()  # every task QGIS has not finished with
         self.generation: dict[str, int] = {}
 
     def start(self, kind: str, task: FunctionTask) -> int:
@@ -101,12 +103,14 @@ class TaskKeeper:
         generation = self.generation.get(kind, 0) + 1
         self.generation[kind] = generation
         self.running[kind] = task
+        self.alive.add(task)
         task.taskCompleted.connect(lambda: self._forget(kind, task))
         task.taskTerminated.connect(lambda: self._forget(kind, task))
         QgsApplication.taskManager().addTask(task)
         return generation
 
     def _forget(self, kind: str, task: FunctionTask) -> None:
+        self.alive.discard(task)
         if self.running.get(kind) is task:
             del self.running[kind]
 
@@ -114,6 +118,7 @@ class TaskKeeper:
         return self.generation.get(kind) == generation
 
     def cancel_all(self) -> None:
-        for task in list(self.running.values()):
+        """Cancel everything; the tasks stay referenced until QGIS says they ended."""
+        for task in list(self.alive):
             task.cancel()
         self.running.clear()
