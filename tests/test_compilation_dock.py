@@ -354,3 +354,35 @@ def test_the_dock_says_who_is_looking(dock) -> None:
     text = dock.role_label.text()
     assert text.startswith(f"{dock.session.user} · ") and f" · {dock.session.role.name.title()[:5]}" in text
     assert "not a security boundary" in text  # a GeoPackage: the role is a local choice
+
+
+@pytest.mark.parametrize("backend", ["gpkg", "postgis"])
+def test_another_users_approval_shows_without_a_manual_reload(backend, request, qgis_iface, qgis_new_project,
+                                                              monkeypatch) -> None:
+    from conftest import make_event
+
+    from est_weekly_plugin.core.model import Status
+
+    store = request.getfixturevalue("gpkg_store" if backend == "gpkg" else "pg_store")
+    if backend == "postgis":
+        monkeypatch.setenv("PGPASSWORD", store.info.password)
+    store.insert_batch(demo_batch(3_000, end_date=TODAY - dt.timedelta(days=1), seed=5), today=TODAY)
+    session = EstSession()
+    session.set_store(store)
+    widget = CompilationDock(qgis_iface, session)
+    widget.show()
+    try:
+        assert widget.wait_until_idle()
+        before = widget.result.count
+        assert not widget.poll_changes()  # nothing changed
+        other = store.reopen()  # another reviewer's QGIS, on its own connection
+        try:
+            saved = other.submit(make_event(event_date=TODAY - dt.timedelta(days=2)), actor="bo", today=TODAY)
+            other.review(saved.uuid, saved.version, "granskare.gun", Status.APPROVED, today=TODAY)
+        finally:
+            other.close()
+        assert widget.poll_changes()
+        assert widget.wait_until_idle()
+        assert widget.result.count == before + 1
+    finally:
+        widget.shutdown()

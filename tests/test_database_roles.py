@@ -468,3 +468,11 @@ def test_an_administrator_manages_but_does_not_decide(roles_db, connect):
     assert event_row(owner, event)["status"] == "submitted"
     refused(admin, INSERT, (str(uuid.uuid4()), "slf_trygghet", "", dt.date(2026, 11, 20), "x", "submitted"),
             expect="est:no_report_role")
+
+
+def test_every_login_sees_that_something_changed_but_not_what(roles_db, connect):
+    polis, viewer = connect("rep_polis"), connect("tittare")
+    before = run(viewer, "SELECT est.change_marker()")[0][0]
+    report(polis, "polisen")
+    assert run(viewer, "SELECT est.change_marker()")[0][0] > before
+    refused(viewer, "SELECT max(id) FROM est.audit_log", expect="permission denied")

@@ -125,10 +125,16 @@ _PG_V5_FUNCTIONS = (
         VALUES ('export', left(what, 200), 'export', {S}.audit_actor(), session_user,
                 jsonb_build_object('filter', left(filter_text, 2000), 'rows', row_count), {S}.my_organisation());
     END $$""",
+    # A number that grows with every change to an event, for any login (the compilation polls it to
+    # show other users' approvals): the audit log's newest event row. Reveals one integer.
+    f"""CREATE OR REPLACE FUNCTION {S}.change_marker() RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER
+        AS $$ BEGIN RETURN (SELECT coalesce(max(id), 0) FROM {S}.audit_log WHERE subject = 'event'); END $$""",
+    f"CREATE INDEX audit_log_event_ids ON {S}.audit_log (id) WHERE subject = 'event'",
     f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {S} FROM PUBLIC",  # new functions start executable by PUBLIC
     f"GRANT EXECUTE ON FUNCTION {S}.redact_event_text(uuid, integer, text, text) TO est_reviewer",
     f"GRANT EXECUTE ON FUNCTION {S}.pseudonymise_events(text, date) TO est_admin",
-    f"GRANT EXECUTE ON FUNCTION {S}.log_export(text, text, integer), {S}.in_redaction() TO est_viewer",
+    f"""GRANT EXECUTE ON FUNCTION {S}.log_export(text, text, integer), {S}.in_redaction(), {S}.change_marker()
+        TO est_viewer""",
 )
 
 

@@ -110,6 +110,9 @@ class FilterCommand(QUndoCommand):
         self.dock._apply_filter(self.before)
 
 
+WATCH_INTERVAL_MS = 10_000  # how often the dock looks for other users' changes
+
+
 class CompilationDock(QgsDockWidget):
     """Filters, charts, hot-spots and exports of the approved events; follows the session's store."""
 
@@ -137,6 +140,13 @@ class CompilationDock(QgsDockWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(40)
         self._debounce.timeout.connect(self.recompute)
+        # Other users' approvals: a cheap change marker polled every few seconds; a change reloads
+        # the events in a background task (the filter, the undo history and the map stay).
+        self._marker: Optional[int] = None
+        self._watch = QTimer(self)
+        self._watch.setInterval(WATCH_INTERVAL_MS)
+        self._watch.timeout.connect(self.poll_changes)
+        self._watch.start()
         session.store_changed.connect(self.reload)
         session.events_changed.connect(self.reload)
         if iface is not None and iface.mapCanvas() is not None:
@@ -288,6 +298,10 @@ class CompilationDock(QgsDockWidget):
         if self.layers is None:
             self.layers = CompilationLayers(QgsProject.instance(), int(store.settings.epsg))
         self.status.setText(tr("compilation.dock.loading"))
+        try:
+            self._marker = store.change_marker()
+        except EstError:
+            self._marker = None
 
         def done(engine: Any, error: Optional[BaseException]) -> None:
             if error is not None or engine is None:
@@ -297,6 +311,20 @@ class CompilationDock(QgsDockWidget):
             self.recompute()
 
         self.tasks.start("load", load_engine_task(store, done))
+
+    def poll_changes(self) -> bool:
+        """Reload when someone (here or elsewhere) changed events since the last load; True if so."""
+        store = self.session.store
+        if store is None or self.tasks.running or not self.isVisible():
+            return False
+        try:
+            marker = store.change_marker()
+        except EstError:  # a lost connection: the next poll tries again
+            return False
+        if marker == self._marker:
+            return False
+        self.reload()
+        return True
 
     # -- filter ----------------------------------------------------------------------------
     def set_filter(self, compilation_filter: CompilationFilter) -> None:
@@ -799,6 +827,7 @@ class CompilationDock(QgsDockWidget):
         """Cancel tasks and free the chart scenes before Qt deletes the widgets."""
         self.tasks.cancel_all()
         self._debounce.stop()
+        self._watch.stop()
         for signal, slot in ((self.session.store_changed, self.reload), (self.session.events_changed, self.reload)):
             try:
                 signal.disconnect(slot)

@@ -145,6 +145,11 @@ class EventStore(PrivacyOps, ABC):
     def _decode_geometry(self, value: Any) -> str | None: ...
 
     @abstractmethod
+    def change_marker(self) -> int:
+        """A number that grows whenever an event changes, whoever changed it (one cheap query):
+        the compilation polls it so another user's approval shows without a manual reload."""
+
+    @abstractmethod
     def reopen(self) -> EventStore:
         """A new connection to the same database (and login): background tasks work on their own."""
 

@@ -364,6 +364,9 @@ class GeoPackageStore(EventStore):
         cursor.execute("UPDATE est_audit_context SET redaction = 0")
         return len(affected)
 
+    def change_marker(self) -> int:
+        return int(self._query("SELECT coalesce(max(id), 0) FROM audit_log")[0][0] or 0)
+
     def _log_export(self, cursor: Any, what: str, filter_text: str, rows: int, actor: str) -> None:
         self._insert_audit(cursor, "export", what, "export", actor, {"filter": filter_text, "rows": rows}, None)
 

@@ -246,6 +246,9 @@ class PostgisStore(PgLogins, EventStore):
         cursor.execute(f"SELECT {S}.pseudonymise_events(%s, %s)", (category, before))
         return int(cursor.fetchone()[0] or 0)
 
+    def change_marker(self) -> int:
+        return int(self._query(f"SELECT {S}.change_marker()")[0][0] or 0)
+
     def _log_export(self, cursor: Any, what: str, filter_text: str, rows: int, actor: str) -> None:
         cursor.execute(f"SELECT {S}.log_export(%s, %s, %s)", (what, filter_text, rows))
 
