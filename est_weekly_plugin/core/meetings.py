@@ -26,7 +26,8 @@ import numpy as np
 
 from .filters import points_in_polygon
 from .model import EventColumns, day_number
-from .trends import week_label, week_monday
+from .trends import week_monday
+from .week import IsoWeek
 
 KINDS = ("focus", "hotspot")
 STATUSES = ("open", "continue", "done", "dropped")
@@ -52,7 +53,7 @@ class Meeting:
 
     @property
     def sunday(self) -> dt.date:
-        return self.monday + dt.timedelta(days=6)
+        return IsoWeek.of(self.iso_week).sunday
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,11 @@ class FollowUp:
 
 
 def previous_week(iso_week: str) -> str:
-    return week_label(week_monday(iso_week) - dt.timedelta(days=7))
+    return IsoWeek.of(iso_week).previous().label
 
 
 def next_week(iso_week: str) -> str:
-    return week_label(week_monday(iso_week) + dt.timedelta(days=7))
+    return IsoWeek.of(iso_week).next().label
 
 
 def priority_from_hotspot(spot: Any, *, rank: int, name: str | None = None, radius_m: float | None = None,
@@ -166,7 +167,7 @@ def follow_up(priority: Priority, columns: EventColumns, week: str, baseline_wee
     mask = priority_mask(priority, subset)
     slots = (subset.day[mask].astype(np.int64) - start) // 7
     weekly = np.bincount(slots, minlength=baseline_weeks + 1)[: baseline_weeks + 1]
-    return FollowUp(priority, week_label(week_monday(week)), int(weekly[-1]),
+    return FollowUp(priority, IsoWeek.of(week).label, int(weekly[-1]),
                     float(weekly[:-1].mean()) if baseline_weeks else 0.0, [int(v) for v in weekly])
 
 

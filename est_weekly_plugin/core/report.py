@@ -86,7 +86,8 @@ from .paths import resource
 from .reference import districts, municipality
 from .store.base import EventStore
 from .store.meetings import MeetingRepository
-from .trends import week_label, week_monday
+from .trends import week_monday
+from .week import IsoWeek
 from .weekly import analyse_week
 
 LOG = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class ReportOptions:
     background_layer: QgsMapLayer | None = None
 
     def __post_init__(self) -> None:
-        self.week = week_label(week_monday(self.week))
+        self.week = IsoWeek.of(self.week).label
         if self.paper not in PAPERS:
             raise ValueError(f"paper must be one of {PAPERS}")
 
@@ -197,7 +198,7 @@ def compute_report(store: EventStore, options: ReportOptions, *, columns: EventC
     report(0.02, tr("report.progress.loading", lang))
     columns = store.load_columns() if columns is None else columns
     monday = week_monday(options.week)
-    sunday = monday + dt.timedelta(days=6)
+    sunday = IsoWeek.of(monday).sunday
     base = replace(options.filter, date_from=None, date_to=None, preset="custom")
     history = columns.subset(base.mask(columns))
     in_week = (history.day >= day_number(monday)) & (history.day <= day_number(sunday))
@@ -261,7 +262,7 @@ def _hotspot_rows(store: EventStore, spots: Sequence[HotSpot], history: EventCol
 def _place_name(store: EventStore, spot: HotSpot, monday: dt.date, half: float) -> str:
     """The place name reporters used most often around the hot-spot this week."""
     try:
-        name = store.common_place_name(spot.x, spot.y, half, monday, monday + dt.timedelta(days=6))
+        name = store.common_place_name(spot.x, spot.y, half, monday, IsoWeek.of(monday).sunday)
     except Exception as error:  # noqa: BLE001 - a place name is a nicety; the number is what matters
         LOG.warning("place name lookup failed: %s", error)
         return ""

@@ -9,7 +9,6 @@ point). Everything is vectorised with ``np.bincount`` over (group, week) pairs.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -19,8 +18,7 @@ from .filters import nearest_district_index
 from .model import EventColumns, date_from_day, day_number
 from .reference import District
 from .reference import districts as reference_districts
-
-_WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
+from .week import IsoWeek
 
 
 def iso_week_monday_day(days: np.ndarray) -> np.ndarray:
@@ -41,21 +39,14 @@ def iso_week_keys(days: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 
 def week_label(date_or_day: Union[dt.date, int]) -> str:
-    """"2026-W47" for a date or a day number."""
+    """"2026-W47" for a date or a day number (see :class:`core.week.IsoWeek`)."""
     date = date_or_day if isinstance(date_or_day, dt.date) else date_from_day(int(date_or_day))
-    year, week, _ = date.isocalendar()
-    return f"{year}-W{week:02d}"
+    return IsoWeek.of(date).label
 
 
 def week_monday(week: Union[str, dt.date]) -> dt.date:
     """Monday of an ISO week given as "2026-W47" or as any date inside it."""
-    if isinstance(week, dt.date):
-        return week - dt.timedelta(days=week.weekday())
-    match = _WEEK_LABEL.match(str(week).strip())
-    if not match:
-        raise ValueError(f"not an ISO week label like 2026-W47: {week!r}")
-    year, number = int(match.group(1)), int(match.group(2))
-    return dt.date.fromisocalendar(year, number, 1)
+    return IsoWeek.of(week).monday
 
 
 @dataclass

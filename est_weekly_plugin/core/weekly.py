@@ -20,7 +20,7 @@ from .filters import CompilationFilter
 from .hotspots import HotSpot
 from .model import EventColumns
 from .reference import municipality
-from .trends import week_label, week_monday
+from .week import IsoWeek
 
 STUDY_AREA_KEY = "analysis_study_area"  # JSON [xmin, ymin, xmax, ymax] in the store's CRS
 CELL_SIZE_KEY = "analysis_cell_size"  # metres
@@ -87,9 +87,9 @@ class WeeklyResult:
 
 def week_filter(week: str, compilation_filter: Optional[CompilationFilter] = None) -> CompilationFilter:
     """*compilation_filter* restricted to the ISO *week* (its own dates are replaced)."""
-    monday = week_monday(week)
-    return replace(compilation_filter or CompilationFilter(), date_from=monday,
-                   date_to=monday + dt.timedelta(days=6), preset="custom")
+    iso = IsoWeek.of(week)
+    return replace(compilation_filter or CompilationFilter(), date_from=iso.monday, date_to=iso.sunday,
+                   preset="custom")
 
 
 def analyse_week(store: Any, week: str, compilation_filter: Optional[CompilationFilter] = None, *,
@@ -102,8 +102,8 @@ def analyse_week(store: Any, week: str, compilation_filter: Optional[Compilation
     settings = settings or AnalysisSettings.of(store)
     if engine is None:
         engine = engine_for(store.load_columns() if columns is None else columns, settings)
-    label = week_label(week_monday(week))
-    selection = week_filter(label, compilation_filter)
-    result = engine.compute(selection, week=label, hotspots=True)
-    return WeeklyResult(label, week_monday(label), selection, result, engine.columns.subset(result.index), settings,
+    iso = IsoWeek.of(week)
+    selection = week_filter(iso.label, compilation_filter)
+    result = engine.compute(selection, week=iso.label, hotspots=True)
+    return WeeklyResult(iso.label, iso.monday, selection, result, engine.columns.subset(result.index), settings,
                         len(engine.columns))

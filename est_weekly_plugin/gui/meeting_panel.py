@@ -8,7 +8,6 @@ comes from :class:`~.dock_base.EstDock`.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -55,7 +54,7 @@ from ..core.model import Category, Organisation
 from ..core.report import ReportOptions, compute_report, open_in_designer
 from ..core.store.meetings import MeetingRepository
 from ..core.tasks_report import ReportTask
-from ..core.trends import week_label, week_monday
+from ..core.week import IsoWeek
 from ..core.weekly import analyse_week
 from .dock_base import EstDock
 from .session import EstSession
@@ -282,7 +281,7 @@ class MeetingPanel(EstDock):
     # ------------------------------------------------------------------ widgets
     def _build(self) -> QWidget:
         self.summary = hint_label("summary")
-        self.week_edit = named(QLineEdit(week_label(dt.date.today() - dt.timedelta(days=7))), "week")
+        self.week_edit = named(QLineEdit(IsoWeek.last_complete().label), "week")
         self.week_edit.editingFinished.connect(self.refresh_events)
         self.create_button = push_button(tr("meeting.panel.create"), "create", lambda: self.create_meeting())
 
@@ -371,9 +370,9 @@ class MeetingPanel(EstDock):
     @property
     def week(self) -> str:
         try:
-            return week_label(week_monday(self.week_edit.text()))
+            return IsoWeek.of(self.week_edit.text()).label
         except ValueError:
-            return week_label(dt.date.today() - dt.timedelta(days=7))
+            return IsoWeek.last_complete().label
 
     def load_store(self, store: Any) -> None:
         """The pickers for this store: its categories and organisations in the user's language."""
@@ -410,7 +409,7 @@ class MeetingPanel(EstDock):
     def _load(self, store: Any, repo: MeetingRepository) -> bool:
         self.meeting = repo.meeting(self.week)
         if self.meeting is not None:
-            self.date_edit.setDate(QDate(self.meeting.meeting_date or week_monday(self.week) + dt.timedelta(days=7)))
+            self.date_edit.setDate(QDate(self.meeting.meeting_date or IsoWeek.of(self.week).next().monday))
             self.organisations_list.set_codes(self.meeting.organisations)
             self.notes_edit.setPlainText(self.meeting.notes)
             self.priorities = repo.priorities(self.meeting)

@@ -43,7 +43,8 @@ from ..core.filters import CompilationFilter
 from ..core.i18n import SUPPORTED_LANGUAGES, format_number, tr
 from ..core.model import EventColumns
 from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
-from ..core.trends import week_label, week_monday, weekly_trends
+from ..core.trends import week_monday, weekly_trends
+from ..core.week import IsoWeek
 from ..core.weekly import AnalysisSettings, analyse_week
 
 LANGUAGES = list(SUPPORTED_LANGUAGES)
@@ -54,8 +55,7 @@ PROCESSING_ACTOR = "EST Weekly (Processing)"  # on PostGIS the audit log names t
 
 def last_full_week(today: dt.date | None = None) -> str:
     """The latest complete ISO week: what a Monday meeting looks at."""
-    today = today or dt.date.today()
-    return week_label(today - dt.timedelta(days=today.weekday() + 7))
+    return IsoWeek.last_complete(today).label
 
 
 def _codes(text: str) -> list[str]:
@@ -116,7 +116,7 @@ class EstAlgorithm(QgsProcessingAlgorithm):
     def _week(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str:
         text = self.parameterAsString(parameters, self.WEEK, context).strip()
         try:
-            return week_label(week_monday(text)) if text else last_full_week()
+            return IsoWeek.of(text).label if text else last_full_week()
         except ValueError as error:
             raise QgsProcessingException(tr("processing.error.invalid_week", week=text)) from error
 
@@ -132,7 +132,7 @@ class EstAlgorithm(QgsProcessingAlgorithm):
         week = self._week(parameters, context)
         monday = week_monday(week)
         selection = self._filter(parameters, context)
-        selection.date_from, selection.date_to = monday, monday + dt.timedelta(days=6)
+        selection.date_from, selection.date_to = monday, IsoWeek.of(monday).sunday
         columns = store.load_columns()
         selected = columns.subset(selection.mask(columns))
         feedback.pushInfo(tr("processing.common.selected", week=week, selected=len(selected), total=len(columns)))

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ConflictError, EstError
 from ..meetings import KINDS, STATUSES, FollowUp, Meeting, Priority, follow_up, previous_week, priority_from_hotspot
 from ..model import EventColumns
-from ..trends import week_label, week_monday
+from ..week import IsoWeek
 from .base import EventStore, as_date, as_datetime, utc_now
 
 _MEETING_FIELDS = ("id", "uuid", "iso_week", "meeting_date", "organisations", "notes", "created_at", "updated_at",
@@ -56,7 +56,7 @@ class MeetingRepository:
 
     def meeting(self, iso_week: str) -> Meeting | None:
         """The meeting that reviews *iso_week*, if one was created."""
-        week = week_label(week_monday(iso_week))
+        week = IsoWeek.of(iso_week).label
         rows = self.store._query(f"SELECT {', '.join(_MEETING_FIELDS)} FROM {self._t('meetings')} WHERE iso_week = ?",
                                  (week,))
         return self._meeting_from_row(rows[0]) if rows else None
@@ -68,10 +68,10 @@ class MeetingRepository:
     def create_meeting(self, iso_week: str, actor: str, *, meeting_date: dt.date | None = None,
                        organisations: Iterable[str] = (), notes: str = "") -> Meeting:
         """Create the meeting of *iso_week* (one per week; a second one is refused)."""
-        week = week_label(week_monday(iso_week))
+        week = IsoWeek.of(iso_week).label
         if self.meeting(week) is not None:
             raise EstError("meeting_exists", week=week)
-        meeting_date = meeting_date or (week_monday(week) + dt.timedelta(days=7))
+        meeting_date = meeting_date or IsoWeek.of(week).next().monday
         now = utc_now()
         new_uuid = str(uuid_module.uuid4())
         orgs = list(organisations)
