@@ -41,6 +41,13 @@ class MeetingRepository:
     def _json_sql(self) -> str:
         return self.store._json_param_sql()
 
+    def _write(self, actor: str, sql: str, params: Sequence[Any], reason: str | None = None) -> int:
+        """One audited statement in its own transaction; returns how many rows it changed."""
+        with self.store.transaction() as cursor:
+            self.store._audit_context(cursor, actor, reason)
+            cursor.execute(self.store._sql(sql), tuple(params))
+            return int(cursor.rowcount)
+
     # -- meetings -------------------------------------------------------------------------
     def _meeting_from_row(self, row: Sequence[Any]) -> Meeting:
         values = dict(zip(_MEETING_FIELDS, row))
@@ -75,16 +82,11 @@ class MeetingRepository:
         now = utc_now()
         new_uuid = str(uuid_module.uuid4())
         orgs = list(organisations)
-        with self.store.transaction() as cursor:
-            self.store._audit_context(cursor, actor)
-            cursor.execute(
-                self.store._sql(
-                    f"INSERT INTO {self._t('meetings')} (uuid, iso_week, meeting_date, organisations, notes, "
-                    f"created_at, updated_at, version) VALUES (?, ?, ?, {self._json_sql()}, ?, ?, ?, 1)"
-                ),
-                (new_uuid, week, self.store._date_param(meeting_date), json.dumps(orgs, ensure_ascii=False), notes,
-                 self.store._timestamp(now), self.store._timestamp(now)),
-            )
+        self._write(actor,
+            f"INSERT INTO {self._t('meetings')} (uuid, iso_week, meeting_date, organisations, notes, "
+            f"created_at, updated_at, version) VALUES (?, ?, ?, {self._json_sql()}, ?, ?, ?, 1)",
+            (new_uuid, week, self.store._date_param(meeting_date), json.dumps(orgs, ensure_ascii=False), notes,
+             self.store._timestamp(now), self.store._timestamp(now)))
         return self.meeting(week)  # type: ignore[return-value]
 
     def ensure_meeting(self, iso_week: str, actor: str) -> Meeting:
@@ -98,19 +100,14 @@ class MeetingRepository:
             raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
         after = replace(meeting, **{k: (tuple(v) if k == "organisations" else v) for k, v in changes.items()})
         now = utc_now()
-        with self.store.transaction() as cursor:
-            self.store._audit_context(cursor, actor)
-            cursor.execute(
-                self.store._sql(
-                    f"UPDATE {self._t('meetings')} SET meeting_date = ?, organisations = {self._json_sql()}, "
-                    "notes = ?, updated_at = ?, version = version + 1 WHERE uuid = ? AND version = ?"
-                ),
-                (self.store._date_param(after.meeting_date) if after.meeting_date else None,
-                 json.dumps(list(after.organisations), ensure_ascii=False), after.notes, self.store._timestamp(now),
-                 meeting.uuid, meeting.version),
-            )
-            if cursor.rowcount != 1:
-                raise ConflictError("conflict", actor="?", found="?", expected=meeting.version)
+        changed = self._write(actor,
+            f"UPDATE {self._t('meetings')} SET meeting_date = ?, organisations = {self._json_sql()}, "
+            "notes = ?, updated_at = ?, version = version + 1 WHERE uuid = ? AND version = ?",
+            (self.store._date_param(after.meeting_date) if after.meeting_date else None,
+             json.dumps(list(after.organisations), ensure_ascii=False), after.notes, self.store._timestamp(now),
+             meeting.uuid, meeting.version))
+        if changed != 1:
+            raise ConflictError("conflict", actor="?", found="?", expected=meeting.version)
         return self.meeting(meeting.iso_week)  # type: ignore[return-value]
 
     # -- priorities -----------------------------------------------------------------------
@@ -174,20 +171,15 @@ class MeetingRepository:
         self._check(priority)
         now = utc_now()
         new_uuid = str(uuid_module.uuid4())
-        with self.store.transaction() as cursor:
-            self.store._audit_context(cursor, actor)
-            cursor.execute(
-                self.store._sql(
-                    f"INSERT INTO {self._t('priorities')} (geom, uuid, meeting_id, kind, rank, name, categories, "
-                    "radius_m, responsible, action, time_focus, status, follow_up_comment, created_at, updated_at, "
-                    f"version) VALUES ({self.store._geometry_param_sql()}, ?, ?, ?, ?, ?, {self._json_sql()}, ?, "
-                    f"{self._json_sql()}, ?, ?, ?, ?, ?, ?, 1)"
-                ),
-                (self.store._geometry_param(priority.wkt), new_uuid, meeting.id, priority.kind, int(priority.rank),
-                 priority.name.strip(), json.dumps(list(priority.categories)), priority.radius_m,
-                 json.dumps(list(priority.responsible), ensure_ascii=False), priority.action, priority.time_focus,
-                 priority.status, priority.follow_up_comment, self.store._timestamp(now), self.store._timestamp(now)),
-            )
+        self._write(actor,
+            f"INSERT INTO {self._t('priorities')} (geom, uuid, meeting_id, kind, rank, name, categories, "
+            "radius_m, responsible, action, time_focus, status, follow_up_comment, created_at, updated_at, "
+            f"version) VALUES ({self.store._geometry_param_sql()}, ?, ?, ?, ?, ?, {self._json_sql()}, ?, "
+            f"{self._json_sql()}, ?, ?, ?, ?, ?, ?, 1)",
+            (self.store._geometry_param(priority.wkt), new_uuid, meeting.id, priority.kind, int(priority.rank),
+             priority.name.strip(), json.dumps(list(priority.categories)), priority.radius_m,
+             json.dumps(list(priority.responsible), ensure_ascii=False), priority.action, priority.time_focus,
+             priority.status, priority.follow_up_comment, self.store._timestamp(now), self.store._timestamp(now)))
         return self.priority(new_uuid)
 
     def update_priority(self, priority: Priority, actor: str, reason: str | None = None,
@@ -202,22 +194,18 @@ class MeetingRepository:
         after = replace(priority, **changes)
         self._check(after)
         now = utc_now()
-        with self.store.transaction() as cursor:
-            self.store._audit_context(cursor, actor, reason)
-            cursor.execute(
-                self.store._sql(
-                    f"UPDATE {self._t('priorities')} SET geom = {self.store._geometry_param_sql()}, kind = ?, rank = ?, "
-                    f"name = ?, categories = {self._json_sql()}, radius_m = ?, responsible = {self._json_sql()}, "
-                    "action = ?, time_focus = ?, status = ?, follow_up_comment = ?, updated_at = ?, "
-                    "version = version + 1 WHERE uuid = ? AND version = ?"
-                ),
-                (self.store._geometry_param(after.wkt), after.kind, int(after.rank), after.name.strip(),
-                 json.dumps(list(after.categories)), after.radius_m,
-                 json.dumps(list(after.responsible), ensure_ascii=False), after.action, after.time_focus,
-                 after.status, after.follow_up_comment, self.store._timestamp(now), priority.uuid, priority.version),
-            )
-            if cursor.rowcount != 1:
-                raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
+        changed = self._write(actor,
+            f"UPDATE {self._t('priorities')} SET geom = {self.store._geometry_param_sql()}, kind = ?, rank = ?, "
+            f"name = ?, categories = {self._json_sql()}, radius_m = ?, responsible = {self._json_sql()}, "
+            "action = ?, time_focus = ?, status = ?, follow_up_comment = ?, updated_at = ?, "
+            "version = version + 1 WHERE uuid = ? AND version = ?",
+            (self.store._geometry_param(after.wkt), after.kind, int(after.rank), after.name.strip(),
+             json.dumps(list(after.categories)), after.radius_m,
+             json.dumps(list(after.responsible), ensure_ascii=False), after.action, after.time_focus,
+             after.status, after.follow_up_comment, self.store._timestamp(now), priority.uuid, priority.version),
+            reason=reason)
+        if changed != 1:
+            raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
         return self.priority(priority.uuid)
 
     def set_follow_up(self, priority: Priority, status: str, comment: str, actor: str) -> Priority:
@@ -228,14 +216,10 @@ class MeetingRepository:
 
     def delete_priority(self, priority: Priority, actor: str, reason: str | None = None) -> None:
         """Remove a priority (the audit row keeps what it was)."""
-        with self.store.transaction() as cursor:
-            self.store._audit_context(cursor, actor, reason)
-            cursor.execute(
-                self.store._sql(f"DELETE FROM {self._t('priorities')} WHERE uuid = ? AND version = ?"),
-                (priority.uuid, priority.version),
-            )
-            if cursor.rowcount != 1:
-                raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
+        changed = self._write(actor, f"DELETE FROM {self._t('priorities')} WHERE uuid = ? AND version = ?",
+                              (priority.uuid, priority.version), reason=reason)
+        if changed != 1:
+            raise ConflictError("conflict", actor="?", found="?", expected=priority.version)
 
     def next_rank(self, meeting: Meeting, kind: str) -> int:
         ranks = [p.rank for p in self.priorities(meeting, kind)]
