@@ -43,7 +43,7 @@ from ..core.filters import CompilationFilter
 from ..core.i18n import SUPPORTED_LANGUAGES, format_number, tr
 from ..core.model import EventColumns
 from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
-from ..core.trends import week_monday, weekly_trends
+from ..core.trends import weekly_trends
 from ..core.week import IsoWeek
 from ..core.weekly import AnalysisSettings, analyse_week
 
@@ -129,15 +129,11 @@ class EstAlgorithm(QgsProcessingAlgorithm):
 
     def _week_columns(self, store: EventStore, parameters: dict[str, Any], context: QgsProcessingContext,
                       feedback: QgsProcessingFeedback) -> tuple[str, EventColumns]:
-        week = self._week(parameters, context)
-        monday = week_monday(week)
-        selection = self._filter(parameters, context)
-        selection.date_from, selection.date_to = monday, IsoWeek.of(monday).sunday
-        columns = store.load_columns()
-        selected = columns.subset(selection.mask(columns))
-        feedback.pushInfo(tr("processing.common.selected", week=week, selected=len(selected), total=len(columns)))
-        self._record(store, f"{self.name()} {week}", selection, len(selected))
-        return week, selected
+        """The week's events under the filter, from the one weekly analysis (as the dock and the PDF)."""
+        weekly = analyse_week(store, self._week(parameters, context), self._filter(parameters, context))
+        feedback.pushInfo(tr("processing.common.selected", week=weekly.week, selected=weekly.count, total=weekly.total))
+        self._record(store, f"{self.name()} {weekly.week}", weekly.filter, weekly.count)
+        return weekly.week, weekly.week_columns
 
     def _record(self, store: EventStore, what: str, selection: CompilationFilter, rows: int) -> None:
         """Every export is in the audit log: who (the login, or Processing), what, which filter."""
