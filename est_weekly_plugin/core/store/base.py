@@ -8,53 +8,41 @@ concurrency live here once, so both backends behave the same by construction.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import time
-import uuid as uuid_module
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from .. import privacy, schema
-from ..batch import EventBatch
-from ..errors import ConflictError, DatabaseUnavailable, EstError, PermissionDenied, SchemaError
-from ..model import EDITABLE_FIELDS, Category, Event, EventColumns, Organisation, Status
+from .. import schema
+from ..errors import DatabaseUnavailable, EstError, SchemaError
+from ..model import Category, Event, EventColumns, Organisation, Status
 from ..reference import default_categories, default_organisations, municipality
-from ..validation import Extent, ValidationContext, check
+from ..validation import Extent, ValidationContext
 from .privacy_ops import PrivacyOps
+from .values import (  # noqa: F401 - re-exported: where callers have always found them
+    EVENT_FIELDS,
+    as_date,
+    as_datetime,
+    as_time,
+    audit_value,
+    changed_fields,
+    check_actor,
+    columns_from_arrays,
+    database_refusal,
+    parse_wkt,
+    personal_data_flags,
+    require_uuid,
+    utc_now,
+)
+from .writing import EventWriting
 
 PLUGIN_VERSION_KEY = "plugin_version"
 AUDIT_SCHEMA_VERSION = 4  # from this schema on, the database's triggers write the audit log
 SETUP_ACTOR = "EST Weekly (setup)"  # who the audit log names for a new database's reference data
 
-# The event columns in the order every SELECT in this module uses (geometry comes first,
-# through the dialect's point expression).
-EVENT_FIELDS = (
-    "fid",
-    "uuid",
-    "category",
-    "organisation",
-    "reporter",
-    "event_date",
-    "time_from",
-    "time_to",
-    "place_name",
-    "description",
-    "status",
-    "reviewer",
-    "reviewed_at",
-    "review_reason",
-    "duplicate_of",
-    "created_at",
-    "updated_at",
-    "version",
-    "personal_data",
-)
 
 
 @dataclass(frozen=True)
@@ -80,13 +68,7 @@ class StoreSettings:
     epsg: int
 
 
-def utc_now() -> dt.datetime:
-    """Now in UTC, to the millisecond (what both backends store)."""
-    now = dt.datetime.now(dt.timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-class EventStore(PrivacyOps, ABC):
+class EventStore(EventWriting, PrivacyOps, ABC):
     """The EST database: events, reference data, review, audit log and columnar reads."""
 
     dialect: str = ""
@@ -420,8 +402,8 @@ class EventStore(PrivacyOps, ABC):
             event_date=as_date(values["event_date"]),
             x=x,
             y=y,
-            time_from=_as_time(values["time_from"]),
-            time_to=_as_time(values["time_to"]),
+            time_from=as_time(values["time_from"]),
+            time_to=as_time(values["time_to"]),
             place_name=values["place_name"] or "",
             description=values["description"] or "",
             reporter=values["reporter"] or "",
@@ -439,7 +421,7 @@ class EventStore(PrivacyOps, ABC):
         )
 
     def get(self, uuid: str) -> Event:
-        _require_uuid(uuid)
+        require_uuid(uuid)
         rows = self._query(self._select_events_sql() + " WHERE uuid = ?", (str(uuid),))
         if not rows:
             raise EstError("not_found", uuid=uuid)
@@ -531,228 +513,6 @@ class EventStore(PrivacyOps, ABC):
     @abstractmethod
     def _near_params(self, x: float, y: float, radius: float) -> tuple[Any, ...]: ...
 
-    # ------------------------------------------------------------------ writing events
-    def _row_values(self, event: Event, now: dt.datetime) -> tuple[Any, ...]:
-        """The INSERT parameters of *event* in the order of ``_insert_sql``."""
-        return (
-            *self._point_params(event.x, event.y),
-            str(event.uuid),
-            event.category,
-            event.organisation,
-            event.reporter or "",
-            self._date_param(event.event_date),
-            self._time_param(event.time_from),
-            self._time_param(event.time_to),
-            event.place_name or "",
-            event.description or "",
-            Status(event.status).value,
-            event.reviewer,
-            self._timestamp(event.reviewed_at) if event.reviewed_at else None,
-            event.review_reason,
-            event.duplicate_of,
-            self._timestamp(event.created_at or now),
-            self._timestamp(event.updated_at or now),
-            int(event.version or 1),
-            personal_data_flags(event),
-        )
-
-    def _insert_sql(self) -> str:
-        columns = ("geom", *EVENT_FIELDS[1:])
-        params = [self._point_param_sql()] + ["?"] * (len(columns) - 1)
-        return self._sql(
-            f"INSERT INTO {self._table('events')} ({', '.join(columns)}) VALUES ({', '.join(params)})"
-        )
-
-    def submit(self, event: Event, actor: str, today: dt.date | None = None) -> Event:
-        """Store a new report as *submitted* (validated first; audited)."""
-        check(event, self.validation_context(today))
-        now = utc_now()
-        event = event.with_changes(
-            status=Status.SUBMITTED, reporter=event.reporter or actor, created_at=now, updated_at=now, version=1,
-            reviewer=None, reviewed_at=None, review_reason=None, duplicate_of=None,
-        )
-        with self.transaction() as cursor:
-            self._audit_context(cursor, actor)
-            # RETURNING: what the database stored (on PostGIS it sets reporter, organisation, times).
-            cursor.execute(self._insert_sql() + f" RETURNING {self._point_select_sql()}, {', '.join(EVENT_FIELDS)}",
-                           self._row_values(event, now))
-            row = cursor.fetchone()
-        return self._row_to_event(row)
-
-    def insert_many(self, events: Iterable[Event], **options: Any) -> int:
-        """Insert Event objects in one transaction (see ``insert_batch``)."""
-        return self.insert_batch(EventBatch.from_events(list(events)), **options)
-
-    def insert_batch(
-        self, batch: EventBatch, *, validate: bool = True, today: dt.date | None = None,
-        progress: Callable[[float], bool | None] | None = None, chunk: int = 100_000, actor: str = "import",
-        source: str = "form",
-    ) -> int:
-        """Insert many events in one transaction: all of them, or (on any error) none.
-
-        Imports and the demo generator use this. ``progress(fraction)`` may return False to
-        cancel, which rolls everything back.
-        """
-        if validate:
-            batch.check(self.validation_context(today))
-        now = np.datetime64(utc_now().replace(tzinfo=None), "ms")
-        total = len(batch)
-        # A million row tuples would trigger hundreds of cyclic-GC passes that find nothing.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self._bulk_source = source  # the rows' source (sources table): imports say which
-            return self._insert_chunks(batch, total, now, progress, chunk, actor)
-        finally:
-            if collecting:
-                gc.enable()
-
-    def _insert_chunks(self, batch: EventBatch, total: int, now: np.datetime64,
-                       progress: Callable[[float], bool | None] | None, chunk: int, actor: str) -> int:
-        with self._bulk_session(total), self.transaction() as cursor:
-            self._audit_context(cursor, actor)
-            self._before_bulk(cursor, total)
-            for start in range(0, total, chunk):
-                rows = self._prepare_bulk(batch.slice(start, min(start + chunk, total)), now)
-                self._bulk_insert(cursor, rows, now)
-                if progress is not None and progress(min(start + chunk, total) / max(total, 1)) is False:
-                    raise EstError("cancelled")
-            self._after_bulk(cursor, total)
-        return total
-
-    def _prepare_bulk(self, batch: EventBatch, now: np.datetime64) -> Any:
-        """Turn a chunk into what ``_bulk_insert`` writes (no database work here)."""
-        return batch
-
-    @abstractmethod
-    def _bulk_insert(self, cursor: Any, rows: Any, now: np.datetime64) -> None:
-        """Write one prepared chunk inside the current transaction."""
-
-    @contextmanager
-    def _bulk_session(self, rows: int) -> Iterator[None]:
-        """Connection settings around a bulk insert of *rows* (outside its transaction)."""
-        yield
-
-    def _before_bulk(self, cursor: Any, rows: int) -> None:
-        """Prepare a bulk insert inside its transaction (GeoPackage suspends indexes)."""
-
-    def _after_bulk(self, cursor: Any, rows: int) -> None:
-        """Finish a bulk insert inside the same transaction."""
-
-    def _locked_event(self, cursor: Any, uuid: str, expected_version: int) -> Event:
-        """Read the event for update and refuse if someone changed it since *expected_version*."""
-        _require_uuid(uuid)
-        cursor.execute(self._sql(self._select_events_sql() + " WHERE uuid = ?" + self._for_update()), (str(uuid),))
-        row = cursor.fetchone()
-        if row is None:
-            raise EstError("not_found", uuid=uuid)
-        current = self._row_to_event(row)
-        if current.version != expected_version:
-            raise ConflictError(
-                "conflict", actor=current.reviewer or current.reporter, found=current.version, expected=expected_version
-            )
-        return current
-
-    def _for_update(self) -> str:
-        return ""
-
-    def _write_event(self, cursor: Any, before: Event, after: Event, actor: str,
-                     reason: str | None, now: dt.datetime) -> None:
-        """UPDATE guarded by the version number, plus the audit row — one transaction."""
-        assignments = ", ".join(f"{name} = ?" for name in EVENT_FIELDS[1:] if name not in ("uuid", "fid"))
-        self._audit_context(cursor, actor, reason)
-        values = self._row_values(after, now)
-        point, rest = values[: len(self._point_params(0, 0))], values[len(self._point_params(0, 0)) + 1:]
-        cursor.execute(
-            self._sql(
-                f"UPDATE {self._table('events')} SET geom = {self._point_param_sql()}, {assignments} "
-                "WHERE uuid = ? AND version = ?"
-            ),
-            (*point, *rest, str(before.uuid), before.version),
-        )
-        if cursor.rowcount != 1:
-            raise ConflictError("conflict", actor="?", found="?", expected=before.version)
-
-    def update_event(self, uuid: str, expected_version: int, actor: str, *, as_reporter: bool = True,
-                     today: dt.date | None = None, **changes: Any) -> Event:
-        """Change a report's fields (reporter before review, or reviewer while correcting)."""
-        unknown = set(changes) - set(EDITABLE_FIELDS)
-        if unknown:
-            raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
-        context = self.validation_context(today)
-        now = utc_now()
-        with self.transaction() as cursor:
-            before = self._locked_event(cursor, uuid, expected_version)
-            if as_reporter and before.status != Status.SUBMITTED:
-                raise EstError("not_editable", status=before.status.value)
-            after = before.with_changes(**changes, updated_at=now, version=before.version + 1)
-            check(after, context)
-            self._write_event(cursor, before, after, actor, None, now)
-        return self.get(uuid)
-
-    def withdraw(self, uuid: str, expected_version: int, actor: str) -> Event:
-        """The reporter takes back a report that has not been reviewed yet."""
-        now = utc_now()
-        with self.transaction() as cursor:
-            before = self._locked_event(cursor, uuid, expected_version)
-            if before.status != Status.SUBMITTED:
-                raise EstError("not_editable", status=before.status.value)
-            after = before.with_changes(status=Status.WITHDRAWN, updated_at=now, version=before.version + 1)
-            self._write_event(cursor, before, after, actor, None, now)
-        return self.get(uuid)
-
-    def review(self, uuid: str, expected_version: int, reviewer: str, decision: Status, *,
-               reason: str | None = None, corrections: dict[str, Any] | None = None,
-               duplicate_of: str | None = None, today: dt.date | None = None) -> Event:
-        """Approve or reject (with a reason) a submitted report, optionally correcting it first."""
-        decision = Status(decision)
-        if decision not in (Status.APPROVED, Status.REJECTED):
-            raise EstError("bad_value", field="decision", value=decision.value)
-        if decision == Status.REJECTED and not (reason or "").strip() and not duplicate_of:
-            raise EstError("reason_required")
-        if duplicate_of is not None and str(duplicate_of) == str(uuid):
-            raise EstError("duplicate_self")
-        corrections = dict(corrections or {})
-        unknown = set(corrections) - set(EDITABLE_FIELDS)
-        if unknown:
-            raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
-        context = self.validation_context(today)
-        now = utc_now()
-        with self.transaction() as cursor:
-            before = self._locked_event(cursor, uuid, expected_version)
-            if before.status != Status.SUBMITTED:
-                raise EstError("not_reviewable", status=before.status.value)
-            if duplicate_of is not None:
-                self._locked_event(cursor, duplicate_of, self._current_version(cursor, duplicate_of))
-            after = before.with_changes(
-                **corrections, status=decision, reviewer=reviewer, reviewed_at=now,
-                review_reason=(reason or None), duplicate_of=duplicate_of,
-                updated_at=now, version=before.version + 1,
-            )
-            check(after, context)
-            self._write_event(cursor, before, after, reviewer, reason, now)
-        return self.get(uuid)
-
-    def _current_version(self, cursor: Any, uuid: str) -> int:
-        cursor.execute(self._sql(f"SELECT version FROM {self._table('events')} WHERE uuid = ?"), (str(uuid),))
-        row = cursor.fetchone()
-        if row is None:
-            raise EstError("not_found", uuid=uuid)
-        return int(row[0])
-
-    def approve_many(self, items: Sequence[tuple[str, int]], reviewer: str) -> int:
-        """Bulk approve ``(uuid, version)`` pairs: all of them or, on a conflict, none."""
-        now = utc_now()
-        with self.transaction() as cursor:
-            for uuid, version in items:
-                before = self._locked_event(cursor, uuid, version)
-                if before.status != Status.SUBMITTED:
-                    raise EstError("not_reviewable", status=before.status.value)
-                after = before.with_changes(status=Status.APPROVED, reviewer=reviewer, reviewed_at=now,
-                                            updated_at=now, version=before.version + 1)
-                self._write_event(cursor, before, after, reviewer, None, now)
-        return len(items)
-
     # ------------------------------------------------------------------ audit
     def _audit_context(self, cursor: Any, actor: str, reason: str | None = None) -> None:
         """Tell the database's audit triggers who acts and why, for the rest of this transaction.
@@ -761,7 +521,7 @@ class EventStore(PrivacyOps, ABC):
         change made with psql or another SQLite client is logged like one made here. On PostGIS
         the actor is the login unless the connection is the schema's owner (see the README).
         """
-        _check_actor(actor)
+        check_actor(actor)
         if self._audits is None:  # schema v4 brought the database-written log; older ones are migrated on open
             self._audits = self.schema_version() >= AUDIT_SCHEMA_VERSION
         if self._audits:
@@ -810,124 +570,3 @@ class EventStore(PrivacyOps, ABC):
 
     def _timestamp(self, value: dt.datetime) -> Any:
         return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-# ---------------------------------------------------------------------- helpers
-# Rules the database refuses with 'est:<code>' (triggers on both backends, see schema_security).
-_REFUSALS = ("status_transition", "audit_append_only", "no_report_role", "other_organisation", "fixed_field",
-             "review_fields", "not_reviewer", "own_report", "correction_reason", "not_admin", "bad_login",
-             "bad_role", "weak_password", "login_exists", "no_such_login", "own_admin")
-
-
-def database_refusal(error: Exception) -> PermissionDenied | None:
-    """The database's own refusal (a trigger's 'est:…', row-level security, a missing grant) in the user's words."""
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    for code in _REFUSALS:
-        if f"est:{code}" in first:
-            return PermissionDenied(f"db_{code}")
-    if getattr(error, "pgcode", None) == "42501":  # insufficient_privilege: grants or row-level security
-        return PermissionDenied("db_refused", detail=first[:200])
-    return None
-
-
-def parse_wkt(wkt: str) -> Any:
-    """A QgsGeometry from WKT, or the user's "bad value" error (a priority's area)."""
-    from qgis.core import QgsGeometry
-
-    geometry = QgsGeometry.fromWkt(wkt)
-    if geometry.isNull() or geometry.isEmpty():
-        raise EstError("bad_value", field="geometry", value=str(wkt)[:40])
-    return geometry
-
-
-def personal_data_flags(event: Event) -> str:
-    """What the privacy scan finds in the report's free text (stored with it; reviewers see it)."""
-    return privacy.flags(f"{event.place_name or ''}\n{event.description or ''}")
-
-
-def _check_actor(actor: str) -> None:
-    """Actor names (logins, local user names) are short plain text: no control characters."""
-    text = str(actor or "")
-    if not text.strip() or len(text) > 100 or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise EstError("bad_actor", value=text[:40].encode("unicode_escape").decode("ascii"))
-
-
-def _require_uuid(value: str) -> None:
-    """Ids are UUIDs; anything else (a typo, a hostile string) simply does not exist."""
-    try:
-        uuid_module.UUID(str(value))
-    except ValueError:
-        raise EstError("not_found", uuid=str(value)[:40]) from None
-
-
-def as_date(value: Any) -> dt.date | None:
-    """A DATE from either driver (text on GeoPackage, date on PostGIS); None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _as_time(value: Any) -> dt.time | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.time):
-        return value.replace(second=0, microsecond=0)
-    hours, minutes = str(value).split(":")[:2]
-    return dt.time(int(hours), int(minutes))
-
-
-def as_datetime(value: Any) -> dt.datetime | None:
-    """A timestamp from either driver, always timezone-aware (UTC when none was stored)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    text = str(value).replace("Z", "+00:00")
-    parsed = dt.datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
-
-
-def audit_value(value: Any) -> Any:
-    """A field value as the audit log's JSON keeps it (ISO dates, enum values, lists)."""
-    if isinstance(value, (dt.date, dt.time, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, Status):
-        return value.value
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, float):
-        return round(value, 3)
-    return value
-
-
-def changed_fields(before: Any, after: Any, names: Sequence[str]) -> dict[str, list[Any]]:
-    """from → to of every named field that changed: what the audit log keeps."""
-    return {
-        name: [audit_value(getattr(before, name)), audit_value(getattr(after, name))]
-        for name in names
-        if audit_value(getattr(before, name)) != audit_value(getattr(after, name))
-    }
-
-
-def columns_from_arrays(fid: Any, x: Any, y: Any, day: Any, mf_plus1: Any, mt_plus1: Any, category: Any,
-             organisation: Any, categories: list[str], organisations: list[str]) -> EventColumns:
-    """EventColumns from loader arrays; minutes arrive shifted by one so -1 (unknown) fits unsigned."""
-    day = np.asarray(day, dtype=np.int32)
-    return EventColumns(
-        fid=np.asarray(fid, dtype=np.int64),
-        x=np.asarray(x, dtype=np.float64),
-        y=np.asarray(y, dtype=np.float64),
-        category=np.asarray(category, dtype=np.int16),
-        organisation=np.asarray(organisation, dtype=np.int16),
-        day=day,
-        weekday=((day + 3) % 7).astype(np.int8),  # 1970-01-01 was a Thursday
-        minute_from=(np.asarray(mf_plus1, dtype=np.int32) - 1).astype(np.int16),
-        minute_to=(np.asarray(mt_plus1, dtype=np.int32) - 1).astype(np.int16),
-        category_codes=categories,
-        organisation_codes=organisations,
-    )

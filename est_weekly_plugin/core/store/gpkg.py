@@ -27,96 +27,28 @@ from ..model import EventColumns, Status
 from ..reference import municipality
 from ..validation import Extent
 from . import rtree
-from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays, parse_wkt, utc_now
+from .base import SETUP_ACTOR, EventStore, StoreSettings
+from .gpkg_codec import (  # noqa: F401 - network_share and decode_point are re-exported
+    CHAR_INDEX,
+    CODE_CHARS,
+    FLAGS_LE_NO_ENVELOPE,
+    GPKG_APPLICATION_IDS,
+    POINT_BLOB,
+    POINT_TAIL,
+    SQLITE_MAGIC,
+    code_case,
+    days_from_iso,
+    decode_geometry,
+    decode_point,
+    encode_geometry,
+    encode_point,
+    minutes,
+    network_share,
+    register_gpkg_functions,
+    timestamps,
+)
 from .privacy_ops import blank_changes, scrub_changes
-
-_HEADER = struct.Struct("<2sBBi")  # magic, version, flags, srs_id
-_POINT = struct.Struct("<BIdd")  # WKB: byte order, type, x, y
-_FLAGS_LE_NO_ENVELOPE = 0b00000001
-_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
-_POINT_BLOB = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srid", "<i4"),
-                        ("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
-_SQLITE_MAGIC = b"SQLite format 3\x00"
-_GPKG_APPLICATION_IDS = {0x47504B47, 0x47503130}  # 'GPKG', 'GP10'
-
-
-def encode_point(x: float, y: float, srid: int) -> bytes:
-    """A GeoPackage geometry blob for a 2-D point (no envelope, little-endian)."""
-    return _HEADER.pack(b"GP", 0, _FLAGS_LE_NO_ENVELOPE, srid) + _POINT.pack(1, 1, x, y)
-
-
-def _geometry_wkb(blob: bytes) -> memoryview:
-    if blob is None or blob[:2] != b"GP":
-        raise ValueError("not a GeoPackage geometry")
-    flags = blob[3]
-    envelope = _ENVELOPE_BYTES.get((flags >> 1) & 0b111, 0)
-    return memoryview(blob)[8 + envelope:]
-
-
-def encode_geometry(wkt: str, srid: int) -> bytes:
-    """A GeoPackage geometry blob for any geometry given as WKT (no envelope)."""
-    return _HEADER.pack(b"GP", 0, _FLAGS_LE_NO_ENVELOPE, srid) + bytes(parse_wkt(wkt).asWkb())
-
-
-def decode_geometry(blob: Any) -> str | None:
-    """WKT (3 decimals, as QGIS writes it) of a GeoPackage geometry blob; None if it is not one."""
-    from qgis.core import QgsGeometry
-
-    try:
-        wkb = _geometry_wkb(bytes(blob))
-    except (ValueError, TypeError):
-        return None
-    geometry = QgsGeometry()
-    geometry.fromWkb(bytes(wkb))
-    return geometry.asWkt(3) if not geometry.isNull() else None
-
-
-def decode_point(blob: bytes) -> tuple[float, float]:
-    wkb = _geometry_wkb(blob)
-    little = wkb[0] == 1
-    x, y = struct.unpack_from("<dd" if little else ">dd", wkb, 5)
-    return x, y
-
-
-def _envelope(blob: bytes) -> tuple[float, float, float, float] | None:
-    """(minx, maxx, miny, maxy) of a point blob — what the R-tree triggers need."""
-    if blob is None:
-        return None
-    try:
-        x, y = decode_point(blob)
-    except (ValueError, struct.error):
-        return None
-    return (x, x, y, y)
-
-
-def _register_gpkg_functions(conn: sqlite3.Connection) -> None:
-    """ST_* functions the GeoPackage R-tree triggers call (GDAL defines them in its own driver)."""
-    conn.create_function("ST_IsEmpty", 1, lambda g: 1 if _envelope(g) is None else 0, deterministic=True)
-    for index, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
-        conn.create_function(
-            name, 1, lambda g, i=index: (_envelope(g) or (None,) * 4)[i], deterministic=True
-        )
-
-
-_NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "davfs", "fuse.rclone"}
-
-
-def network_share(path: Path) -> bool:
-    """Whether *path* lies on a network file system (UNC path or a network mount)."""
-    text = str(path)
-    if text.startswith(("\\\\", "//")):
-        return True
-    try:
-        resolved = str(Path(path).resolve())
-        best, kind = "", ""
-        with open("/proc/mounts", encoding="utf-8") as mounts:
-            for line in mounts:
-                parts = line.split()
-                if len(parts) > 2 and resolved.startswith(parts[1]) and len(parts[1]) > len(best):
-                    best, kind = parts[1], parts[2]
-        return kind in _NETWORK_FILESYSTEMS
-    except OSError:  # not Linux: Windows drive letters mapped to shares show as UNC once resolved
-        return str(Path(path).resolve()).startswith("\\\\")
+from .values import columns_from_arrays, utc_now
 
 
 class GeoPackageStore(EventStore):
@@ -229,10 +161,10 @@ class GeoPackageStore(EventStore):
                 header = handle.read(100)
         except OSError as error:
             raise DatabaseUnavailable("db_unreachable", detail=str(error)) from error
-        if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
             raise SchemaError("not_gpkg", path=str(path))
         application_id = struct.unpack(">I", header[68:72])[0]
-        if application_id not in _GPKG_APPLICATION_IDS:
+        if application_id not in GPKG_APPLICATION_IDS:
             raise SchemaError("not_gpkg", path=str(path))
 
     @staticmethod
@@ -242,7 +174,7 @@ class GeoPackageStore(EventStore):
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as error:
             raise DatabaseUnavailable("db_unreachable", detail=str(error)) from error
-        _register_gpkg_functions(conn)
+        register_gpkg_functions(conn)
         return conn
 
     # ------------------------------------------------------------------ dialect hooks
@@ -465,13 +397,13 @@ class GeoPackageStore(EventStore):
     def _prepare_bulk(self, batch: EventBatch, now: np.datetime64) -> Iterator[tuple[Any, ...]]:
         n = len(batch)
         self._bulk_points.append((batch.x, batch.y))
-        blobs = np.zeros(n, dtype=_POINT_BLOB)
-        blobs["magic"], blobs["flags"], blobs["srid"] = b"GP", _FLAGS_LE_NO_ENVELOPE, self.srid
+        blobs = np.zeros(n, dtype=POINT_BLOB)
+        blobs["magic"], blobs["flags"], blobs["srid"] = b"GP", FLAGS_LE_NO_ENVELOPE, self.srid
         blobs["order"], blobs["type"], blobs["x"], blobs["y"] = 1, 1, batch.x, batch.y
         geoms = blobs.view("V29").tolist()
         dates = np.datetime_as_string(batch.event_date, unit="D").tolist()
-        created = _timestamps(batch.created_at if batch.created_at is not None else np.full(n, now))
-        reviewed = _timestamps(batch.reviewed_at) if batch.reviewed_at is not None else [None] * n
+        created = timestamps(batch.created_at if batch.created_at is not None else np.full(n, now))
+        reviewed = timestamps(batch.reviewed_at) if batch.reviewed_at is not None else [None] * n
         time_from = np.where(batch.minute_from >= 0, TIME_TEXT[np.clip(batch.minute_from, 0, 1439)], None).tolist()
         time_to = np.where(batch.minute_to >= 0, TIME_TEXT[np.clip(batch.minute_to, 0, 1439)], None).tolist()
         nothing = [None] * n
@@ -573,7 +505,7 @@ class GeoPackageStore(EventStore):
         """
         categories = [c.code for c in self.categories()]
         organisations = [o.code for o in self.organisations()]
-        if len(categories) > len(_CODE_CHARS) or len(organisations) > len(_CODE_CHARS):
+        if len(categories) > len(CODE_CHARS) or len(organisations) > len(CODE_CHARS):
             return self._load_columns_slow(status, categories, organisations)
         where = "WHERE +status = ?" if status is not None else ""
         params = (Status(status).value,) if status is not None else ()
@@ -581,8 +513,8 @@ class GeoPackageStore(EventStore):
             "SELECT count(*), sum(fid), group_concat(fid), group_concat(substr(geom, 4, 26), ''), "
             f"group_concat(event_date, ''), group_concat(coalesce(time_to, '-----'), '') FROM events {where}",
             "SELECT count(*), sum(fid), group_concat(coalesce(time_from, '-----'), ''), "
-            f"group_concat({_code_case('category', categories)}, ''), "
-            f"group_concat({_code_case('organisation', organisations)}, '') FROM events {where}",
+            f"group_concat({code_case('category', categories)}, ''), "
+            f"group_concat({code_case('organisation', organisations)}, '') FROM events {where}",
         )
         for _attempt in range(3):
             with ThreadPoolExecutor(2) as pool:
@@ -598,20 +530,20 @@ class GeoPackageStore(EventStore):
         _, _, times_from, category_chars, organisation_chars = second
         expected = {len(geoms): 26 * count, len(dates): 10 * count, len(times_to): 5 * count,
                     len(times_from): 5 * count, len(category_chars): count, len(organisation_chars): count}
-        points = np.frombuffer(geoms, dtype=_POINT_TAIL) if len(geoms) == 26 * count else None
+        points = np.frombuffer(geoms, dtype=POINT_TAIL) if len(geoms) == 26 * count else None
         if any(k != v for k, v in expected.items()) or points is None or (points["flags"] != 1).any() \
                 or (points["order"] != 1).any():
             # Points with envelopes, big-endian or odd dates: written by another program.
             return self._load_columns_slow(status, categories, organisations)
-        minute_from = _minutes(np.frombuffer(times_from, dtype=np.uint8).reshape(count, 5))
+        minute_from = minutes(np.frombuffer(times_from, dtype=np.uint8).reshape(count, 5))
         to_raw = np.frombuffer(times_to, dtype=np.uint8).reshape(count, 5)
-        minute_to = np.where(to_raw[:, 0] == ord("-"), minute_from, _minutes(to_raw))
+        minute_to = np.where(to_raw[:, 0] == ord("-"), minute_from, minutes(to_raw))
         return columns_from_arrays(
             np.array(fid_text.split(b","), dtype=np.int64), points["x"], points["y"],
-            _days_from_iso(np.frombuffer(dates, dtype=np.uint8).reshape(count, 10)),
+            days_from_iso(np.frombuffer(dates, dtype=np.uint8).reshape(count, 10)),
             minute_from + 1, minute_to + 1,
-            _CHAR_INDEX[np.frombuffer(category_chars, dtype=np.uint8)],
-            _CHAR_INDEX[np.frombuffer(organisation_chars, dtype=np.uint8)],
+            CHAR_INDEX[np.frombuffer(category_chars, dtype=np.uint8)],
+            CHAR_INDEX[np.frombuffer(organisation_chars, dtype=np.uint8)],
             categories, organisations,
         )
 
@@ -649,50 +581,3 @@ class GeoPackageStore(EventStore):
             np.array([index_cat[e.category] for e in events]), np.array([index_org[e.organisation] for e in events]),
             categories, organisations,
         )
-
-
-_CODE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-# Bytes 4..29 of a point blob: flags, srs_id, WKB byte order, WKB type, x, y.
-_POINT_TAIL = np.dtype([("flags", "u1"), ("srid", "<i4"), ("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
-_CHAR_INDEX = np.full(256, -1, dtype=np.int16)
-_CHAR_INDEX[np.frombuffer(_CODE_CHARS.encode(), dtype=np.uint8)] = np.arange(len(_CODE_CHARS))
-
-
-def _code_case(column: str, codes: list[str]) -> str:
-    """SQL mapping each known code to one character (its position in *codes*)."""
-    branches = " ".join(f"WHEN '{code.replace(chr(39), chr(39) * 2)}' THEN '{_CODE_CHARS[i]}'"
-                        for i, code in enumerate(codes))
-    return f"(CASE {column} {branches} ELSE '?' END)"
-
-
-def _digits(values: np.ndarray) -> np.ndarray:
-    return values.astype(np.int32) - ord("0")
-
-
-def _minutes(hhmm: np.ndarray) -> np.ndarray:
-    """'HH:MM' bytes → minutes after midnight; '-----' → -1."""
-    d = _digits(hhmm)
-    minutes = (d[:, 0] * 10 + d[:, 1]) * 60 + d[:, 3] * 10 + d[:, 4]
-    return np.where(hhmm[:, 0] == ord("-"), -1, minutes)
-
-
-def _days_from_iso(dates: np.ndarray) -> np.ndarray:
-    """'YYYY-MM-DD' bytes → days since 1970-01-01 (Howard Hinnant's days_from_civil)."""
-    d = _digits(dates)
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month = d[:, 5] * 10 + d[:, 6]
-    day = d[:, 8] * 10 + d[:, 9]
-    year = year - (month <= 2)
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def _timestamps(values: np.ndarray) -> list[str | None]:
-    """datetime64[ms] → GeoPackage DATETIME text (UTC, 'Z'); NaT → None."""
-    values = values.astype("datetime64[ms]")
-    text = np.datetime_as_string(values, unit="ms", timezone="UTC").astype(object)
-    text[np.isnat(values)] = None
-    return text.tolist()

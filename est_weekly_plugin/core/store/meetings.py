@@ -18,7 +18,8 @@ from ..errors import ConflictError, EstError
 from ..meetings import KINDS, STATUSES, FollowUp, Meeting, Priority, follow_up, previous_week, priority_from_hotspot
 from ..model import EventColumns
 from ..week import IsoWeek
-from .base import EventStore, as_date, as_datetime, utc_now
+from .base import EventStore
+from .values import as_date, as_datetime, utc_now
 
 _MEETING_FIELDS = ("id", "uuid", "iso_week", "meeting_date", "organisations", "notes", "created_at", "updated_at",
                    "version")

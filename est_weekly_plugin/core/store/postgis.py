@@ -8,8 +8,6 @@ Bulk writes use COPY; columnar reads use binary COPY decoded by numpy.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import struct
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -24,12 +22,12 @@ from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import EventColumns, Role, Status
 from ..reference import municipality
 from ..validation import Extent
-from .base import SETUP_ACTOR, EventStore, StoreSettings, columns_from_arrays, parse_wkt
+from .base import SETUP_ACTOR, EventStore, StoreSettings
+from .pg_copy import COPY_HEADER, COPY_ROW, PG_EPOCH_DAYS, CopyText, copy_out, decode_raw_rows
 from .pg_logins import PgLogins
+from .values import columns_from_arrays, parse_wkt
 
 S = schema.PG_SCHEMA
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 @dataclass
@@ -432,7 +430,7 @@ class PostgisStore(PgLogins, EventStore):
             "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, source, "
             "personal_data) "
             "FROM STDIN",
-            _CopyText(batch, now, int(self.settings.epsg), getattr(self, "_bulk_source", "form")),
+            CopyText(batch, now, int(self.settings.epsg), getattr(self, "_bulk_source", "form")),
             size=1 << 20,
         )
 
@@ -463,7 +461,7 @@ class PostgisStore(PgLogins, EventStore):
         with self._cursor() as cursor:
             sql = self._raw_columns_sql(cursor, status, categories, organisations)
             buffers = self._copy_out_parallel(cursor, sql)
-        rows = [_decode_raw_rows(buffer) for buffer in buffers]
+        rows = [decode_raw_rows(buffer) for buffer in buffers]
         if any(part is None for part in rows):  # not plain 2D points with SRID: let PostGIS take them apart
             return self._load_columns_plain(status, categories, organisations)
         parts = [part for part in rows if len(part)]
@@ -471,7 +469,7 @@ class PostgisStore(PgLogins, EventStore):
             return EventColumns.empty(categories, organisations)
         raw = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return columns_from_arrays(
-            raw["fid"], raw["x"], raw["y"], raw["day"].astype(np.int32) + _PG_EPOCH_DAYS,
+            raw["fid"], raw["x"], raw["y"], raw["day"].astype(np.int32) + PG_EPOCH_DAYS,
             raw["mf"] // 60_000_000 + 1, raw["mt"] // 60_000_000 + 1, raw["cat"], raw["org"],
             categories, organisations,
         )
@@ -510,7 +508,7 @@ class PostgisStore(PgLogins, EventStore):
                            else f"SELECT min(fid), max(fid) FROM {source}")
             low, high = cursor.fetchone()
             if low is None or high - low < self._PARALLEL_MIN_ROWS:
-                return [_copy_out(cursor, f"{head}true{tail}")]
+                return [copy_out(cursor, f"{head}true{tail}")]
             middle = (low + high) // 2
             try:
                 cursor.execute("SELECT pg_export_snapshot()")
@@ -521,11 +519,11 @@ class PostgisStore(PgLogins, EventStore):
                 reader_cursor.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
             except Exception:  # noqa: BLE001 - no second connection (limits, standby …): read alone
                 self._abandon_reader()
-                return [_copy_out(cursor, f"{head}true{tail}")]
+                return [copy_out(cursor, f"{head}true{tail}")]
             try:
                 with ThreadPoolExecutor(1) as pool:  # leaving the block waits for the upper half
-                    upper = pool.submit(_copy_out, reader_cursor, f"{head}e.fid > {int(middle)}{tail}")
-                    lower = _copy_out(cursor, f"{head}e.fid <= {int(middle)}{tail}")
+                    upper = pool.submit(copy_out, reader_cursor, f"{head}e.fid > {int(middle)}{tail}")
+                    lower = copy_out(cursor, f"{head}e.fid <= {int(middle)}{tail}")
                 return [lower, upper.result()]
             finally:
                 self._end_reader_transaction()
@@ -560,11 +558,11 @@ class PostgisStore(PgLogins, EventStore):
                 f"(coalesce(array_position({org_array}, organisation), 0) - 1)::int2 "
                 f"FROM {_source(status)} {where}) TO STDOUT WITH (FORMAT binary)"
             )
-            data = _copy_out(cursor, sql)
-        if len(data) <= len(_COPY_HEADER) + 2:
+            data = copy_out(cursor, sql)
+        if len(data) <= len(COPY_HEADER) + 2:
             return EventColumns.empty(categories, organisations)
-        rows = np.frombuffer(data, dtype=_COPY_ROW, offset=len(_COPY_HEADER),
-                             count=(len(data) - len(_COPY_HEADER) - 2) // _COPY_ROW.itemsize)
+        rows = np.frombuffer(data, dtype=COPY_ROW, offset=len(COPY_HEADER),
+                             count=(len(data) - len(COPY_HEADER) - 2) // COPY_ROW.itemsize)
         return columns_from_arrays(rows["fid"], rows["x"], rows["y"], rows["day"], rows["mf"].astype(np.int32) + 1,
                                    rows["mt"].astype(np.int32) + 1, rows["cat"], rows["org"], categories, organisations)
 
@@ -573,143 +571,6 @@ def _source(status: Status | None) -> str:
     """Where events of *status* are read: approved ones through the compilation view (row-level rules
     of the login apply — a reporter sees every organisation's approved events there, masked)."""
     return f"{S}.approved_events" if status == Status.APPROVED else f"{S}.events"
-
-
-def _copy_out(cursor: Any, sql: str) -> bytes:
-    buffer = io.BytesIO()
-    cursor.copy_expert(sql, buffer, size=1 << 20)
-    return buffer.getvalue()
-
-
-def _decode_raw_rows(data: bytes) -> np.ndarray | None:
-    """The rows of ``_raw_columns_sql``'s COPY; None when they are not fixed-width as expected."""
-    body = len(data) - len(_COPY_HEADER) - 2
-    if body <= 0:
-        return np.empty(0, dtype=_RAW_ROW)
-    if body % _RAW_ROW.itemsize or not data.startswith(_COPY_HEADER):
-        return None
-    rows = np.frombuffer(data, dtype=_RAW_ROW, offset=len(_COPY_HEADER), count=body // _RAW_ROW.itemsize)
-    expected = {"nfields": 7, "fid_len": 8, "geom_len": 25, "order": 1, "type": 0x20000001, "day_len": 4,
-                "mf_len": 16, "mt_len": 16, "cat_len": 2, "org_len": 2, "mf_days": 0, "mf_months": 0,
-                "mt_days": 0, "mt_months": 0}
-    if any((rows[name] != value).any() for name, value in expected.items()):
-        return None
-    return rows
-
-
-# ---------------------------------------------------------------------- COPY text, built by columns
-_HEX_DIGITS = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
-_EWKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
-_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
-_COPY_BLOCK_ROWS = 8192
-
-
-def _ewkb_hex(x: np.ndarray, y: np.ndarray, srid: int) -> list[str]:
-    """Points as hex EWKB (exact doubles, cheap for the server to parse), built with numpy."""
-    points = np.empty(len(x), dtype=_EWKB_POINT)
-    points["order"], points["type"], points["srid"] = 1, 0x20000001, srid  # little-endian, Point with SRID
-    points["x"], points["y"] = x, y
-    raw = points.view(np.uint8).reshape(len(x), _EWKB_POINT.itemsize)
-    text = np.empty((len(x), 2 * _EWKB_POINT.itemsize), dtype=np.uint8)
-    text[:, 0::2] = _HEX_DIGITS[raw >> 4]
-    text[:, 1::2] = _HEX_DIGITS[raw & 0x0F]
-    return text.view(f"S{text.shape[1]}").ravel().astype(f"U{text.shape[1]}").tolist()
-
-
-def _copy_text(values: Any, n: int) -> list[str]:
-    """Free text for COPY: None becomes \\N; escaping only when some value needs it."""
-    if values is None:
-        return ["\\N"] * n
-    if not isinstance(values, list):
-        values = values.tolist()
-    try:
-        joined = "".join(filter(None, values))  # None (NULL) and "" need no escaping
-    except TypeError:  # something that is not text yet
-        values = [None if v is None else str(v) for v in values]
-        joined = "".join(filter(None, values))
-    if any(special in joined for special in _COPY_SPECIAL):
-        return ["\\N" if v is None else v.translate(_ESCAPES) for v in values]
-    if None in values:
-        return ["\\N" if v is None else v for v in values]
-    return values
-
-
-def _timestamps(values: np.ndarray) -> list[str]:
-    """datetime64 (UTC) as ISO text with Z; NaT becomes \\N."""
-    text = np.datetime_as_string(values.astype("datetime64[ms]"), unit="ms").astype(object)
-    missing = np.isnat(values)
-    text[~missing] += "Z"
-    text[missing] = "\\N"
-    return text.tolist()
-
-
-def _copy_columns(batch: EventBatch, now: np.datetime64, srid: int) -> list[list[str]]:
-    """The COPY columns of *batch* as lists of ready-escaped text (see ``_bulk_insert``'s column list)."""
-    from ..batch import TIME_TEXT
-
-    n = len(batch)
-    created = _timestamps(batch.created_at if batch.created_at is not None else np.full(n, now))
-    reviewed = _timestamps(batch.reviewed_at) if batch.reviewed_at is not None else ["\\N"] * n
-    times = np.append(TIME_TEXT, "\\N")  # index -1 (no time) picks \N
-
-    def time_text(minutes: np.ndarray) -> list[str]:
-        minutes = np.asarray(minutes, dtype=np.int32)
-        return times[np.where(minutes >= 0, np.clip(minutes, 0, 1439), -1)].tolist()
-
-    return [
-        _ewkb_hex(np.asarray(batch.x, dtype=np.float64), np.asarray(batch.y, dtype=np.float64), srid),
-        _copy_text(batch.uuid, n), _copy_text(batch.category, n), _copy_text(batch.organisation, n),
-        _copy_text(batch.reporter, n), np.datetime_as_string(batch.event_date, unit="D").tolist(),
-        time_text(batch.minute_from), time_text(batch.minute_to), _copy_text(batch.place_name, n),
-        _copy_text(batch.description, n), _copy_text(batch.status, n), _copy_text(batch.reviewer, n),
-        reviewed, _copy_text(batch.review_reason, n), created, created,
-    ]
-
-
-class _CopyText:
-    """A file for ``copy_expert`` that encodes *batch* block by block as the COPY reads it.
-
-    PostgreSQL parses one block while Python builds the next, so the two overlap on two cores.
-    """
-
-    def __init__(self, batch: EventBatch, now: np.datetime64, srid: int, source: str) -> None:
-        self._batch, self._now, self._srid = batch, now, srid
-        self._source = source.translate(_ESCAPES)
-        self._next = 0
-
-    def read(self, size: int = -1) -> str:
-        start, total = self._next, len(self._batch)
-        if start >= total:
-            return ""
-        stop = self._next = min(start + _COPY_BLOCK_ROWS, total)
-        columns = _copy_columns(self._batch.slice(start, stop), self._now, self._srid)
-        columns.append([self._source] * (stop - start))
-        flags = self._batch.personal_data
-        columns.append(["" for _ in range(stop - start)] if flags is None else list(flags[start:stop]))
-        return "\n".join(map("\t".join, zip(*columns))) + "\n"
-
-
-def _field(name: str, kind: str) -> list[tuple[str, str]]:
-    return [(f"{name}_len", ">i4"), (name, kind)]
-
-
-# One binary COPY tuple: field count, then (length, value) per field — fixed width here.
-_COPY_ROW = np.dtype(
-    [("nfields", ">i2")] + _field("fid", ">i8") + _field("x", ">f8") + _field("y", ">f8") + _field("day", ">i4")
-    + _field("mf", ">i2") + _field("mt", ">i2") + _field("cat", ">i2") + _field("org", ">i2")
-)
-
-
-# One row of ``_raw_columns_sql``: fid, EWKB point (little-endian, with SRID), date (days since
-# 2000-01-01), minutes as intervals (microseconds, days, months), category and organisation index.
-_PG_EPOCH_DAYS = 10957  # 2000-01-01 − 1970-01-01
-_RAW_ROW = np.dtype(
-    [("nfields", ">i2"), ("fid_len", ">i4"), ("fid", ">i8"), ("geom_len", ">i4"), ("order", "u1"), ("type", "<u4"),
-     ("srid", "<u4"), ("x", "<f8"), ("y", "<f8"), ("day_len", ">i4"), ("day", ">i4"),
-     ("mf_len", ">i4"), ("mf", ">i8"), ("mf_days", ">i4"), ("mf_months", ">i4"),
-     ("mt_len", ">i4"), ("mt", ">i8"), ("mt_days", ">i4"), ("mt_months", ">i4"),
-     ("cat_len", ">i4"), ("cat", ">i2"), ("org_len", ">i4"), ("org", ">i2")]
-)
 
 
 def _first_line(error: Exception) -> str:
