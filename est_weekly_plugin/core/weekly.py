@@ -20,6 +20,7 @@ from .filters import CompilationFilter
 from .hotspots import HotSpot
 from .model import EventColumns
 from .reference import municipality
+from .trends import TrendReport, weekly_trends
 from .week import IsoWeek
 
 STUDY_AREA_KEY = "analysis_study_area"  # JSON [xmin, ymin, xmax, ymax] in the store's CRS
@@ -74,6 +75,7 @@ class WeeklyResult:
     week_columns: EventColumns
     settings: AnalysisSettings
     total: int = 0  # approved events this login may see, all weeks
+    trends: Optional[TrendReport] = None  # exactly this week against the weeks before
 
     @property
     def count(self) -> int:
@@ -94,10 +96,13 @@ def week_filter(week: str, compilation_filter: Optional[CompilationFilter] = Non
 
 def analyse_week(store: Any, week: str, compilation_filter: Optional[CompilationFilter] = None, *,
                  columns: Optional[EventColumns] = None, engine: Optional[CompilationEngine] = None,
-                 settings: Optional[AnalysisSettings] = None) -> WeeklyResult:
+                 settings: Optional[AnalysisSettings] = None, baseline_weeks: int = 4,
+                 names: Optional[dict[str, dict[str, str]]] = None) -> WeeklyResult:
     """Everything the cycle shows for *week* under *compilation_filter* — the one entry point.
 
     *engine* (or *columns*) saves a reload when the caller has the approved events already.
+    The trend table compares exactly *week* with the *baseline_weeks* before it; *names*
+    ({"category": {code: label}, "organisation": …}) labels its rows.
     """
     settings = settings or AnalysisSettings.of(store)
     if engine is None:
@@ -105,5 +110,10 @@ def analyse_week(store: Any, week: str, compilation_filter: Optional[Compilation
     iso = IsoWeek.of(week)
     selection = week_filter(iso.label, compilation_filter)
     result = engine.compute(selection, week=iso.label, hotspots=True)
+    undated = replace(selection, date_from=None, date_to=None)
+    names = names or {}
+    trends = weekly_trends(engine.columns.subset(engine.mask(undated)), iso.label, baseline_weeks=baseline_weeks,
+                           districts=engine.districts, category_names=names.get("category"),
+                           organisation_names=names.get("organisation"))
     return WeeklyResult(iso.label, iso.monday, selection, result, engine.columns.subset(result.index), settings,
-                        len(engine.columns))
+                        len(engine.columns), trends)

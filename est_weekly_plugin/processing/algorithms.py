@@ -43,7 +43,6 @@ from ..core.filters import CompilationFilter
 from ..core.i18n import SUPPORTED_LANGUAGES, format_number, tr
 from ..core.model import EventColumns
 from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
-from ..core.trends import weekly_trends
 from ..core.week import IsoWeek
 from ..core.weekly import AnalysisSettings, analyse_week
 
@@ -262,21 +261,19 @@ class WeeklySummary(EstAlgorithm):
         lang = self._lang(parameters, context)
         store = self._open(parameters, context)
         try:
-            week = self._week(parameters, context)
-            columns = store.load_columns()
-            selection = self._filter(parameters, context)
-            selected = columns.subset(selection.mask(columns))
             categories = {c.code: c.label(lang) for c in store.categories()}
             organisations = {o.code: o.name(lang) for o in store.organisations()}
+            weekly = analyse_week(store, self._week(parameters, context), self._filter(parameters, context),
+                                  baseline_weeks=self.parameterAsInt(parameters, self.BASELINE, context),
+                                  names={"category": categories, "organisation": organisations})
             # a partner-facing table: counts under the database's threshold are not shown
             suppress = store.suppress_below() if self.parameterAsBool(parameters, self.SUPPRESS, context) else 0
-            store.record_export(PROCESSING_ACTOR, f"weeklysummary {week}",
-                                selection.describe(lang, categories=categories, organisations=organisations),
-                                len(selected))
+            store.record_export(PROCESSING_ACTOR, f"weeklysummary {weekly.week}",
+                                weekly.filter.describe(lang, categories=categories, organisations=organisations),
+                                weekly.count)
         finally:
             store.close()
-        report = weekly_trends(selected, week, baseline_weeks=self.parameterAsInt(parameters, self.BASELINE, context),
-                               category_names=categories, organisation_names=organisations)
+        report = weekly.trends
         fields = QgsFields()
         for name, kind in (("week", QVariant.String), ("grouping", QVariant.String), ("code", QVariant.String),
                            ("name", QVariant.String), ("current", QVariant.Int), ("baseline", QVariant.Double),
