@@ -39,6 +39,7 @@ def main() -> None:
     from est_weekly_plugin.core.reference import municipality
     from est_weekly_plugin.core.store import GeoPackageStore
     from est_weekly_plugin.core.trends import week_label
+    from est_weekly_plugin.core.weekly import analyse_week
 
     i18n.set_language(args.lang)
     out = (ROOT / args.out).resolve()
@@ -60,8 +61,9 @@ def main() -> None:
     town = municipality()
     title = i18n.tr("map.title", municipality=town["name"], week=week_label(first), first=first.isoformat(),
                     last=last_sunday.isoformat())
+    weekly = analyse_week(store, week_label(first), columns=columns)  # the same ranks as the dock and the PDF
     result = render_hotspot_map(columns, out / "est_demo_map.png", period=(first, last_sunday),
-                                extent=tuple(town["urban_core"]), title=title,
+                                extent=weekly.settings.study_area, hotspots=weekly.hotspots[:10], title=title,
                                 category_labels={c.code: c.label() for c in store.categories()})
     print(f"Hot-spot map:  {result.path}  (week {week_label(first)}, {result.events} events, "
           f"{len(result.hotspots)} hot-spots)")

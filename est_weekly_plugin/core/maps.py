@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from qgis.PyQt.QtCore import QRectF, QSize, Qt
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter
 
 from .density import density_grid
-from .hotspots import HotSpot, hotspot_analysis
+from .hotspots import HotSpot
 from .i18n import tr
 from .layers import point_label_layer, simple_labeling
 from .model import EventColumns, day_number
@@ -76,10 +77,11 @@ def _label_layer(name: str, points: list[tuple[float, float, str]], epsg: int, s
 
 
 def render_hotspot_map(columns: EventColumns, out: Path, *, period: tuple[dt.date, dt.date],
-                       extent: tuple[float, float, float, float], epsg: int = 3006, title: str = "",
-                       size: tuple[int, int] = (1600, 1200), lang: str | None = None,
+                       extent: tuple[float, float, float, float], hotspots: Sequence[HotSpot], epsg: int = 3006,
+                       title: str = "", size: tuple[int, int] = (1600, 1200), lang: str | None = None,
                        category_labels: dict[str, str] | None = None) -> MapResult:
-    """Heat map (quartic KDE, 200 m) + ranked hot-spots + district names for *period*, as PNG."""
+    """Heat map (quartic KDE, 200 m) + the ranked *hotspots* (from the one weekly analysis) +
+    district names for *period*, as PNG."""
     first, last = period
     in_period = (columns.day >= day_number(first)) & (columns.day <= day_number(last))
     selected = columns.subset(in_period)
@@ -91,8 +93,7 @@ def render_hotspot_map(columns: EventColumns, out: Path, *, period: tuple[dt.dat
     positive = grid.values[grid.values > 0]
     peak = float(np.quantile(positive, 0.998)) if positive.size else 1.0
     raster.setRenderer(heatmap_renderer(raster, max(peak, 1e-9)))
-    analysis = hotspot_analysis(selected, extent=extent, top=10)
-    spots = _label_layer("hotspots", [(h.x, h.y, str(h.rank)) for h in analysis.hotspots], epsg, 5.5, "#08306b", True)
+    spots = _label_layer("hotspots", [(h.x, h.y, str(h.rank)) for h in list(hotspots)], epsg, 5.5, "#08306b", True)
     names = _label_layer("districts", [(d.x, d.y, d.name) for d in districts()], epsg, 8, "#303030", False)
 
     settings = QgsMapSettings()
@@ -107,10 +108,10 @@ def render_hotspot_map(columns: EventColumns, out: Path, *, period: tuple[dt.dat
     job.start()
     job.waitForFinished()
     image = job.renderedImage()
-    _decorate(image, title, len(selected), analysis.hotspots, lang, category_labels or {})
+    _decorate(image, title, len(selected), list(hotspots), lang, category_labels or {})
     out.parent.mkdir(parents=True, exist_ok=True)
     image.save(str(out), "PNG")
-    return MapResult(out, len(selected), analysis.hotspots, period)
+    return MapResult(out, len(selected), list(hotspots), period)
 
 
 def _decorate(image: QImage, title: str, count: int, hotspots: list[HotSpot], lang: str | None,
