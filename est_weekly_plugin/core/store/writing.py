@@ -171,9 +171,7 @@ class EventWriting(ABC):
     def update_event(self, uuid: str, expected_version: int, actor: str, *, as_reporter: bool = True,
                      today: dt.date | None = None, **changes: Any) -> Event:
         """Change a report's fields (reporter before review, or reviewer while correcting)."""
-        unknown = set(changes) - set(EDITABLE_FIELDS)
-        if unknown:
-            raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
+        _require_editable(changes)
         context = self.validation_context(today)
         now = utc_now()
         with self.transaction() as cursor:
@@ -208,9 +206,7 @@ class EventWriting(ABC):
         if duplicate_of is not None and str(duplicate_of) == str(uuid):
             raise EstError("duplicate_self")
         corrections = dict(corrections or {})
-        unknown = set(corrections) - set(EDITABLE_FIELDS)
-        if unknown:
-            raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
+        _require_editable(corrections)
         context = self.validation_context(today)
         now = utc_now()
         with self.transaction() as cursor:
@@ -248,3 +244,9 @@ class EventWriting(ABC):
                 self._write_event(cursor, before, after, reviewer, None, now)
         return len(items)
 
+
+def _require_editable(changes: dict[str, Any]) -> None:
+    """Only the fields a reporter or reviewer may change (the rest the database sets)."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise EstError("bad_value", field=", ".join(sorted(unknown)), value="")
