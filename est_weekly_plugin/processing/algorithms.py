@@ -86,17 +86,19 @@ class EstAlgorithm(QgsProcessingAlgorithm):
     def createInstance(self) -> QgsProcessingAlgorithm:  # noqa: N802
         return type(self)()
 
-    def _add_common(self) -> None:
+    def _add_common(self, weekly: bool = True) -> None:
+        """Where the events are and the language; for a weekly algorithm also week and filter."""
         self.addParameter(QgsProcessingParameterFile(
             self.DATABASE, tr("processing.common.database"), extension="gpkg", optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.CONNECTION, tr("processing.common.connection"), optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.WEEK, tr("processing.common.week"), optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.CATEGORIES, tr("processing.common.categories"), optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.ORGANISATIONS, tr("processing.common.organisations"), optional=True))
+        if weekly:
+            self.addParameter(QgsProcessingParameterString(
+                self.WEEK, tr("processing.common.week"), optional=True))
+            self.addParameter(QgsProcessingParameterString(
+                self.CATEGORIES, tr("processing.common.categories"), optional=True))
+            self.addParameter(QgsProcessingParameterString(
+                self.ORGANISATIONS, tr("processing.common.organisations"), optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.LANGUAGE, tr("processing.common.language"), options=LANGUAGE_NAMES, defaultValue=0))
 

@@ -16,14 +16,12 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
     QgsProcessingParameterString,
 )
 
 from ..core.errors import EstError
 from ..core.i18n import tr
-from .algorithms import LANGUAGE_NAMES, PROCESSING_ACTOR, EstAlgorithm
+from .algorithms import PROCESSING_ACTOR, EstAlgorithm
 
 
 class PseudonymiseOldEvents(EstAlgorithm):
@@ -34,14 +32,9 @@ class PseudonymiseOldEvents(EstAlgorithm):
         return "pseudonymise"
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterFile(
-            self.DATABASE, tr("processing.common.database"), extension="gpkg", optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.CONNECTION, tr("processing.common.connection"), optional=True))
+        self._add_common(weekly=False)
         self.addParameter(QgsProcessingParameterString(
             self.TODAY, tr("processing.pseudonymise.today"), optional=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.LANGUAGE, tr("processing.common.language"), options=LANGUAGE_NAMES, defaultValue=0))
         self.addOutput(QgsProcessingOutputNumber(self.EVENTS, tr("processing.pseudonymise.events")))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802

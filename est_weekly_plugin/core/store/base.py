@@ -285,10 +285,7 @@ class EventStore(EventWriting, PrivacyOps, ABC):
             "epsg": str(settings.epsg),
         }
         for key, value in values.items():
-            cursor.execute(self._sql(f"DELETE FROM {self._table('est_settings')} WHERE key = ?"), (key,))
-            cursor.execute(
-                self._sql(f"INSERT INTO {self._table('est_settings')} (key, value) VALUES (?, ?)"), (key, value)
-            )
+            self._put_setting(cursor, key, value)
         self._settings = settings
 
     def _seed_reference_data(self, cursor: Any) -> None:

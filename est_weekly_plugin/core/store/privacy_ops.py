@@ -48,12 +48,16 @@ class PrivacyOps(ABC):
 
     def set_setting(self, key: str, value: str | None, actor: str = "EST Weekly") -> None:
         """Administrators: one database setting (audited like every change)."""
-        table = self._table("est_settings")  # type: ignore[attr-defined]
         with self.transaction() as cursor:  # type: ignore[attr-defined]
             self._audit_context(cursor, actor)  # type: ignore[attr-defined]
-            cursor.execute(self._sql(f"DELETE FROM {table} WHERE key = ?"), (key,))  # type: ignore[attr-defined]
-            if value is not None:
-                cursor.execute(self._sql(f"INSERT INTO {table} (key, value) VALUES (?, ?)"), (key, value))  # type: ignore[attr-defined]
+            self._put_setting(cursor, key, value)
+
+    def _put_setting(self, cursor: Any, key: str, value: str | None) -> None:
+        """One setting inside the caller's transaction; None removes it."""
+        table = self._table("est_settings")  # type: ignore[attr-defined]
+        cursor.execute(self._sql(f"DELETE FROM {table} WHERE key = ?"), (key,))  # type: ignore[attr-defined]
+        if value is not None:
+            cursor.execute(self._sql(f"INSERT INTO {table} (key, value) VALUES (?, ?)"), (key, value))  # type: ignore[attr-defined]
 
     def retention_months(self) -> dict[str, int]:
         """How long free text and reporter identity are kept: ``{"*": months, category: months}``."""
