@@ -111,6 +111,51 @@ def render_qgis_heatmap(layer, spec) -> float:
     return time.perf_counter() - start
 
 
+def bench_refresh(store, engine, layer=None) -> None:  # noqa: ANN001
+    """One approval made on another connection, then the engine brought up to date: merging the
+    change delta vs a full reload (and QGIS re-reading its layer to count the same)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import make_event
+
+    from est_weekly_plugin.core.model import Status
+    from est_weekly_plugin.core.weekly import AnalysisSettings, engine_for
+
+    engine.change_token = store.change_token()
+    merges, reloads = [], []
+    for attempt in range(5):
+        other = store.reopen()
+        saved = other.submit(make_event(event_date=TODAY - dt.timedelta(days=2)), actor="bo", today=TODAY)
+        other.review(saved.uuid, saved.version, "granskare.gun", Status.APPROVED, today=TODAY)
+        other.close()
+        start = time.perf_counter()
+        own = store.reopen()  # what the refresh task does: its own connection
+        delta = own.approved_changes(engine.change_token, engine.columns.category_codes,
+                                     engine.columns.organisation_codes)
+        own.close()
+        merged = engine.with_changes(delta)
+        merged.compute(filters()[0][1])  # the count the dock shows next
+        merges.append(time.perf_counter() - start)
+        assert len(merged) == len(engine) + 1, (len(merged), len(engine))
+        engine = merged
+        if attempt < 2:
+            start = time.perf_counter()
+            fresh = engine_for(store.load_columns(), AnalysisSettings.of(store))
+            fresh.warm_up()
+            fresh.compute(filters()[0][1])
+            reloads.append(time.perf_counter() - start)
+            assert len(fresh) == len(merged)
+    qgis = ""
+    if layer is not None:
+        start = time.perf_counter()
+        layer.setSubsetString("status = 'approved'")
+        layer.dataProvider().reloadData()
+        count = layer.featureCount()
+        qgis = f"; QGIS reloadData + featureCount {(time.perf_counter() - start) * 1e3:.0f} ms ({count:,})"
+    print(f"  refresh after one approval elsewhere: merge {statistics.median(merges) * 1e3:.0f} ms median "
+          f"(worst {max(merges) * 1e3:.0f} ms, own connection + delta + merge + count) vs full reload "
+          f"{min(reloads):.2f} s → {min(reloads) / statistics.median(merges):.0f}× {qgis}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -124,7 +169,7 @@ def main(argv=None) -> int:
     from est_weekly_plugin.core.demo import demo_batch
     from est_weekly_plugin.core.reference import municipality
     from est_weekly_plugin.core.store import GeoPackageStore
-    from est_weekly_plugin.gui.compilation_layer import _write_plain_geotiff
+    from est_weekly_plugin.core.density import write_geotiff
 
     base_rss = rss_mb()
     print(f"QGIS started: RSS {base_rss:.0f} MiB; CPU cores {os.cpu_count()}")
@@ -161,7 +206,7 @@ def main(argv=None) -> int:
             engine._masks.clear()  # a new filter each time: no mask cache
             start = time.perf_counter()
             result = engine.compute(f, density=spec)
-            _write_plain_geotiff(result.density.values, result.density.transform(), 3006, work / "heat.tif")
+            write_geotiff(result.density.values, result.density.transform(), 3006, work / "heat.tif", compress=False)
             times.append(time.perf_counter() - start)
         ours = min(times)
         ours_all.append(max(times))
@@ -178,6 +223,7 @@ def main(argv=None) -> int:
     print(f"ours: worst {max(ours_all) * 1e3:.0f} ms, median {statistics.median(ours_all) * 1e3:.0f} ms per filter "
           f"change (counts + charts + heat map + GeoTIFF); QGIS/ours min {min(ratios):.0f}×, "
           f"median {statistics.median(ratios):.0f}×")
+    bench_refresh(store, engine, layer)
     print(f"memory: RSS after QGIS start {base_rss:.0f} MiB, before load {rss_before:.0f} MiB, "
           f"now {rss_mb():.0f} MiB, peak {peak_rss_mb():.0f} MiB → engine ≈ {rss_mb() - rss_before:.0f} MiB "
           f"above QGIS + store")
@@ -211,6 +257,9 @@ def main(argv=None) -> int:
                 print(f"  {name:<28} {result.count:>9,} events  {pg_times[-1] * 1e3:>6.0f} ms")
             print(f"  filter change on PostGIS: worst {max(pg_times) * 1e3:.0f} ms, median "
                   f"{statistics.median(pg_times) * 1e3:.0f} ms; engine ≈ {rss_mb() - rss_pg:.0f} MiB")
+            os.environ["PGPASSWORD"] = cluster.password  # only for QGIS's comparison layer
+            pg_uri, pg_provider = pg.layer_uri("events")
+            bench_refresh(pg, pg_engine, QgsVectorLayer(pg_uri, "events", pg_provider))
             pg.close()
         finally:
             cluster.stop()

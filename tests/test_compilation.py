@@ -190,18 +190,18 @@ def test_the_task_keeper_holds_a_cancelled_task_until_qgis_is_done_with_it(qgis_
 
     from qgis.core import QgsApplication
 
-    from est_weekly_plugin.core.tasks import FunctionTask, TaskKeeper
+    from est_weekly_plugin.core.tasks import TaskKeeper, function_task
 
     keeper = TaskKeeper()
     finished = []
-    slow = FunctionTask("slow", lambda task: [time.sleep(0.05) for _ in range(10) if not task.isCanceled()],
-                        lambda result, error: finished.append("slow"))
+    slow = function_task("slow", lambda task: [time.sleep(0.05) for _ in range(10) if not task.isCanceled()],
+                         lambda result, error: finished.append("slow"))
     keeper.start("compute", slow)
     started = time.time()
     while slow.status() != slow.TaskStatus.Running and time.time() - started < 10:
         QgsApplication.processEvents()
         time.sleep(0.005)
-    newer = FunctionTask("newer", lambda task: 1, lambda result, error: finished.append("newer"))
+    newer = function_task("newer", lambda task: 1, lambda result, error: finished.append("newer"))
     keeper.start("compute", newer)  # cancels the slow one, which may still be running
     assert slow in keeper.alive and keeper.running["compute"] is newer
     deadline = time.time() + 10

@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .column_merge import merge_columns, sorted_by_fid
 from .density import DensityGrid, density_grid
 from .filters import (
     CompilationFilter,
@@ -32,7 +33,7 @@ from .filters import (
     weekday_hour_matrix,
 )
 from .hotspots import EmergingResult, HotspotResult, emerging_hotspots, hotspot_analysis
-from .model import EventColumns, date_from_day, day_number
+from .model import ColumnsDelta, EventColumns, date_from_day, day_number
 from .reference import District, districts, municipality
 from .trends import TrendReport, events_per_week, iso_week_monday_day, week_label, week_monday, weekly_trends
 
@@ -231,6 +232,12 @@ class CompilationResult:
         return float(np.quantile(positive, 0.998)) if positive.size else 1.0
 
 
+def _profile_keys(c: EventColumns) -> np.ndarray:
+    """One integer per (weekday, start minute, end minute): the aoristic profile of an event."""
+    return (c.weekday.astype(np.int64) * 1441 + (c.minute_from.astype(np.int64) + 1)) * 1441 \
+        + (c.minute_to.astype(np.int64) + 1)
+
+
 class Cancelled(Exception):
     """Raised inside a computation when its task was cancelled or superseded."""
 
@@ -252,7 +259,7 @@ class CompilationEngine:
     def __init__(self, columns: EventColumns, *, district_list: Optional[Sequence[District]] = None,
                  hotspot_extent: Optional[Sequence[float]] = None, hotspot_cell: float = 100.0,
                  hotspot_rings: int = 1) -> None:
-        self.columns = columns
+        self.columns = sorted_by_fid(columns)  # a change delta merges by binary search on fid
         self.districts = tuple(districts() if district_list is None else district_list)
         # the study area and cell size of Gi* (core.weekly.AnalysisSettings: one per database)
         self.hotspot_extent = tuple(hotspot_extent or municipality()["urban_core"])
@@ -265,6 +272,7 @@ class CompilationEngine:
         self._weeks: Optional[Tuple[int, np.ndarray]] = None
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
         self._full_density: Dict[DensitySpec, DensityGrid] = {}
+        self.change_token: Optional[int] = None  # the store's token taken before these columns were read
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -279,9 +287,7 @@ class CompilationEngine:
     def _profile_table(self) -> Tuple[EventColumns, np.ndarray]:
         if self._profiles is None:
             c = self.columns
-            key = (c.weekday.astype(np.int64) * 1441 + (c.minute_from.astype(np.int64) + 1)) * 1441 \
-                + (c.minute_to.astype(np.int64) + 1)
-            unique, inverse = np.unique(key, return_inverse=True)
+            unique, inverse = np.unique(_profile_keys(c), return_inverse=True)
             minute_to = (unique % 1441 - 1).astype(np.int16)
             minute_from = ((unique // 1441) % 1441 - 1).astype(np.int16)
             weekday = (unique // (1441 * 1441)).astype(np.int8)
@@ -301,6 +307,32 @@ class CompilationEngine:
             first = int(mondays.min()) if mondays.size else 0
             self._weeks = (first, ((mondays - first) // 7).astype(np.int64))
         return self._weeks
+
+    def with_changes(self, delta: ColumnsDelta) -> CompilationEngine:
+        """A new engine with *delta* merged (changed events leave, those approved now come in),
+        its filter-independent caches carried over rather than rebuilt: an approval made
+        elsewhere shows in tens of milliseconds at a million events."""
+        with self._lock:
+            columns, plan = merge_columns(self.columns, delta)
+            engine = CompilationEngine(columns, district_list=self.districts, hotspot_extent=self.hotspot_extent,
+                                       hotspot_cell=self.hotspot_cell, hotspot_rings=self.hotspot_rings)
+            added = sorted_by_fid(delta.columns)
+            if self._district_index is not None:
+                engine._district_index = plan.apply(self._district_index,
+                                                    nearest_district_index(added.x, added.y, self.districts))
+            if self._weeks is not None:
+                first, index = self._weeks
+                mondays = iso_week_monday_day(added.day).astype(np.int64)
+                if not mondays.size or mondays.min() >= first:
+                    engine._weeks = (first, plan.apply(index, (mondays - first) // 7))
+            if self._profiles is not None:
+                profiles, inverse = self._profiles
+                keys, wanted = _profile_keys(profiles), _profile_keys(added)
+                at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+                if keys.size and bool(np.all(keys[at] == wanted)):  # else a new time profile: rebuilt lazily
+                    engine._profiles = (profiles, plan.apply(inverse, at.astype(np.int64)))
+        engine.change_token = delta.token
+        return engine
 
     def warm_up(self) -> None:
         """Build the caches (done once in the loading task, not on the first filter change)."""

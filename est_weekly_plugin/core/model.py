@@ -169,6 +169,23 @@ class EventColumns:
         return self.day.astype("datetime64[D]")
 
 
+@dataclass(frozen=True)
+class ColumnsDelta:
+    """What changed since a change token: the compilation merges it instead of reloading.
+
+    ``changed_fids`` are every event changed since the token (approved, rejected, corrected,
+    redacted …); ``columns`` hold those of them that are approved now and visible to the login,
+    coded with the caller's category and organisation lists. ``token`` is for the next call.
+    """
+
+    token: int
+    changed_fids: np.ndarray  # int64
+    columns: EventColumns
+
+    def __len__(self) -> int:
+        return int(self.changed_fids.size)
+
+
 EPOCH = dt.date(1970, 1, 1)
 
 

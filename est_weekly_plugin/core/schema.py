@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import schema_privacy, schema_security, schema_security_gpkg
+from . import schema_changes, schema_privacy, schema_security, schema_security_gpkg
 
 GPKG = "gpkg"
 POSTGIS = "postgis"
@@ -297,6 +297,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               schema_security_gpkg.GPKG_V4, schema_security.PG_V4, formatted=False),
     Migration(5, "personal-data flags, redaction reaching the history, retention, recorded exports",
               schema_privacy.GPKG_V5, schema_privacy.PG_V5, formatted=False),
+    Migration(6, "a change feed: each event's audit row names its transaction (the compilation stays current)",
+              schema_changes.GPKG_V6, schema_changes.PG_V6, formatted=False),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

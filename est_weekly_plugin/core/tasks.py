@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 from qgis.core import QgsApplication, QgsTask
 
-from .compilation import Cancelled, CompilationResult, DensitySpec
+from .compilation import Cancelled, CompilationEngine, CompilationResult, DensitySpec
 from .filters import CompilationFilter
 from .model import Status
 from .weekly import AnalysisSettings, engine_for
@@ -23,36 +23,33 @@ from .weekly import AnalysisSettings, engine_for
 LOG = logging.getLogger(__name__)
 
 
-class FunctionTask(QgsTask):
-    """Runs *work(task)* in a worker thread; *done(result, error)* on the main thread."""
+def function_task(description: str, work: Callable[[QgsTask], Any],
+                  done: Callable[[Any, Optional[BaseException]], None],
+                  flags: QgsTask.Flags = QgsTask.Flag.CanCancel) -> QgsTask:
+    """QGIS's own ``QgsTask.fromFunction`` with the plugin's conventions: *work(task)* runs in a
+    worker thread; *done(result, error)* runs on the main thread, never for a cancelled task
+    (its result is stale); a failure is logged and handed over as ``done(None, error)``."""
+    holder: list[QgsTask] = []
 
-    def __init__(self, description: str, work: Callable[[QgsTask], Any],
-                 done: Callable[[Any, Optional[BaseException]], None],
-                 flags: QgsTask.Flags = QgsTask.Flag.CanCancel) -> None:
-        super().__init__(description, flags)
-        self._work = work
-        self._done = done
-        self.result: Any = None
-        self.error: Optional[BaseException] = None
-
-    def run(self) -> bool:
-        try:
-            self.result = self._work(self)
-        except Cancelled:
-            return False
-        except Exception as error:  # noqa: BLE001 - reported in finished() on the main thread
-            LOG.exception("%s failed", self.description())
-            self.error = error
-            return False
-        return not self.isCanceled()
-
-    def finished(self, ok: bool) -> None:  # noqa: FBT001 - QgsTask's signature
-        if self.isCanceled() and self.error is None:
+    def finished(exception: Optional[BaseException] = None, boxed: Optional[tuple[Any]] = None) -> None:
+        task = holder[0]
+        if isinstance(exception, Cancelled) or (task.isCanceled() and exception is None):
             return
-        self._done(self.result if ok else None, self.error)
+        if exception is not None:
+            LOG.error("%s failed: %s", description, exception, exc_info=exception)
+        try:
+            done(None if exception is not None or boxed is None else boxed[0], exception)
+        except Exception:  # noqa: BLE001 - QgsTaskWrapper would swallow it silently
+            LOG.exception("%s: handling the result failed", description)
+            raise
+
+    # a one-tuple is never falsy: QgsTaskWrapper drops a falsy result (0, an empty engine)
+    task = QgsTask.fromFunction(description, lambda task: (work(task),), on_finished=finished, flags=flags)
+    holder.append(task)
+    return task
 
 
-def load_engine_task(store: Any, done: Callable[[Any, Optional[BaseException]], None]) -> FunctionTask:
+def load_engine_task(store: Any, done: Callable[[Any, Optional[BaseException]], None]) -> QgsTask:
     """Load the approved events as columns and warm the engine's caches — on GeoPackage and on
     PostGIS alike (binary COPY through the compilation view, so the login's row-level rules
     apply), on a connection of the task's own."""
@@ -61,29 +58,57 @@ def load_engine_task(store: Any, done: Callable[[Any, Optional[BaseException]], 
         task.setProgress(5)
         own = store.reopen()  # inside the task: an unreachable database is reported as such
         try:
-            columns = own.load_columns(Status.APPROVED)
-            settings = AnalysisSettings.of(own)
+            return _load_engine(own, task)
         finally:
             own.close()
-        task.setProgress(70)
-        engine = engine_for(columns, settings)
-        engine.warm_up()
-        task.setProgress(100)
-        return engine
 
-    return FunctionTask("EST: load approved events", work, done)
+    return function_task("EST: load approved events", work, done)
+
+
+def _load_engine(store: Any, task: QgsTask) -> CompilationEngine:
+    token = store.change_token()  # before the read: every later change comes back in a delta
+    columns = store.load_columns(Status.APPROVED)
+    settings = AnalysisSettings.of(store)
+    task.setProgress(70)
+    engine = engine_for(columns, settings)
+    engine.warm_up()
+    engine.change_token = token
+    task.setProgress(100)
+    return engine
+
+
+def refresh_engine_task(store: Any, engine: CompilationEngine,
+                        done: Callable[[Any, Optional[BaseException]], None]) -> QgsTask:
+    """Bring *engine* up to date with what changed since it was read (someone's approval,
+    rejection, correction or redaction) by merging the delta; a full load when a delta will not do
+    (many changes, a new category or organisation)."""
+
+    def work(task: QgsTask) -> CompilationEngine:
+        own = store.reopen()
+        try:
+            delta = None
+            if engine.change_token is not None:
+                delta = own.approved_changes(engine.change_token, engine.columns.category_codes,
+                                             engine.columns.organisation_codes)
+            if delta is None:
+                return _load_engine(own, task)
+            return engine.with_changes(delta)
+        finally:
+            own.close()
+
+    return function_task("EST: refresh approved events", work, done)
 
 
 def recompute_task(engine: Any, compilation_filter: CompilationFilter, density: Optional[DensitySpec],
                    done: Callable[[Optional[CompilationResult], Optional[BaseException]], None], *,
-                   week: Optional[str] = None, hotspots: bool = True) -> FunctionTask:
+                   week: Optional[str] = None, hotspots: bool = True) -> QgsTask:
     """One filter change: counts, chart data, heat map and Gi* hot-spots."""
 
     def work(task: QgsTask) -> CompilationResult:
         return engine.compute(compilation_filter, week=week, density=density, hotspots=hotspots,
                               is_cancelled=task.isCanceled)
 
-    return FunctionTask("EST: compile", work, done)
+    return function_task("EST: compile", work, done)
 
 
 class TaskKeeper:
@@ -92,11 +117,11 @@ class TaskKeeper:
     referenced — and cancels the previous task of the same kind when a newer one starts."""
 
     def __init__(self) -> None:
-        self.running: dict[str, FunctionTask] = {}  # the current task of each kind
-        self.alive: set[FunctionTask] = set()  # every task QGIS has not finished with
+        self.running: dict[str, QgsTask] = {}  # the current task of each kind
+        self.alive: set[QgsTask] = set()  # every task QGIS has not finished with
         self.generation: dict[str, int] = {}
 
-    def start(self, kind: str, task: FunctionTask) -> int:
+    def start(self, kind: str, task: QgsTask) -> int:
         previous = self.running.get(kind)
         if previous is not None:
             previous.cancel()
@@ -109,7 +134,7 @@ class TaskKeeper:
         QgsApplication.taskManager().addTask(task)
         return generation
 
-    def _forget(self, kind: str, task: FunctionTask) -> None:
+    def _forget(self, kind: str, task: QgsTask) -> None:
         self.alive.discard(task)
         if self.running.get(kind) is task:
             del self.running[kind]

@@ -23,6 +23,7 @@ from qgis.core import (
     QgsPointXY,
     QgsProject,
     QgsRectangle,
+    QgsTask,
     QgsVectorLayer,
     QgsWkbTypes,
 )
@@ -56,7 +57,7 @@ from ..core.errors import EstError
 from ..core.filters import CompilationFilter
 from ..core.i18n import format_number, tr
 from ..core.reference import districts
-from ..core.tasks import FunctionTask, TaskKeeper, load_engine_task, recompute_task
+from ..core.tasks import TaskKeeper, function_task, load_engine_task, recompute_task, refresh_engine_task
 from .charts import (
     BarChart,
     MatrixChart,
@@ -313,7 +314,7 @@ class CompilationDock(QgsDockWidget):
         self.tasks.start("load", load_engine_task(store, done))
 
     def poll_changes(self) -> bool:
-        """Reload when someone (here or elsewhere) changed events since the last load; True if so."""
+        """Merge what someone (here or elsewhere) changed since the last read; True if there was something."""
         store = self.session.store
         if store is None or self.tasks.running or not self.isVisible():
             return False
@@ -323,7 +324,19 @@ class CompilationDock(QgsDockWidget):
             return False
         if marker == self._marker:
             return False
-        self.reload()
+        if self.engine is None or self.engine.change_token is None:
+            self.reload()
+            return True
+        self._marker = marker
+
+        def done(engine: Any, error: Optional[BaseException]) -> None:
+            if error is not None or engine is None:  # e.g. a lost connection: the next poll tries again
+                self._marker = None
+                return
+            self.engine = engine
+            self.recompute()
+
+        self.tasks.start("load", refresh_engine_task(store, self.engine, done))
         return True
 
     # -- filter ----------------------------------------------------------------------------
@@ -725,7 +738,7 @@ class CompilationDock(QgsDockWidget):
         """The fids of the events the active filter selects (the map's and charts' events)."""
         return [int(v) for v in self._selected_fids()]
 
-    def export_events(self, path: Path | str) -> FunctionTask:
+    def export_events(self, path: Path | str) -> QgsTask:
         """CSV or GeoPackage (by suffix) of the filtered events, in a task."""
         path = Path(path)
         store = self.session.store
@@ -740,7 +753,7 @@ class CompilationDock(QgsDockWidget):
 
         return self._start_export(work, path)
 
-    def export_hotspots(self, path: Path | str) -> FunctionTask:
+    def export_hotspots(self, path: Path | str) -> QgsTask:
         path = Path(path)
         result = self.result
         epsg = int(self.session.store.settings.epsg)
@@ -755,7 +768,7 @@ class CompilationDock(QgsDockWidget):
 
         return self._start_export(work, path)
 
-    def export_density(self, path: Path | str) -> FunctionTask:
+    def export_density(self, path: Path | str) -> QgsTask:
         path = Path(path)
         result = self.result
         epsg = int(self.session.store.settings.epsg)
@@ -773,7 +786,7 @@ class CompilationDock(QgsDockWidget):
         names = ("weekly_trend", "categories", "organisations", "weekdays", "weekday_hour")
         return [export_chart(chart, directory / f"{name}{suffix}") for name, chart in zip(names, self.charts)]
 
-    def _start_export(self, work: Any, path: Path) -> FunctionTask:
+    def _start_export(self, work: Any, path: Path) -> QgsTask:
         described = self.panel.summary.text()
 
         def done(count: Any, error: Optional[BaseException]) -> None:
@@ -788,7 +801,7 @@ class CompilationDock(QgsDockWidget):
                 except EstError as refused:
                     self.session.message.emit(refused.message(), 1)
 
-        task = FunctionTask(f"EST: export {path.name}", work, done)
+        task = function_task(f"EST: export {path.name}", work, done)
         self.tasks.start(f"export:{path}", task)
         return task
 

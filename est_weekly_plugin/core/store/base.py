@@ -21,6 +21,7 @@ from ..errors import DatabaseUnavailable, EstError, SchemaError
 from ..model import Category, Event, EventColumns, Organisation, Status
 from ..reference import default_categories, default_organisations, municipality
 from ..validation import Extent, ValidationContext
+from .changes import ChangeFeed
 from .privacy_ops import PrivacyOps
 from .values import (  # noqa: F401 - re-exported: where callers have always found them
     EVENT_FIELDS,
@@ -68,7 +69,7 @@ class StoreSettings:
     epsg: int
 
 
-class EventStore(EventWriting, PrivacyOps, ABC):
+class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
     """The EST database: events, reference data, review, audit log and columnar reads."""
 
     dialect: str = ""
@@ -487,11 +488,13 @@ class EventStore(EventWriting, PrivacyOps, ABC):
 
     def approved_events_by_fid(self, fids: Sequence[int]) -> list[Event]:
         """Approved events by fid, as this login may see them (the compilation view): exports."""
-        part = [int(v) for v in fids]
-        if not part:
-            return []
-        sql = f"{self._select_events_sql('approved_events')} WHERE fid IN ({', '.join('?' for _ in part)}) ORDER BY fid"
-        return [self._row_to_event(row) for row in self._query(sql, part)]
+        wanted = sorted({int(v) for v in fids})
+        events: list[Event] = []
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            part = wanted[start:start + 500]
+            sql = f"{self._select_events_sql('approved_events')} WHERE fid IN ({', '.join('?' for _ in part)}) ORDER BY fid"
+            events.extend(self._row_to_event(row) for row in self._query(sql, part))
+        return events
 
     def common_place_name(self, x: float, y: float, half: float, date_from: dt.date, date_to: dt.date) -> str:
         """The place name reporters used most often for approved events within a square of

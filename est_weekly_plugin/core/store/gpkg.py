@@ -48,7 +48,7 @@ from .gpkg_codec import (  # noqa: F401 - network_share and decode_point are re-
     timestamps,
 )
 from .privacy_ops import blank_changes, scrub_changes
-from .values import columns_from_arrays, utc_now
+from .values import columns_from_arrays, columns_of_events, utc_now
 
 
 class GeoPackageStore(EventStore):
@@ -298,6 +298,15 @@ class GeoPackageStore(EventStore):
 
     def change_marker(self) -> int:
         return int(self._query("SELECT coalesce(max(id), 0) FROM audit_log")[0][0] or 0)
+
+    def change_token(self) -> int:
+        """The newest audit row: SQLite has one writer at a time, so ids commit in order."""
+        return self.change_marker()
+
+    def _changed_event_fids(self, token: int) -> list[int]:
+        rows = self._query("SELECT DISTINCT e.fid FROM audit_log a JOIN events e ON e.uuid = a.subject_uuid "
+                           "WHERE a.id > ? AND a.subject = 'event'", (int(token),))
+        return [int(row[0]) for row in rows]
 
     def _log_export(self, cursor: Any, what: str, filter_text: str, rows: int, actor: str) -> None:
         self._insert_audit(cursor, "export", what, "export", actor, {"filter": filter_text, "rows": rows}, None)
@@ -568,16 +577,4 @@ class GeoPackageStore(EventStore):
     def _load_columns_slow(self, status: Status | None, categories: list[str],
                            organisations: list[str]) -> EventColumns:
         """Row by row, for files where another program wrote points with envelopes or big-endian."""
-        events = sorted(self.events(status), key=lambda e: e.fid or 0)
-        index_cat = {code: i for i, code in enumerate(categories)}
-        index_org = {code: i for i, code in enumerate(organisations)}
-        from ..model import day_number, minute_of_day
-
-        mf = np.array([minute_of_day(e.time_from) + 1 for e in events])
-        mt = np.array([minute_of_day(e.time_to or e.time_from) + 1 for e in events])
-        return columns_from_arrays(
-            np.array([e.fid for e in events]), np.array([e.x for e in events]), np.array([e.y for e in events]),
-            np.array([day_number(e.event_date) for e in events]), mf, mt,
-            np.array([index_cat[e.category] for e in events]), np.array([index_org[e.organisation] for e in events]),
-            categories, organisations,
-        )
+        return columns_of_events(self.events(status), categories, organisations)

@@ -247,6 +247,14 @@ class PostgisStore(PgLogins, EventStore):
     def change_marker(self) -> int:
         return int(self._query(f"SELECT {S}.change_marker()")[0][0] or 0)
 
+    def change_token(self) -> int:
+        """The oldest transaction still running: every change by it or a newer one is "since"."""
+        return int(self._query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8")[0][0])
+
+    def _changed_event_fids(self, token: int) -> list[int]:
+        rows = self._query(f"SELECT {S}.changed_event_fids(?::text::xid8)", (str(int(token)),))
+        return [int(row[0]) for row in rows]
+
     def _log_export(self, cursor: Any, what: str, filter_text: str, rows: int, actor: str) -> None:
         cursor.execute(f"SELECT {S}.log_export(%s, %s, %s)", (what, filter_text, rows))
 

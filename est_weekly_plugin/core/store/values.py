@@ -163,3 +163,25 @@ def columns_from_arrays(fid: Any, x: Any, y: Any, day: Any, mf_plus1: Any, mt_pl
         category_codes=categories,
         organisation_codes=organisations,
     )
+
+
+def columns_of_events(events: Sequence[Event], categories: list[str], organisations: list[str]) -> EventColumns:
+    """EventColumns from Event objects (few events, or files another program wrote).
+
+    Raises KeyError when an event's category or organisation is not in the given lists.
+    """
+    from ..model import day_number, minute_of_day
+
+    ordered = sorted(events, key=lambda e: e.fid or 0)
+    index_cat = {code: i for i, code in enumerate(categories)}
+    index_org = {code: i for i, code in enumerate(organisations)}
+    return columns_from_arrays(
+        np.array([e.fid for e in ordered], dtype=np.int64), np.array([e.x for e in ordered], dtype=np.float64),
+        np.array([e.y for e in ordered], dtype=np.float64),
+        np.array([day_number(e.event_date) for e in ordered], dtype=np.int32),
+        np.array([minute_of_day(e.time_from) + 1 for e in ordered], dtype=np.int32),
+        np.array([minute_of_day(e.time_to or e.time_from) + 1 for e in ordered], dtype=np.int32),
+        np.array([index_cat[e.category] for e in ordered], dtype=np.int16),
+        np.array([index_org[e.organisation] for e in ordered], dtype=np.int16),
+        categories, organisations,
+    )

@@ -1,0 +1,30 @@
+"""Schema v6: a change feed, so the compilation stays current without reloading a million events.
+
+Every audit row of an event (v4: written by the database, for every client) now also records the
+transaction that wrote it (``xact``, a 64-bit ``xid8`` that never wraps). A client remembers the
+oldest transaction still running when it last read (``pg_snapshot_xmin``); every event changed
+since is then exactly the audit rows whose transaction is that one or newer — transactions that
+committed out of order included, which an ``updated_at`` or id watermark would miss.
+
+``est.changed_event_fids`` reveals only the internal numbers of changed events; what a login may
+see of them is read through the compilation view, where row-level security applies.
+A GeoPackage has one writer at a time, so its audit ids already commit in order (no migration).
+"""
+
+from __future__ import annotations
+
+S = "est"
+
+PG_V6 = (
+    f"ALTER TABLE {S}.audit_log ADD COLUMN xact xid8",  # older rows: NULL, never "changed since"
+    f"ALTER TABLE {S}.audit_log ALTER COLUMN xact SET DEFAULT pg_current_xact_id()",
+    f"CREATE INDEX audit_log_event_xact ON {S}.audit_log (xact) WHERE subject = 'event'",
+    f"""CREATE OR REPLACE FUNCTION {S}.changed_event_fids(since xid8) RETURNS SETOF bigint
+        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+        SELECT DISTINCT e.fid FROM {S}.audit_log a JOIN {S}.events e ON e.uuid = a.subject_uuid
+        WHERE a.subject = 'event' AND a.xact >= since $$""",
+    f"REVOKE ALL ON FUNCTION {S}.changed_event_fids(xid8) FROM PUBLIC",
+    f"GRANT EXECUTE ON FUNCTION {S}.changed_event_fids(xid8) TO est_viewer",
+)
+
+GPKG_V6: tuple[str, ...] = ()
