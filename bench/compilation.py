@@ -167,9 +167,9 @@ def main(argv=None) -> int:
 
     from est_weekly_plugin.core.compilation import CompilationEngine, density_spec_for
     from est_weekly_plugin.core.demo import demo_batch
+    from est_weekly_plugin.core.density import write_geotiff
     from est_weekly_plugin.core.reference import municipality
     from est_weekly_plugin.core.store import GeoPackageStore
-    from est_weekly_plugin.core.density import write_geotiff
 
     base_rss = rss_mb()
     print(f"QGIS started: RSS {base_rss:.0f} MiB; CPU cores {os.cpu_count()}")
