@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 from conftest import TODAY
 from qgis.core import QgsMapRendererParallelJob, QgsProject, QgsRasterLayer, QgsRectangle, QgsVectorLayer
@@ -381,8 +382,25 @@ def test_another_users_approval_shows_without_a_manual_reload(backend, request, 
             other.review(saved.uuid, saved.version, "granskare.gun", Status.APPROVED, today=TODAY)
         finally:
             other.close()
+        loads = []
+        real_load = type(store).load_columns
+        monkeypatch.setattr(type(store), "load_columns", lambda self, *a, **k: loads.append(1) or real_load(self, *a, **k))
+        first_token = widget.engine.change_token
         assert widget.poll_changes()
         assert widget.wait_until_idle()
         assert widget.result.count == before + 1
+        assert loads == [] and widget.engine.change_token != first_token  # merged, not reloaded
+        assert saved.fid in widget.engine.columns.fid
+        size = len(widget.engine)
+        again = store.reopen()
+        try:  # a correction elsewhere: the event changes category in place
+            event = again.get(saved.uuid)
+            again.update_event(event.uuid, event.version, "granskare.gun", as_reporter=False, category="narkotika")
+        finally:
+            again.close()
+        assert widget.poll_changes() and widget.wait_until_idle()
+        assert loads == [] and len(widget.engine) == size  # changed in place
+        narcotics = widget.engine.columns.category_codes.index("narkotika")
+        assert widget.engine.columns.category[np.searchsorted(widget.engine.columns.fid, saved.fid)] == narcotics
     finally:
         widget.shutdown()

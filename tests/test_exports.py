@@ -18,8 +18,8 @@ from est_weekly_plugin.core.reference import municipality
 
 def test_exports_honour_the_filter(store, tmp_path) -> None:
     store.insert_batch(demo_batch(3_000, end_date=TODAY - dt.timedelta(days=1), seed=5), today=TODAY)
-    columns = store.load_columns()
-    engine = CompilationEngine(columns)
+    engine = CompilationEngine(store.load_columns())
+    columns = engine.columns  # result.index counts into the engine's own (fid-ordered) columns
     f = CompilationFilter(categories=["skadegorelse", "klotter"], weekdays=[4, 5, 6])
     result = engine.compute(f, density=density_spec_for(municipality()["urban_core"], max_pixels=50_000),
                             hotspots=True)

@@ -529,3 +529,19 @@ def test_postgis_v3_logins_keep_their_role_after_the_upgrade(pg_info):
             cursor.execute("DROP OWNED BY gammal_granskare")
             cursor.execute("DROP ROLE gammal_granskare")
         upgraded.close()
+
+
+def test_times_at_the_edges_of_the_day_load_exactly(store):
+    for time_from, time_to in ((dt.time(0, 0), dt.time(23, 59)), (None, None), (dt.time(23, 59), None)):
+        saved = store.submit(make_event(time_from=time_from, time_to=time_to), actor="bo", today=TODAY)
+        store.review(saved.uuid, saved.version, "granskare.gun", Status.APPROVED, today=TODAY)
+    columns = store.load_columns()
+    assert sorted(zip(columns.minute_from.tolist(), columns.minute_to.tolist())) == [(-1, -1), (0, 1439), (1439, 1439)]
+
+
+def test_codes_read_by_hash_fall_back_when_two_codes_share_one():
+    from est_weekly_plugin.core.store.pg_copy import code_positions
+
+    hashes = np.array([7, -3, 7, 99])
+    assert code_positions(hashes, [-3, 7]).tolist() == [1, 0, 1, -1]
+    assert code_positions(hashes, [7, 7]) is None

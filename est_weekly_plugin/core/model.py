@@ -149,6 +149,14 @@ class EventColumns:
         )
 
     @staticmethod
+    def concatenate(parts: list[EventColumns]) -> EventColumns:
+        """One set of columns from parts read separately (all coded with the same lists)."""
+        first = parts[0]
+        names = ("fid", "x", "y", "category", "organisation", "day", "weekday", "minute_from", "minute_to")
+        return EventColumns(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in names},
+                            category_codes=first.category_codes, organisation_codes=first.organisation_codes)
+
+    @staticmethod
     def empty(category_codes: list[str], organisation_codes: list[str]) -> EventColumns:
         return EventColumns(
             fid=np.zeros(0, np.int64),

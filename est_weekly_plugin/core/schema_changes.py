@@ -19,10 +19,14 @@ PG_V6 = (
     f"ALTER TABLE {S}.audit_log ADD COLUMN xact xid8",  # older rows: NULL, never "changed since"
     f"ALTER TABLE {S}.audit_log ALTER COLUMN xact SET DEFAULT pg_current_xact_id()",
     f"CREATE INDEX audit_log_event_xact ON {S}.audit_log (xact) WHERE subject = 'event'",
+    # planned at each call with the token's value (EXECUTE … USING): a generic plan for "xact >= $1"
+    # would scan the whole log
     f"""CREATE OR REPLACE FUNCTION {S}.changed_event_fids(since xid8) RETURNS SETOF bigint
-        LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-        SELECT DISTINCT e.fid FROM {S}.audit_log a JOIN {S}.events e ON e.uuid = a.subject_uuid
-        WHERE a.subject = 'event' AND a.xact >= since $$""",
+        LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+        BEGIN
+            RETURN QUERY EXECUTE 'SELECT DISTINCT e.fid FROM {S}.audit_log a JOIN {S}.events e ON e.uuid = a.subject_uuid
+                                  WHERE a.subject = ''event'' AND a.xact >= $1' USING since;
+        END $$""",
     f"REVOKE ALL ON FUNCTION {S}.changed_event_fids(xid8) FROM PUBLIC",
     f"GRANT EXECUTE ON FUNCTION {S}.changed_event_fids(xid8) TO est_viewer",
 )

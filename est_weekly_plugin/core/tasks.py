@@ -11,11 +11,15 @@ result ignored even if it finishes first.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, Callable, Optional
 
 from qgis.core import QgsApplication, QgsTask
 
 from .compilation import Cancelled, CompilationEngine, CompilationResult, DensitySpec
+from .errors import EstError
 from .filters import CompilationFilter
 from .model import Status
 from .weekly import AnalysisSettings, engine_for
@@ -77,15 +81,57 @@ def _load_engine(store: Any, task: QgsTask) -> CompilationEngine:
     return engine
 
 
-def refresh_engine_task(store: Any, engine: CompilationEngine,
+class KeptConnection:
+    """A connection of its own for one kind of recurring background work (the refresh every few
+    seconds): opened by the first task, reused by the next — connecting and logging in cost more
+    than the refresh itself — and used by one task at a time."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._own: Any = None
+        self._lock = threading.Lock()
+        self._closing = False
+
+    @contextmanager
+    def use(self) -> Iterator[Any]:
+        with self._lock:
+            if self._closing:
+                raise Cancelled()
+            if self._own is None:
+                self._own = self.store.reopen()
+            try:
+                yield self._own
+            except EstError:  # e.g. a lost connection: the next task opens a new one
+                self._close()
+                raise
+            finally:
+                if self._closing:
+                    self._close()
+
+    def _close(self) -> None:
+        own, self._own = self._own, None
+        if own is not None:
+            with suppress(Exception):
+                own.close()
+
+    def close(self) -> None:
+        """Close it now, or when the task using it ends (never waits: called on the main thread)."""
+        self._closing = True
+        if self._lock.acquire(blocking=False):
+            try:
+                self._close()
+            finally:
+                self._lock.release()
+
+
+def refresh_engine_task(connection: KeptConnection, engine: CompilationEngine,
                         done: Callable[[Any, Optional[BaseException]], None]) -> QgsTask:
     """Bring *engine* up to date with what changed since it was read (someone's approval,
     rejection, correction or redaction) by merging the delta; a full load when a delta will not do
     (many changes, a new category or organisation)."""
 
     def work(task: QgsTask) -> CompilationEngine:
-        own = store.reopen()
-        try:
+        with connection.use() as own:
             delta = None
             if engine.change_token is not None:
                 delta = own.approved_changes(engine.change_token, engine.columns.category_codes,
@@ -93,8 +139,6 @@ def refresh_engine_task(store: Any, engine: CompilationEngine,
             if delta is None:
                 return _load_engine(own, task)
             return engine.with_changes(delta)
-        finally:
-            own.close()
 
     return function_task("EST: refresh approved events", work, done)
 

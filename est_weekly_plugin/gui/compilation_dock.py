@@ -57,7 +57,14 @@ from ..core.errors import EstError
 from ..core.filters import CompilationFilter
 from ..core.i18n import format_number, tr
 from ..core.reference import districts
-from ..core.tasks import TaskKeeper, function_task, load_engine_task, recompute_task, refresh_engine_task
+from ..core.tasks import (
+    KeptConnection,
+    TaskKeeper,
+    function_task,
+    load_engine_task,
+    recompute_task,
+    refresh_engine_task,
+)
 from .charts import (
     BarChart,
     MatrixChart,
@@ -123,6 +130,7 @@ class CompilationDock(QgsDockWidget):
         self.iface = iface
         self.session = session
         self.engine: Any = None
+        self._refresh_connection: Optional[KeptConnection] = None  # the refresh task's own connection
         self.result: Optional[CompilationResult] = None
         self.filter = CompilationFilter()
         self.tasks = TaskKeeper()
@@ -149,7 +157,7 @@ class CompilationDock(QgsDockWidget):
         self._watch.timeout.connect(self.poll_changes)
         self._watch.start()
         session.store_changed.connect(self.reload)
-        session.events_changed.connect(self.reload)
+        session.events_changed.connect(self.refresh)
         if iface is not None and iface.mapCanvas() is not None:
             iface.mapCanvas().extentsChanged.connect(self._extent_changed)
         self.reload()
@@ -288,6 +296,9 @@ class CompilationDock(QgsDockWidget):
         self.tasks.cancel_all()
         self.engine = None
         store = self.session.store
+        if self._refresh_connection is not None:
+            self._refresh_connection.close()
+        self._refresh_connection = KeptConnection(store) if store is not None else None
         self.role_label.setText(self.session.role_note() if store is not None else "")
         if store is None:
             self.status.setText(tr("compilation.dock.no_store"))
@@ -324,10 +335,15 @@ class CompilationDock(QgsDockWidget):
             return False
         if marker == self._marker:
             return False
-        if self.engine is None or self.engine.change_token is None:
-            self.reload()
-            return True
         self._marker = marker
+        self.refresh()
+        return True
+
+    def refresh(self) -> None:
+        """Merge what changed since the engine read the events (a full load when there is no engine)."""
+        if self.engine is None or self.engine.change_token is None or self._refresh_connection is None:
+            self.reload()
+            return
 
         def done(engine: Any, error: Optional[BaseException]) -> None:
             if error is not None or engine is None:  # e.g. a lost connection: the next poll tries again
@@ -336,8 +352,7 @@ class CompilationDock(QgsDockWidget):
             self.engine = engine
             self.recompute()
 
-        self.tasks.start("load", refresh_engine_task(store, self.engine, done))
-        return True
+        self.tasks.start("load", refresh_engine_task(self._refresh_connection, self.engine, done))
 
     # -- filter ----------------------------------------------------------------------------
     def set_filter(self, compilation_filter: CompilationFilter) -> None:
@@ -841,7 +856,9 @@ class CompilationDock(QgsDockWidget):
         self.tasks.cancel_all()
         self._debounce.stop()
         self._watch.stop()
-        for signal, slot in ((self.session.store_changed, self.reload), (self.session.events_changed, self.reload)):
+        if self._refresh_connection is not None:
+            self._refresh_connection.close()
+        for signal, slot in ((self.session.store_changed, self.reload), (self.session.events_changed, self.refresh)):
             try:
                 signal.disconnect(slot)
             except (TypeError, RuntimeError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model import ColumnsDelta, Event
+from ..model import ColumnsDelta, Event, EventColumns
 from .values import columns_of_events
 
 # Above this many changed events a full reload is as quick as merging them.
@@ -31,20 +31,31 @@ class ChangeFeed:
     @abstractmethod
     def _changed_event_fids(self, token: int) -> list[int]: ...
 
+    def _token_and_changed_fids(self, token: int) -> tuple[int, list[int]]:
+        """(a new token, the fids changed since *token*): the new token first, so nothing falls between."""
+        new_token = self.change_token()
+        return new_token, self._changed_event_fids(token)
+
     @abstractmethod
     def approved_events_by_fid(self, fids: Sequence[int]) -> list[Event]: ...
+
+    def _approved_columns_by_fid(self, fids: Sequence[int], categories: list[str],
+                                 organisations: list[str]) -> EventColumns | None:
+        """The approved events among *fids* this login may see, as columns; None for an unknown code."""
+        events: list[Any] = self.approved_events_by_fid(fids) if fids else []
+        try:
+            return columns_of_events(events, categories, organisations)
+        except KeyError:
+            return None
 
     def approved_changes(self, token: int, categories: list[str], organisations: list[str]) -> ColumnsDelta | None:
         """The events changed since *token*, those approved now as columns coded with the given
         lists; None when a full reload is the better answer (too many changes, a new category
         or organisation)."""
-        new_token = self.change_token()
-        fids = self._changed_event_fids(token)
+        new_token, fids = self._token_and_changed_fids(token)
         if len(fids) > MAX_DELTA_EVENTS:
             return None
-        events: list[Any] = self.approved_events_by_fid(fids) if fids else []
-        try:
-            columns = columns_of_events(events, categories, organisations)
-        except KeyError:
+        columns = self._approved_columns_by_fid(fids, categories, organisations)
+        if columns is None:
             return None
         return ColumnsDelta(token=new_token, changed_fids=np.asarray(sorted(fids), dtype=np.int64), columns=columns)

@@ -305,7 +305,7 @@ class GeoPackageStore(EventStore):
 
     def _changed_event_fids(self, token: int) -> list[int]:
         rows = self._query("SELECT DISTINCT e.fid FROM audit_log a JOIN events e ON e.uuid = a.subject_uuid "
-                           "WHERE a.id > ? AND a.subject = 'event'", (int(token),))
+                           "WHERE a.id > ? AND +a.subject = 'event'", (int(token),))  # + : by id range, not by subject
         return [int(row[0]) for row in rows]
 
     def _log_export(self, cursor: Any, what: str, filter_text: str, rows: int, actor: str) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..batch import EventBatch
+from ..model import EventColumns
+from .values import columns_from_arrays
 
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -30,8 +32,7 @@ def decode_raw_rows(data: bytes) -> np.ndarray | None:
         return None
     rows = np.frombuffer(data, dtype=_RAW_ROW, offset=len(COPY_HEADER), count=body // _RAW_ROW.itemsize)
     expected = {"nfields": 7, "fid_len": 8, "geom_len": 25, "order": 1, "type": 0x20000001, "day_len": 4,
-                "mf_len": 16, "mt_len": 16, "cat_len": 2, "org_len": 2, "mf_days": 0, "mf_months": 0,
-                "mt_days": 0, "mt_months": 0}
+                "mf_len": 8, "mt_len": 8, "cat_len": 4, "org_len": 4}
     if any((rows[name] != value).any() for name, value in expected.items()):
         return None
     return rows
@@ -141,12 +142,50 @@ COPY_ROW = np.dtype(
 
 
 # One row of ``_raw_columns_sql``: fid, EWKB point (little-endian, with SRID), date (days since
-# 2000-01-01), minutes as intervals (microseconds, days, months), category and organisation index.
+# 2000-01-01), start and end as ``time`` (microseconds after midnight; 24:00 stands for unknown),
+# category and organisation as ``hashtext`` values (mapped to list positions by the client).
 PG_EPOCH_DAYS = 10957  # 2000-01-01 − 1970-01-01
+UNKNOWN_TIME_SQL = "time '24:00'"
+_MICROSECONDS_PER_MINUTE = 60_000_000
 _RAW_ROW = np.dtype(
     [("nfields", ">i2"), ("fid_len", ">i4"), ("fid", ">i8"), ("geom_len", ">i4"), ("order", "u1"), ("type", "<u4"),
      ("srid", "<u4"), ("x", "<f8"), ("y", "<f8"), ("day_len", ">i4"), ("day", ">i4"),
-     ("mf_len", ">i4"), ("mf", ">i8"), ("mf_days", ">i4"), ("mf_months", ">i4"),
-     ("mt_len", ">i4"), ("mt", ">i8"), ("mt_days", ">i4"), ("mt_months", ">i4"),
-     ("cat_len", ">i4"), ("cat", ">i2"), ("org_len", ">i4"), ("org", ">i2")]
+     ("mf_len", ">i4"), ("mf", ">i8"), ("mt_len", ">i4"), ("mt", ">i8"),
+     ("cat_len", ">i4"), ("cat", ">i4"), ("org_len", ">i4"), ("org", ">i4")]
 )
+
+
+def minutes_plus_one(microseconds: np.ndarray) -> np.ndarray:
+    """Minute of the day + 1 from ``time`` microseconds; 0 (unknown) for the 24:00 stand-in."""
+    minutes = microseconds // _MICROSECONDS_PER_MINUTE
+    return np.where(minutes >= 1440, 0, minutes + 1)
+
+
+CODE_HASHES_SQL = "SELECT hashtext(code) FROM unnest(%s::text[]) WITH ORDINALITY AS t (code, i) ORDER BY i"
+
+
+def columns_from_raw(raw: np.ndarray, hashes: list[int], categories: list[str],
+                     organisations: list[str]) -> EventColumns | None:
+    """EventColumns from decoded raw rows (*hashes*: ``CODE_HASHES_SQL`` of categories + organisations);
+    None when two codes share a hash."""
+    category = code_positions(raw["cat"].astype(np.int64), hashes[:len(categories)])
+    organisation = code_positions(raw["org"].astype(np.int64), hashes[len(categories):])
+    if category is None or organisation is None:
+        return None
+    return columns_from_arrays(raw["fid"], raw["x"], raw["y"], raw["day"].astype(np.int32) + PG_EPOCH_DAYS,
+                               minutes_plus_one(raw["mf"]), minutes_plus_one(raw["mt"]), category, organisation,
+                               categories, organisations)
+
+
+def code_positions(hashes: np.ndarray, code_hashes: list[int]) -> np.ndarray | None:
+    """Each row's position in the code list from its ``hashtext``; -1 for a code not in the list.
+    None when two codes of the list share a hash (then the caller reads codes another way)."""
+    known = np.asarray(code_hashes, dtype=np.int64)
+    if np.unique(known).size != known.size:
+        return None
+    if not known.size:
+        return np.full(hashes.shape, -1, dtype=np.int16)
+    order = np.argsort(known)
+    ordered = known[order]
+    at = np.minimum(np.searchsorted(ordered, hashes), known.size - 1)
+    return np.where(ordered[at] == hashes, order[at], -1).astype(np.int16)

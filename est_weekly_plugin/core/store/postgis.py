@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,13 +18,16 @@ import numpy as np
 from .. import schema
 from ..batch import EventBatch
 from ..errors import DatabaseUnavailable, EstError, SchemaError
-from ..model import EventColumns, Role, Status
+from ..model import Role
 from ..reference import municipality
 from ..validation import Extent
 from .base import SETUP_ACTOR, EventStore, StoreSettings
-from .pg_copy import COPY_HEADER, COPY_ROW, PG_EPOCH_DAYS, CopyText, copy_out, decode_raw_rows
+from .pg_columns import PgColumnarRead
+from .pg_copy import (
+    CopyText,
+)
 from .pg_logins import PgLogins
-from .values import columns_from_arrays, parse_wkt
+from .values import parse_wkt
 
 S = schema.PG_SCHEMA
 
@@ -96,7 +98,7 @@ def _credentials_from_authcfg(authcfg: str) -> tuple[str, str]:
     return config.config("username", ""), config.config("password", "")
 
 
-class PostgisStore(PgLogins, EventStore):
+class PostgisStore(PgLogins, PgColumnarRead, EventStore):
     dialect = schema.POSTGIS
 
     def __init__(self, connection: Any, info: PgConnectionInfo) -> None:
@@ -250,10 +252,6 @@ class PostgisStore(PgLogins, EventStore):
     def change_token(self) -> int:
         """The oldest transaction still running: every change by it or a newer one is "since"."""
         return int(self._query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::int8")[0][0])
-
-    def _changed_event_fids(self, token: int) -> list[int]:
-        rows = self._query(f"SELECT {S}.changed_event_fids(?::text::xid8)", (str(int(token)),))
-        return [int(row[0]) for row in rows]
 
     def _log_export(self, cursor: Any, what: str, filter_text: str, rows: int, actor: str) -> None:
         cursor.execute(f"SELECT {S}.log_export(%s, %s, %s)", (what, filter_text, rows))
@@ -442,143 +440,9 @@ class PostgisStore(PgLogins, EventStore):
             size=1 << 20,
         )
 
-    # ------------------------------------------------------------------ columnar read (binary COPY)
-    _PARALLEL_MIN_ROWS = 200_000
-
     def close(self) -> None:
         self._abandon_reader()
         super().close()
-
-    def _reader_connection(self) -> Any:
-        """A second connection for parallel reads, opened once and kept."""
-        reader = self._reader
-        if reader is None or reader.closed:
-            reader = self._reader = self._connect(self.info)
-        return reader
-
-    def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
-        """All events of *status* as numpy columns: binary COPY of raw values, decoded by numpy.
-
-        The server sends raw fid, EWKB point, date and minutes as intervals, and maps category and
-        organisation codes through a hash join, so it evaluates almost nothing per row. Large tables
-        are read in two halves of the fid range over two connections sharing one snapshot
-        (REPEATABLE READ + ``pg_export_snapshot``), so both cores work and the halves are consistent.
-        """
-        categories = [c.code for c in self.categories()]
-        organisations = [o.code for o in self.organisations()]
-        with self._cursor() as cursor:
-            sql = self._raw_columns_sql(cursor, status, categories, organisations)
-            buffers = self._copy_out_parallel(cursor, sql)
-        rows = [decode_raw_rows(buffer) for buffer in buffers]
-        if any(part is None for part in rows):  # not plain 2D points with SRID: let PostGIS take them apart
-            return self._load_columns_plain(status, categories, organisations)
-        parts = [part for part in rows if len(part)]
-        if not parts:
-            return EventColumns.empty(categories, organisations)
-        raw = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        return columns_from_arrays(
-            raw["fid"], raw["x"], raw["y"], raw["day"].astype(np.int32) + PG_EPOCH_DAYS,
-            raw["mf"] // 60_000_000 + 1, raw["mt"] // 60_000_000 + 1, raw["cat"], raw["org"],
-            categories, organisations,
-        )
-
-    def _raw_columns_sql(self, cursor: Any, status: Status | None, categories: list[str],
-                         organisations: list[str]) -> tuple[str, str, str]:
-        """COPY … TO STDOUT (FORMAT binary) as (head, tail) around a condition on ``e.fid``."""
-        def lookup(codes: list[str]) -> str:
-            if not codes:
-                return "(SELECT NULL::text, NULL::int2 WHERE false)"
-            rows = ", ".join(cursor.mogrify("(%s, %s::int2)", pair).decode() for pair in zip(codes, range(len(codes))))
-            return f"(VALUES {rows})"
-
-        where = cursor.mogrify("e.status = %s AND ", (Status(status).value,)).decode() if status else ""
-        source = _source(status)
-        if status == Status.APPROVED:
-            where = ""  # the view holds approved events only
-        minutes = "{} - time '00:00'"
-        head = (
-            f"COPY (SELECT e.fid, e.geom, e.event_date, "
-            f"coalesce({minutes.format('e.time_from')}, interval '-1 minute'), "
-            f"coalesce({minutes.format('e.time_to')}, {minutes.format('e.time_from')}, interval '-1 minute'), "
-            "coalesce(c.i, -1::int2), coalesce(o.i, -1::int2) "
-            f"FROM {source} e LEFT JOIN {lookup(categories)} AS c (code, i) ON c.code = e.category "
-            f"LEFT JOIN {lookup(organisations)} AS o (code, i) ON o.code = e.organisation "
-            f"WHERE {where}"
-        )
-        return head, ") TO STDOUT WITH (FORMAT binary)", source
-
-    def _copy_out_parallel(self, cursor: Any, sql: tuple[str, str, str]) -> list[bytes]:
-        """Run *sql* (head, tail around a fid condition; source) in two fid halves on two connections when large."""
-        head, tail, source = sql
-        cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            cursor.execute(f"SELECT * FROM {S}.approved_fid_range()" if source.endswith("approved_events")
-                           else f"SELECT min(fid), max(fid) FROM {source}")
-            low, high = cursor.fetchone()
-            if low is None or high - low < self._PARALLEL_MIN_ROWS:
-                return [copy_out(cursor, f"{head}true{tail}")]
-            middle = (low + high) // 2
-            try:
-                cursor.execute("SELECT pg_export_snapshot()")
-                snapshot = cursor.fetchone()[0]
-                reader = self._reader_connection()
-                reader_cursor = reader.cursor()
-                reader_cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                reader_cursor.execute("SET TRANSACTION SNAPSHOT %s", (snapshot,))
-            except Exception:  # noqa: BLE001 - no second connection (limits, standby …): read alone
-                self._abandon_reader()
-                return [copy_out(cursor, f"{head}true{tail}")]
-            try:
-                with ThreadPoolExecutor(1) as pool:  # leaving the block waits for the upper half
-                    upper = pool.submit(copy_out, reader_cursor, f"{head}e.fid > {int(middle)}{tail}")
-                    lower = copy_out(cursor, f"{head}e.fid <= {int(middle)}{tail}")
-                return [lower, upper.result()]
-            finally:
-                self._end_reader_transaction()
-        finally:
-            self._rollback()
-
-    def _end_reader_transaction(self) -> None:
-        try:
-            self._reader.cursor().execute("ROLLBACK")
-        except Exception:  # noqa: BLE001
-            self._abandon_reader()
-
-    def _abandon_reader(self) -> None:
-        reader, self._reader = self._reader, None
-        if reader is not None:
-            with suppress(Exception):  # closing a dead connection is not an error
-                reader.close()
-
-    def _load_columns_plain(self, status: Status | None, categories: list[str],
-                            organisations: list[str]) -> EventColumns:
-        """The general loader: PostGIS takes points apart (any geometry, any byte order)."""
-        with self._cursor() as cursor:
-            where = cursor.mogrify("WHERE status = %s", (Status(status).value,)).decode() if status else ""
-            cat_array = cursor.mogrify("%s::text[]", (categories,)).decode()
-            org_array = cursor.mogrify("%s::text[]", (organisations,)).decode()
-            minute = "coalesce((extract(hour from {c}) * 60 + extract(minute from {c}))::int4, {d})::int2"
-            mf = minute.format(c="time_from", d="-1")
-            mt = minute.format(c="time_to", d=mf)
-            sql = (
-                f"COPY (SELECT fid, ST_X(geom), ST_Y(geom), (event_date - DATE '1970-01-01')::int4, {mf}, {mt}, "
-                f"(coalesce(array_position({cat_array}, category), 0) - 1)::int2, "
-                f"(coalesce(array_position({org_array}, organisation), 0) - 1)::int2 "
-                f"FROM {_source(status)} {where}) TO STDOUT WITH (FORMAT binary)"
-            )
-            data = copy_out(cursor, sql)
-        if len(data) <= len(COPY_HEADER) + 2:
-            return EventColumns.empty(categories, organisations)
-        rows = np.frombuffer(data, dtype=COPY_ROW, offset=len(COPY_HEADER),
-                             count=(len(data) - len(COPY_HEADER) - 2) // COPY_ROW.itemsize)
-        return columns_from_arrays(rows["fid"], rows["x"], rows["y"], rows["day"], rows["mf"].astype(np.int32) + 1,
-                                   rows["mt"].astype(np.int32) + 1, rows["cat"], rows["org"], categories, organisations)
-
-
-def _source(status: Status | None) -> str:
-    """Where events of *status* are read: approved ones through the compilation view (row-level rules
-    of the login apply — a reporter sees every organisation's approved events there, masked)."""
-    return f"{S}.approved_events" if status == Status.APPROVED else f"{S}.events"
 
 
 def _first_line(error: Exception) -> str:
