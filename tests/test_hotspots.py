@@ -7,7 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from qgis.core import QgsGeometry, QgsPointXY
 
+from est_weekly_plugin.core.hotspot_areas import area_outline, label_areas
 from est_weekly_plugin.core.hotspots import (
     binomial_two_sided_p,
     emerging_hotspots,
@@ -15,6 +17,7 @@ from est_weekly_plugin.core.hotspots import (
     hotspot_analysis,
     make_grid,
     normal_cdf,
+    significance_class,
     two_sided_p,
 )
 from est_weekly_plugin.core.model import EventColumns
@@ -68,8 +71,14 @@ def test_planted_cluster_is_a_significant_hot_spot():
     assert top.weekday == 5
     assert top.hour_band == (20, 24)
     assert top.district  # a district name from districts.csv
-    assert len(top.polygon) == 5 and top.polygon[0] == top.polygon[-1]
-    # Cells on the cluster are hot at 99 %; ranked list keeps one entry per cluster.
+    # The hot spot is an area: the contiguous hot cells around the cluster, outlined as one ring.
+    assert top.cells > 1 and top.polygon[0] == top.polygon[-1] and len(top.polygon) >= 5
+    outline = QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in top.polygon]])
+    assert outline.contains(QgsPointXY(358550.0, 6210550.0))
+    assert outline.area() == pytest.approx(top.cells * 100.0 * 100.0, rel=1e-3)
+    inside = [outline.contains(QgsPointXY(x, y)) for x, y in zip(cols.x, cols.y)]
+    assert top.count == sum(inside) and top.count >= 120  # most of the 150 planted events
+    # Cells on the cluster are hot at 99 %; the ranked list has one entry per area.
     row, col, _ = result.grid.cell_of(np.array([358550.0]), np.array([6210550.0]))
     assert result.classes[row[0], col[0]] == 3
     others = [h for h in result.hotspots[1:] if math.hypot(h.x - top.x, h.y - top.y) < 150.0]
@@ -88,6 +97,42 @@ def test_uniform_noise_false_positive_rate():
     mean = float(np.mean(rates))
     # Nominal 5 % (measured ≈ 5.1 %); counts are discrete, so allow 3–7 %.
     assert 0.03 < mean < 0.07, rates
+
+
+def test_with_the_fdr_correction_noise_flags_areas_at_most_at_the_nominal_rate():
+    rng = np.random.default_rng(17)
+    patterns, flagged, uncorrected = 40, 0, 0
+    for _ in range(patterns):
+        x, y = uniform(2500, rng)  # one event per cell on average, like a busy week
+        result = hotspot_analysis(columns(x, y), cell_size=100.0, rings=1, extent=EXTENT)
+        assert result.correction == "fdr" and result.tested
+        flagged += bool(result.hotspots)
+        uncorrected += bool((significance_class(result.z, result.p, "none") > 0).any())
+    # Benjamini–Hochberg under no clustering at all: P(any area at 90 %) ≤ 10 %.
+    assert flagged / patterns <= 0.10, flagged
+    assert uncorrected == patterns  # without a correction every pattern shows "hot spots"
+
+
+def test_too_few_events_give_counts_but_no_significance():
+    rng = np.random.default_rng(2)
+    x = 358550.0 + rng.normal(0, 30, 12)  # a tight little cluster of 12 events
+    y = 6210550.0 + rng.normal(0, 30, 12)
+    result = hotspot_analysis(columns(x, y), cell_size=100.0, rings=1, extent=EXTENT)
+    assert result.counts.sum() == 12 and result.z.max() > 5  # the statistic is there …
+    assert not result.tested and result.min_events == 30  # … but not claimed
+    assert (result.classes == 0).all() and result.hotspots == []
+
+
+def test_every_area_is_one_place_even_when_two_cells_touch_at_a_corner():
+    grid = make_grid(EXTENT, 100.0)
+    hot = np.zeros(grid.shape, dtype=bool)
+    hot[10, 10] = hot[11, 11] = True  # corner to corner
+    hot[30, 30] = hot[30, 31] = hot[31, 30] = True
+    labels, count = label_areas(hot, grid)
+    assert count == 2 and labels[10, 10] == labels[11, 11] != labels[30, 30]
+    ring = area_outline(grid, [(10, 10), (11, 11)])
+    assert ring[0] == ring[-1] and QgsGeometry.fromPolygonXY([[QgsPointXY(*p) for p in ring]]).area() == \
+        pytest.approx(20_000.0, rel=1e-3)
 
 
 def test_gi_star_equals_direct_formula():
@@ -116,9 +161,11 @@ def test_hexagon_grid():
     assert len(result.grid.stencil(1)) == 7
     top = result.hotspots[0]
     assert math.hypot(top.x - 357300.0, top.y - 6211200.0) < 120.0
-    # The hexagon's polygon contains its centre's points: vertices at circumradius 100/√3.
-    ring = np.array(top.polygon[:-1])
-    assert np.hypot(ring[:, 0] - top.x, ring[:, 1] - top.y) == pytest.approx([100 / math.sqrt(3)] * 6)
+    # A hexagon's polygon: vertices at circumradius 100/√3 around its centre.
+    ring = np.array(result.grid.polygon(top.row, top.col)[:-1])
+    hx, hy = result.grid.centre(np.array(top.row), np.array(top.col))
+    assert np.hypot(ring[:, 0] - hx, ring[:, 1] - hy) == pytest.approx([100 / math.sqrt(3)] * 6)
+    assert top.cells >= 2 and len(top.polygon) > 7  # the area: several hexagons, one outline
     # Points map to the hexagon whose centre is nearest.
     px, py = uniform(2000, rng)
     row, col, inside = result.grid.cell_of(px, py)

@@ -14,6 +14,7 @@ from est_weekly_plugin.core.meetings import (
     next_week,
     previous_week,
     priority_from_hotspot,
+    priority_mask,
 )
 from est_weekly_plugin.core.model import EventColumns, day_number
 from est_weekly_plugin.core.store.meetings import MeetingRepository
@@ -139,7 +140,12 @@ def test_promote_hotspot_in_one_step(gpkg_store) -> None:
                    (356200, 6213300), (356200, 6213200)], count=12, window_count=30, z=6.1, p=0.0, significance=3,
                    categories=[("narkotika", 12), ("samlingsplats", 9), ("alkohol", 2)], weekday=4,
                    weekday_share=0.3, hour_band=(20, 24), hour_band_share=0.5, district="Centrum")
-    assert priority_from_hotspot(spot, rank=3).radius_m == 150.0
+    promoted_area = priority_from_hotspot(spot, rank=3)
+    assert promoted_area.wkt.startswith("POLYGON((356200.00 6213200.00") and promoted_area.radius_m is None
+    inside = _columns([(356250.0, 6213250.0, "narkotika", dt.date(2026, 11, 20)),
+                       (356350.0, 6213250.0, "narkotika", dt.date(2026, 11, 20))])
+    assert priority_mask(promoted_area, inside).tolist() == [True, False]  # exactly the area's outline
+    assert priority_from_hotspot(spot, rank=3, radius_m=150.0).wkt == "POINT(356250.00 6213250.00)"
     repo = MeetingRepository(gpkg_store)
     meeting = repo.ensure_meeting("2026-W47", "anna")
     promoted = repo.promote_hotspot(meeting, spot, "anna")

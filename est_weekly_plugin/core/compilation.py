@@ -440,6 +440,7 @@ class CompilationEngine:
         check()
         mark = time.perf_counter()
         f = compilation_filter
+        undated = f
         if f.date_from is not None or f.date_to is not None:
             undated = CompilationFilter.from_dict({**f.to_dict(), "date_from": None, "date_to": None})
             charts = self.chart_data(mask, week, trend_mask=self.mask(undated), date_range=(f.date_from, f.date_to))
@@ -458,7 +459,7 @@ class CompilationEngine:
             mark = time.perf_counter()
             result.hotspots = hotspot_analysis(self.columns.subset(index), cell_size=hotspot_cell,
                                                rings=self.hotspot_rings, extent=self.hotspot_extent,
-                                               districts=self.districts)
+                                               districts=self.districts, baseline=self._baseline(f, undated))
             timings["hotspots"] = time.perf_counter() - mark
             check()
             mark = time.perf_counter()
@@ -467,6 +468,16 @@ class CompilationEngine:
             timings["trends"] = time.perf_counter() - mark
         timings["total"] = time.perf_counter() - started
         return result
+
+    def _baseline(self, f: CompilationFilter, undated: CompilationFilter) -> Optional[EventColumns]:
+        """The same filter over the ``BASELINE_WEEKS`` periods of equal length before its dates
+        (the 4 weeks before a week): what each hot-spot area's change is measured against."""
+        if f.date_from is None or f.date_to is None:
+            return None
+        span = (f.date_to - f.date_from).days + 1
+        end = day_number(f.date_from)
+        days = self.columns.day
+        return self.columns.subset(self.mask(undated) & (days >= end - BASELINE_WEEKS * span) & (days < end))
 
     def latest_week(self, compilation_filter: CompilationFilter) -> Optional[dt.date]:
         """Monday of the filter's latest week: the week of its end date, else of the newest event."""

@@ -15,8 +15,11 @@ Grids (``grid=``):
 
 Gi* uses binary weights over **every** cell of the grid extent, empty cells included (the
 statistic needs the zeros). Two-sided p-values come from the normal distribution;
-classes are hot/cold at 99 / 95 / 90 % (no correction for multiple testing — the usual
-practice in crime mapping, stated in ``tr("compilation.hotspots.method")``).
+classes are hot/cold at 99 / 95 / 90 % after a false-discovery-rate correction for testing
+every cell (Benjamini–Hochberg, as ArcGIS's Hot Spot Analysis offers): without it a city grid of
+thousands of cells shows hundreds of "significant" cells in pure noise. Below ``MIN_EVENTS``
+events nothing is tested at all (counts and density only) — stated in the UI and the PDF.
+Contiguous hot cells are one hot-spot *area* (``core.hotspot_areas``).
 
 Emerging/fading (``emerging_hotspots``): per cell the current count c and the previous
 count b are compared with a conditional binomial test. If the cell's share of the events
@@ -34,7 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .filters import hour_weights, nearest_district_index
+from .filters import hour_weights
 from .model import EventColumns
 from .reference import District
 from .reference import districts as reference_districts
@@ -66,10 +69,37 @@ def two_sided_p(z: np.ndarray) -> np.ndarray:
     return _erfc(np.abs(z) / math.sqrt(2.0)) if z.size else np.zeros(z.shape)
 
 
-def significance_class(z: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """+3/+2/+1 hot at 99/95/90 %, −1/−2/−3 cold, 0 not significant (int8)."""
-    level = np.where(p < 0.01, 3, np.where(p < 0.05, 2, np.where(p < 0.10, 1, 0)))
+MIN_EVENTS = 30  # fewer events in the study area: no significance is claimed
+FDR = "fdr"  # Benjamini–Hochberg false-discovery-rate correction (the default)
+NO_CORRECTION = "none"
+_LEVELS = ((1, 0.10), (2, 0.05), (3, 0.01))
+
+
+def significance_class(z: np.ndarray, p: np.ndarray, correction: str = FDR) -> np.ndarray:
+    """+3/+2/+1 hot at 99/95/90 %, −1/−2/−3 cold, 0 not significant (int8), every cell of *p*
+    one test; with FDR a cell is significant at a level when its p is at or below that level's
+    Benjamini–Hochberg threshold."""
+    p = np.asarray(p, dtype=np.float64)
+    if correction == FDR:
+        thresholds = [fdr_threshold(p.ravel(), alpha) for _, alpha in _LEVELS]
+    elif correction == NO_CORRECTION:
+        thresholds = [alpha - 1e-15 for _, alpha in _LEVELS]
+    else:
+        raise ValueError(f"unknown correction {correction!r}")
+    level = np.zeros(p.shape, dtype=np.int8)
+    for (code, _), threshold in zip(_LEVELS, thresholds):
+        level[p <= threshold] = code
     return (np.sign(z) * level).astype(np.int8)
+
+
+def fdr_threshold(p: np.ndarray, alpha: float) -> float:
+    """The largest p-value p_(k) with p_(k) ≤ k/m · alpha (−1 when none): every p at or below it
+    is significant with the false discovery rate held at *alpha* (Benjamini & Hochberg 1995)."""
+    ordered = np.sort(np.asarray(p, dtype=np.float64).ravel())
+    if not ordered.size:
+        return -1.0
+    passing = np.nonzero(ordered <= alpha * np.arange(1, ordered.size + 1) / ordered.size)[0]
+    return float(ordered[passing[-1]]) if passing.size else -1.0
 
 
 # --------------------------------------------------------------------------- grid
@@ -231,8 +261,23 @@ class HotSpot:
     hour_band: Optional[Tuple[int, int]]  # 4-hour band with most (aoristic) events
     hour_band_share: float
     district: str  # nearest district point's name
-    row: int = 0
+    row: int = 0  # the area's strongest cell
     col: int = 0
+    cells: int = 1  # cells in the area
+    previous_average: Optional[float] = None  # events per period in the baseline periods before
+    name: str = ""  # the place reporters named most often in the area (set by the weekly service)
+
+    @property
+    def change(self) -> Optional[float]:
+        """Change in % against the baseline average; None without a baseline or from zero."""
+        if self.previous_average is None or self.previous_average <= 0:
+            return None
+        return 100.0 * (self.count - self.previous_average) / self.previous_average
+
+    @property
+    def label(self) -> str:
+        """What a list shows: the place name, else the district."""
+        return self.name or self.district
 
 
 @dataclass
@@ -244,6 +289,14 @@ class HotspotResult:
     p: np.ndarray
     classes: np.ndarray  # int8, see significance_class
     hotspots: List[HotSpot] = field(default_factory=list)
+    correction: str = FDR
+    events: int = 0  # events inside the study area
+    min_events: int = MIN_EVENTS
+
+    @property
+    def tested(self) -> bool:
+        """False when there were too few events to claim any significance."""
+        return self.events >= self.min_events
 
     def cells_wkt(self, only_significant: bool = True) -> List[Dict[str, object]]:
         """Cells as records with WKT polygons, for export to a layer or GeoPackage."""
@@ -287,6 +340,41 @@ def getis_ord_gi_star(counts: np.ndarray, grid: Grid, rings: int = 1) -> np.ndar
         return np.where(valid & (denom > 0), (local - mean * w) / denom, 0.0)
 
 
+def window_binomial_p(counts: np.ndarray, grid: Grid, rings: int) -> np.ndarray:
+    """Two-sided p of each cell's neighbourhood sum under complete spatial randomness: with N
+    events spread uniformly over n valid cells, a window of W cells holds Binomial(N, W/n).
+
+    Why beside Gi*'s normal approximation: in a sparse week (about one event per cell) window
+    sums are small and their upper tail is far heavier than a normal curve's, so normal p-values
+    are too small by orders of magnitude exactly where the multiple-testing correction looks.
+    The exact tail is computed once per distinct window size with log-gamma (no scipy).
+    """
+    valid = grid.valid
+    out = np.ones(grid.shape)
+    n = int(valid.sum())
+    total = int(round(float(np.where(valid, counts, 0.0).sum())))
+    if n < 2 or total <= 0:
+        return out
+    local = np.rint(neighbour_sum(counts, grid, rings)).astype(np.int64)
+    sizes = np.rint(neighbour_sum(valid.astype(np.float64), grid, rings)).astype(np.int64)
+    for size in np.unique(sizes[valid]):
+        prob = float(size) / n
+        cells = valid & (sizes == size)
+        if prob >= 1.0:
+            continue
+        observed = np.minimum(local[cells], total)
+        spread = math.sqrt(total * prob * (1.0 - prob))
+        top = int(min(total, max(int(observed.max()), math.ceil(total * prob + 40.0 * spread + 50.0))))
+        j = np.arange(top + 1)
+        log_choose = np.array([math.lgamma(total + 1.0) - math.lgamma(v + 1.0) - math.lgamma(total - v + 1.0)
+                               for v in range(top + 1)])
+        pmf = np.exp(log_choose + j * math.log(prob) + (total - j) * math.log1p(-prob))
+        lower = np.cumsum(pmf)
+        upper = np.cumsum(pmf[::-1])[::-1]
+        out[cells] = np.minimum(1.0, 2.0 * np.minimum(lower[observed], upper[observed]))
+    return out
+
+
 def grid_counts(
     grid: Grid, x: np.ndarray, y: np.ndarray, weights: Optional[np.ndarray] = None
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -312,78 +400,44 @@ def hotspot_analysis(
     extent: Optional[Sequence[float]] = None,
     top: int = 10,
     districts: Optional[Sequence[District]] = None,
+    correction: str = FDR,
+    min_events: int = MIN_EVENTS,
+    baseline: Optional[EventColumns] = None,
 ) -> HotspotResult:
-    """Counts, Gi* z, p and classes per cell, and the *top* hot spots ranked by z.
+    """Counts, Gi* z, p and classes per cell, and the *top* hot-spot areas ranked by their peak z.
 
-    The ranked list keeps only local maxima: a significant hot cell is skipped when a
-    higher-ranked one lies in its neighbourhood, so one cluster is one entry.
-    Without *extent* the grid covers the events' bounding box. No events → empty result.
+    Without *extent* the grid covers the events' bounding box. Fewer than *min_events* events in
+    the grid → counts and z only, every class 0, no areas. *baseline* (the same filter over the
+    4 periods before) gives each area its change.
     """
+    from .hotspot_areas import hotspot_areas
+
     if rings < 1:
         raise ValueError("rings must be at least 1")
     if len(columns) == 0 and extent is None:
         empty = Grid(grid, float(cell_size), 0, 0, 0, 0, np.zeros((0, 0), dtype=bool))
         zeros = np.zeros((0, 0))
-        return HotspotResult(empty, rings, zeros, zeros, zeros, zeros.astype(np.int8), [])
+        return HotspotResult(empty, rings, zeros, zeros, zeros, zeros.astype(np.int8), [], correction, 0,
+                             min_events)
     the_grid = make_grid(extent if extent is not None else _default_extent(columns.x, columns.y), cell_size, grid)
     counts, row, col, inside = grid_counts(the_grid, columns.x, columns.y)
     z = getis_ord_gi_star(counts, the_grid, rings)
     p = np.ones(the_grid.shape)
-    p[the_grid.valid] = two_sided_p(z[the_grid.valid])
-    classes = np.where(the_grid.valid, significance_class(z, p), 0).astype(np.int8)
-    result = HotspotResult(the_grid, rings, counts, z, p, classes)
-    result.hotspots = _rank_hotspots(result, columns, row, col, inside, top, districts)
+    # the more cautious of the normal approximation and the exact tail (sparse weeks)
+    p[the_grid.valid] = np.maximum(two_sided_p(z[the_grid.valid]),
+                                   window_binomial_p(counts, the_grid, rings)[the_grid.valid])
+    classes = np.zeros(the_grid.shape, dtype=np.int8)
+    events = int(np.count_nonzero(inside))
+    if events >= min_events:
+        classes[the_grid.valid] = significance_class(z[the_grid.valid], p[the_grid.valid], correction)
+    result = HotspotResult(the_grid, rings, counts, z, p, classes, [], correction, events, min_events)
+    known = tuple(reference_districts() if districts is None else districts)
+    result.hotspots = hotspot_areas(result, columns, row, col, inside, top, known, baseline)
     return result
 
 
-def _rank_hotspots(
-    result: HotspotResult,
-    columns: EventColumns,
-    row: np.ndarray,
-    col: np.ndarray,
-    inside: np.ndarray,
-    top: int,
-    districts: Optional[Sequence[District]],
-) -> List[HotSpot]:
-    grid = result.grid
-    candidates = np.flatnonzero((result.classes > 0).ravel() & (result.counts.ravel() > 0))
-    if candidates.size == 0 or top <= 0:
-        return []
-    order = candidates[np.argsort(-result.z.ravel()[candidates], kind="stable")]
-    stencil = grid.stencil(result.rings)
-    taken: set = set()
-    chosen: List[Tuple[int, int]] = []
-    for flat in order:
-        r, c = divmod(int(flat), grid.cols)
-        if any((r + dr, c + dc) in taken for dr, dc in stencil):
-            continue
-        chosen.append((r, c))
-        taken.add((r, c))
-        if len(chosen) >= top:
-            break
-    known = tuple(reference_districts() if districts is None else districts)
-    centres = [grid.centre(np.array(r), np.array(c)) for r, c in chosen]
-    cx = np.array([float(a) for a, _ in centres])
-    cy = np.array([float(b) for _, b in centres])
-    nearest = nearest_district_index(cx, cy, known) if known else np.full(len(chosen), -1)
-    event_flat = np.where(inside, row * grid.cols + col, -1)
-    spots: List[HotSpot] = []
-    for rank, ((r, c), x0, y0, district_index) in enumerate(zip(chosen, cx, cy, nearest), start=1):
-        window = {(r + dr) * grid.cols + (c + dc) for dr, dc in stencil
-                  if 0 <= r + dr < grid.rows and 0 <= c + dc < grid.cols}
-        members = np.isin(event_flat, np.fromiter(window, dtype=np.int64))
-        spots.append(
-            _describe_spot(
-                rank, r, c, float(x0), float(y0), result, columns.subset(members),
-                known[district_index].name if district_index >= 0 else "",
-            )
-        )
-    return spots
-
-
-def _describe_spot(
-    rank: int, r: int, c: int, x: float, y: float, result: HotspotResult, events: EventColumns, district: str
-) -> HotSpot:
+def describe_events(rank: int, r: int, c: int, result: HotspotResult, events: EventColumns) -> HotSpot:
+    """A hot spot at cell (*r*, *c*) described by *events*: top categories, weekday and hours."""
     n = len(events)
     cats = np.bincount(events.category.astype(np.int64), minlength=len(events.category_codes)) if n else []
     top_cats = [
@@ -402,6 +456,7 @@ def _describe_spot(
     if total > 0:
         best = int(np.argmax(band_totals))
         band, band_share = HOUR_BANDS[best], float(band_totals[best] / total)
+    x, y = (float(v) for v in result.grid.centre(np.array(r), np.array(c)))
     return HotSpot(
         rank=rank,
         x=x,
@@ -417,7 +472,7 @@ def _describe_spot(
         weekday_share=weekday_share,
         hour_band=band,
         hour_band_share=band_share,
-        district=district,
+        district="",
         row=r,
         col=c,
     )

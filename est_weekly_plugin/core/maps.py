@@ -143,6 +143,6 @@ def _decorate(image: QImage, title: str, count: int, hotspots: list[HotSpot], la
     for index, spot in enumerate(hotspots[:5]):
         top_categories = ", ".join(category_labels.get(code, code) for code, _ in spot.categories[:2])
         painter.drawText(QRectF(box.left() + 12, box.top() + 54 + 22 * index, 540, 20), int(Qt.AlignmentFlag.AlignLeft),
-                         tr("map.hotspot_line", lang, rank=spot.rank, district=spot.district, count=spot.window_count,
+                         tr("map.hotspot_line", lang, rank=spot.rank, district=spot.label, count=spot.count,
                             categories=top_categories))
     painter.end()

@@ -127,21 +127,20 @@ def next_week(iso_week: str) -> str:
 
 def priority_from_hotspot(spot: Any, *, rank: int, name: str | None = None, radius_m: float | None = None,
                           category_codes: Sequence[str] | None = None) -> Priority:
-    """Promote a ranked hot-spot of the compilation to a priority in one step.
+    """Promote a ranked hot-spot area of the compilation to a priority in one step.
 
-    The place is the hot-spot's neighbourhood (its cell and the ring around it) as a circle
-    around the cell centre, so the follow-up counts the same events the hot-spot counted.
+    The place is the area's outline (the contiguous significant cells), so the follow-up counts
+    the same events the hot-spot counted; with *radius_m* a circle around the area's centre instead.
     """
-    cell = _cell_size(spot.polygon)
-    radius = float(radius_m if radius_m is not None else round(cell * 1.5))
     codes = tuple(category_codes) if category_codes is not None else tuple(code for code, _n in spot.categories[:2])
-    return Priority(kind="hotspot", rank=rank, name=name or (spot.district or f"#{spot.rank}"),
-                    wkt=f"POINT({spot.x:.2f} {spot.y:.2f})", radius_m=radius, categories=codes)
-
-
-def _cell_size(polygon: Sequence[tuple[float, float]]) -> float:
-    xs = [p[0] for p in polygon]
-    return float(max(xs) - min(xs)) if xs else 100.0
+    label = name or getattr(spot, "name", "") or spot.district or f"#{spot.rank}"
+    ring = list(spot.polygon or [])
+    if radius_m is None and len(ring) >= 4:
+        wkt = "POLYGON((" + ", ".join(f"{x:.2f} {y:.2f}" for x, y in ring) + "))"
+        return Priority(kind="hotspot", rank=rank, name=label, wkt=wkt, radius_m=None, categories=codes)
+    radius = float(radius_m if radius_m is not None else 150.0)
+    return Priority(kind="hotspot", rank=rank, name=label, wkt=f"POINT({spot.x:.2f} {spot.y:.2f})", radius_m=radius,
+                    categories=codes)
 
 
 # ------------------------------------------------------------------------------ follow-up

@@ -76,6 +76,7 @@ from qgis.PyQt.QtXml import QDomDocument
 
 from .density import density_grid
 from .filters import CompilationFilter, points_in_polygon
+from .hotspot_areas import method_note
 from .hotspots import HotSpot
 from .i18n import format_number, language, tr
 from .layers import point_label_layer, simple_labeling
@@ -171,6 +172,7 @@ class ReportData:
     meeting_date: dt.date | None = None
     meeting_organisations: tuple[str, ...] = ()
     cell_size: float = 100.0  # Gi*'s cell (the database's analysis settings)
+    hotspot_note: str = ""  # the method and correction, or why no significance is claimed
 
     @property
     def week(self) -> str:
@@ -234,6 +236,7 @@ def compute_report(store: EventStore, options: ReportOptions, *, columns: EventC
         municipality_extent=full, work_dir=Path(work_dir or tempfile.mkdtemp(prefix="est-report-")),
         meeting_date=meeting.meeting_date if meeting else None,
         meeting_organisations=meeting.organisations if meeting else (), cell_size=weekly.settings.cell_size,
+        hotspot_note=method_note(weekly.result.hotspots, weekly.settings.cell_size, weekly.settings.rings, lang),
     )
     data.work_dir.mkdir(parents=True, exist_ok=True)
     report(0.5, tr("report.progress.density", lang))
@@ -251,9 +254,10 @@ def _hotspot_rows(store: EventStore, spots: Sequence[HotSpot], history: EventCol
     for spot in spots:
         half = cell * 1.5
         near = (np.abs(before.x - spot.x) < half) & (np.abs(before.y - spot.y) < half)
+        baseline = spot.previous_average  # the area's own events in the 4 weeks before (the one analysis)
         rows.append(HotspotRow(
-            spot=spot, place=_place_name(store, spot, monday, half) or spot.district, count=spot.window_count,
-            baseline=float(np.count_nonzero(near)) / BASELINE_WEEKS,
+            spot=spot, place=spot.name or _place_name(store, spot, monday, half) or spot.district, count=spot.count,
+            baseline=baseline if baseline is not None else float(np.count_nonzero(near)) / BASELINE_WEEKS,
             categories=", ".join(labels.get(code, code) for code, _n in spot.categories[:2]),
         ))
     return rows
@@ -830,7 +834,7 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
         "rank", "place", "district", "count", "change", "categories")],
         [[str(r.spot.rank), r.place, r.spot.district, str(r.count), _signed(r.change), r.categories]
          for r in data.hotspots], _widths(layout, "est_hotspot_table", (7, 26, 15, 9, 11, 32)),
-        tr("report.no_hotspots", lang))
+        data.hotspot_note or tr("report.no_hotspots", lang))
     _set_table(layout, "est_followup_table", [tr(f"report.col.{c}", lang) for c in (
         "rank", "priority", "responsible", "count", "change", "status")],
         [[f"{'F' if u.priority.kind == 'focus' else 'P'}{u.priority.rank}", u.priority.name,

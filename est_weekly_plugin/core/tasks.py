@@ -22,7 +22,7 @@ from .compilation import Cancelled, CompilationEngine, CompilationResult, Densit
 from .errors import EstError
 from .filters import CompilationFilter
 from .model import Status
-from .weekly import AnalysisSettings, engine_for
+from .weekly import AnalysisSettings, engine_for, name_areas
 
 LOG = logging.getLogger(__name__)
 
@@ -145,12 +145,18 @@ def refresh_engine_task(connection: KeptConnection, engine: CompilationEngine,
 
 def recompute_task(engine: Any, compilation_filter: CompilationFilter, density: Optional[DensitySpec],
                    done: Callable[[Optional[CompilationResult], Optional[BaseException]], None], *,
-                   week: Optional[str] = None, hotspots: bool = True) -> QgsTask:
-    """One filter change: counts, chart data, heat map and Gi* hot-spots."""
+                   week: Optional[str] = None, hotspots: bool = True,
+                   names: Optional[KeptConnection] = None) -> QgsTask:
+    """One filter change: counts, chart data, heat map and Gi* hot-spot areas (named through
+    *names*, a connection of the task's own, as the weekly service names them)."""
 
     def work(task: QgsTask) -> CompilationResult:
-        return engine.compute(compilation_filter, week=week, density=density, hotspots=hotspots,
-                              is_cancelled=task.isCanceled)
+        result = engine.compute(compilation_filter, week=week, density=density, hotspots=hotspots,
+                                is_cancelled=task.isCanceled)
+        if names is not None and result.hotspots is not None and result.hotspots.hotspots:
+            with names.use() as store:
+                name_areas(store, result)
+        return result
 
     return function_task("EST: compile", work, done)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Optional, Sequence
 
 from .compilation import CompilationEngine, CompilationResult
+from .errors import EstError
 from .filters import CompilationFilter
 from .hotspots import HotSpot
 from .model import EventColumns
@@ -115,5 +116,40 @@ def analyse_week(store: Any, week: str, compilation_filter: Optional[Compilation
     trends = weekly_trends(engine.columns.subset(engine.mask(undated)), iso.label, baseline_weeks=baseline_weeks,
                            districts=engine.districts, category_names=names.get("category"),
                            organisation_names=names.get("organisation"))
+    name_areas(store, result)
     return WeeklyResult(iso.label, iso.monday, selection, result, engine.columns.subset(result.index), settings,
                         len(engine.columns), trends)
+
+
+_ALL_DATES = (dt.date(1900, 1, 1), dt.date(2999, 12, 31))
+
+
+def name_areas(store: Any, result: CompilationResult) -> None:
+    """Name each hot-spot area by the place reporters named most often inside it (in the filter's
+    dates). Two areas with one name are one place: the weaker folds into the stronger, so the list
+    never shows a place twice. Areas without a place name keep their district."""
+    if result.hotspots is None or not result.hotspots.hotspots:
+        return
+    first = result.filter.date_from or _ALL_DATES[0]
+    last = result.filter.date_to or _ALL_DATES[1]
+    kept: list[HotSpot] = []
+    for spot in result.hotspots.hotspots:
+        xs = [x for x, _ in spot.polygon] or [spot.x]
+        ys = [y for _, y in spot.polygon] or [spot.y]
+        half = max(max(xs) - min(xs), max(ys) - min(ys), 1.0) / 2.0
+        try:
+            name = store.common_place_name((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, half, first, last)
+        except EstError:  # a name is a nicety: the area keeps its district
+            name = ""
+        spot.name = name.split(",")[0].strip()
+        same = next((s for s in kept if spot.name and s.name == spot.name), None)
+        if same is None:
+            spot.rank = len(kept) + 1
+            kept.append(spot)
+            continue
+        same.count += spot.count
+        same.window_count = same.count
+        same.cells += spot.cells
+        if same.previous_average is not None and spot.previous_average is not None:
+            same.previous_average += spot.previous_average
+    result.hotspots.hotspots = kept

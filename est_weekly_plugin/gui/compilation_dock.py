@@ -55,6 +55,7 @@ from ..core import exports
 from ..core.compilation import CompilationResult, DensitySpec, density_spec_for
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
+from ..core.hotspot_areas import change_text, method_note
 from ..core.i18n import format_number, tr
 from ..core.reference import districts
 from ..core.tasks import (
@@ -232,7 +233,15 @@ class CompilationDock(QgsDockWidget):
         self.hotspot_list.setWordWrap(True)
         self.hotspot_list.itemSelectionChanged.connect(lambda: self._zoom_to_item(self.hotspot_list.currentItem()))
         self.hotspot_list.itemActivated.connect(self._zoom_to_item)
-        self.tabs.addTab(self.hotspot_list, tr("compilation.dock.hotspots"))
+        self.hotspot_note = QLabel()  # the method and correction, or why nothing is significant
+        self.hotspot_note.setWordWrap(True)
+        self.hotspot_note.setStyleSheet("color: palette(mid);")
+        hotspot_page = QWidget()
+        hotspot_box = QVBoxLayout(hotspot_page)
+        hotspot_box.setContentsMargins(0, 0, 0, 0)
+        hotspot_box.addWidget(self.hotspot_list, 1)
+        hotspot_box.addWidget(self.hotspot_note)
+        self.tabs.addTab(hotspot_page, tr("compilation.dock.hotspots"))
         self.tabs.addTab(self._build_trends(), tr("compilation.dock.trends"))
         layout.addWidget(self.tabs)
         self.setWidget(root)
@@ -694,7 +703,7 @@ class CompilationDock(QgsDockWidget):
                 return
             self.show_result(result)
 
-        task = recompute_task(self.engine, self.filter, self.density_spec(), done)
+        task = recompute_task(self.engine, self.filter, self.density_spec(), done, names=self._refresh_connection)
         holder["generation"] = self.tasks.start("compute", task)
 
     def show_result(self, result: CompilationResult) -> None:
@@ -718,14 +727,17 @@ class CompilationDock(QgsDockWidget):
             for spot in result.hotspots.hotspots:
                 band = f"{spot.hour_band[0]:02d}–{spot.hour_band[1] % 24:02d}" if spot.hour_band else "–"
                 item = QListWidgetItem(tr(
-                    "compilation.dock.hotspot_line", rank=spot.rank, district=spot.district, count=spot.window_count,
-                    categories=", ".join(labels.get(c, c) for c, _ in spot.categories[:2]),
+                    "compilation.dock.hotspot_line", rank=spot.rank, place=spot.label, count=spot.count,
+                    change=change_text(spot), categories=", ".join(labels.get(c, c) for c, _ in spot.categories[:2]),
                     weekday=weekdays[spot.weekday] if spot.weekday is not None else "–", hours=band))
                 item.setData(Qt.ItemDataRole.UserRole, {"x": spot.x, "y": spot.y, "polygon": list(spot.polygon)})
                 item.setToolTip(tr("compilation.dock.hotspot_zoom"))
                 self.hotspot_list.addItem(item)
         self._reselect(self.hotspot_list, key)
         self.hotspot_list.blockSignals(False)
+        engine = self.engine
+        self.hotspot_note.setText(method_note(result.hotspots, engine.hotspot_cell, engine.hotspot_rings)
+                                  if engine is not None else "")
         self._show_trends(result)
         if self.layers is not None:
             selected = self.engine.selected(result)

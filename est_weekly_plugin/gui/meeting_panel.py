@@ -451,8 +451,8 @@ class MeetingPanel(EstDock):
             self.follow_table.setCellWidget(row, STATUS_COLUMN, combo)
         self.hotspot_combo.clear()
         for spot in self.hotspots:
-            self.hotspot_combo.addItem(tr("meeting.panel.hotspot_item", rank=spot.rank, district=spot.district,
-                                          count=spot.window_count), spot.rank)
+            self.hotspot_combo.addItem(tr("meeting.panel.hotspot_item", rank=spot.rank, district=spot.label,
+                                          count=spot.count), spot.rank)
 
     def _change(self, action: Callable[[], Any]) -> bool:
         """Run a store change (errors reach the user in their language), then show the new state."""

@@ -502,7 +502,7 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
         rows = self._query(
             f"SELECT place_name, count(*) AS n FROM {self._table('approved_events')} WHERE {self._near_sql()} "
             "AND event_date BETWEEN ? AND ? AND place_name <> '' "
-            "GROUP BY place_name ORDER BY n DESC, place_name LIMIT 1",
+            "GROUP BY place_name ORDER BY n DESC, min(fid) LIMIT 1",  # a tie: the name reported first
             (*self._near_params(x, y, half), self._date_param(date_from), self._date_param(date_to)),
         )
         return str(rows[0][0]) if rows else ""

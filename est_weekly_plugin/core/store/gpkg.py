@@ -215,7 +215,10 @@ class GeoPackageStore(EventStore):
         ) or isinstance(error, sqlite3.ProgrammingError) and "closed" in text
 
     def _near_sql(self) -> str:
-        return "fid IN (SELECT id FROM rtree_events_geom WHERE minx <= ? AND maxx >= ? AND miny <= ? AND maxy >= ?)"
+        """The square around a point, edges included: the R-tree (float32 bounds, rounded outwards)
+        finds the candidates, the exact coordinates decide."""
+        return ("fid IN (SELECT id FROM rtree_events_geom WHERE minx <= ?1 AND maxx >= ?2 AND miny <= ?3 "
+                "AND maxy >= ?4) AND ST_MinX(geom) BETWEEN ?2 AND ?1 AND ST_MinY(geom) BETWEEN ?4 AND ?3")
 
     def _near_params(self, x: float, y: float, radius: float) -> tuple[Any, ...]:
         return (x + radius, x - radius, y + radius, y - radius)

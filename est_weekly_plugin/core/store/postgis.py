@@ -272,11 +272,11 @@ class PostgisStore(PgLogins, PgColumnarRead, EventStore):
 
         return isinstance(error, (psycopg2.OperationalError, psycopg2.InterfaceError))
 
-    def _near_sql(self) -> str:
-        return f"ST_DWithin(geom, ST_SetSRID(ST_MakePoint(?, ?), {int(self.settings.epsg)}), ?)"
+    def _near_sql(self) -> str:  # the square around a point, edges included (as on a GeoPackage)
+        return f"geom && ST_MakeEnvelope(?, ?, ?, ?, {int(self.settings.epsg)})"
 
     def _near_params(self, x: float, y: float, radius: float) -> tuple[Any, ...]:
-        return (float(x), float(y), float(radius))
+        return (float(x) - radius, float(y) - radius, float(x) + radius, float(y) + radius)
 
     def _date_param(self, value: dt.date) -> Any:
         return value
