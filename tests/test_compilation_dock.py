@@ -38,9 +38,7 @@ def dock(qgis_iface, qgis_new_project, gpkg_store):
 
     canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3006"))
     canvas.setExtent(QgsRectangle(353500, 6208000, 363500, 6219000))
-    widget = CompilationDock(qgis_iface, session)
-    widget.today = TODAY
-    widget.panel.today = TODAY
+    widget = CompilationDock(qgis_iface, session, today=TODAY)
     widget.resize(560, 1400)
     widget.show()
     assert widget.wait_until_idle()
@@ -59,9 +57,15 @@ def _tick(list_widget, code: str) -> None:
 
 
 def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> None:
-    total = dock.result.count
-    assert total > 15_000
     panel = dock.panel
+    # It opens on the last four complete weeks, not on years of events.
+    assert dock.filter.preset == "last_4_weeks" and (dock.filter.date_from, dock.filter.date_to) == \
+        (dt.date(2026, 10, 26), dt.date(2026, 11, 22))
+    opened = dock.result.count
+    panel.preset.setCurrentIndex(panel.preset.findData("all"))
+    assert dock.wait_until_idle()
+    total = dock.result.count
+    assert total > 15_000 and 0 < opened < total / 5
     _tick(panel.categories, "skadegorelse")
     assert dock.wait_until_idle()
     vandalism = dock.result.count
@@ -286,7 +290,7 @@ def _render(canvas, path) -> None:
 def test_an_unreadable_saved_filter_gives_a_message_and_the_default(qgis_iface, qgis_new_project, gpkg_store,
                                                                    saved) -> None:
     """A hand-edited or older project: a clear message and the default filter, never an exception."""
-    from est_weekly_plugin.core.filters import CompilationFilter
+    from est_weekly_plugin.core.filters import default_filter
 
     QgsProject.instance().writeEntry(PROJECT_SCOPE, FILTER_ENTRY, saved)
     session = EstSession()
@@ -296,7 +300,7 @@ def test_an_unreadable_saved_filter_gives_a_message_and_the_default(qgis_iface, 
     widget = CompilationDock(qgis_iface, session)
     try:
         assert widget.wait_until_idle()
-        assert widget.filter == CompilationFilter()
+        assert widget.filter == default_filter(widget.today) and widget.filter.preset == "last_4_weeks"
         assert messages and "could not be read" in messages[0][0] and messages[0][1] == 1
     finally:
         widget.shutdown()
@@ -330,8 +334,7 @@ def test_on_postgis_the_same_engine_gives_hotspots_trends_and_exports(qgis_iface
         store.insert_batch(batch, today=TODAY)
         session = EstSession()
         session.set_store(store)
-        widget = CompilationDock(qgis_iface, session)
-        widget.today = widget.panel.today = TODAY
+        widget = CompilationDock(qgis_iface, session, today=TODAY)
         widget.resize(560, 1400)
         widget.show()
         try:
@@ -402,5 +405,33 @@ def test_another_users_approval_shows_without_a_manual_reload(backend, request, 
         assert loads == [] and len(widget.engine) == size  # changed in place
         narcotics = widget.engine.columns.category_codes.index("narkotika")
         assert widget.engine.columns.category[np.searchsorted(widget.engine.columns.fid, saved.fid)] == narcotics
+    finally:
+        widget.shutdown()
+
+
+def test_an_unfinished_week_is_labelled_and_never_compared(qgis_iface, qgis_new_project, gpkg_store) -> None:
+    """One approved Monday report must not read "Week 49: 0 events, down 100 %" for every row."""
+    from est_weekly_plugin.core.filters import CompilationFilter
+
+    gpkg_store.insert_batch(demo_batch(6_000, end_date=dt.date(2026, 11, 30), seed=3), today=dt.date(2026, 12, 1))
+    session = EstSession()
+    session.set_store(gpkg_store)
+    widget = CompilationDock(qgis_iface, session, today=dt.date(2026, 12, 1))  # a Tuesday of week 49
+    widget.show()
+    try:
+        assert widget.wait_until_idle()
+        assert widget.filter.date_to == dt.date(2026, 11, 29)  # the last complete week, W48
+        assert widget.result.trends.week == "2026-W48" and not widget.result.trends.unfinished
+        assert widget.result.charts.week_labels[-1] == "2026-W48"
+        widget.set_filter(CompilationFilter())  # all events: still the last complete week
+        assert widget.wait_until_idle()
+        assert widget.result.trends.week == "2026-W48" and widget.result.charts.week_labels[-1] == "2026-W48"
+        widget.set_filter(CompilationFilter(date_from=dt.date(2026, 11, 30), date_to=dt.date(2026, 12, 6)))
+        assert widget.wait_until_idle()  # the user picks the unfinished week: counted, not compared
+        assert widget.result.trends.unfinished and "is not over yet" in widget.trend_summary.text()
+        changes = {widget.trend_table.item(row, 3).text() for row in range(widget.trend_table.rowCount())}
+        assert changes <= {"–"}
+        for edit in (widget.panel.date_from, widget.panel.date_to):
+            assert edit.date().year() == 2026  # never Qt's 2000-01-01 in the date fields
     finally:
         widget.shutdown()

@@ -76,14 +76,18 @@ def rolling_baseline(counts: np.ndarray, weeks: int = BASELINE_WEEKS) -> np.ndar
     return out
 
 
-def weekly_window(columns: EventColumns, week: Optional[str], weeks: int = TREND_WEEKS) -> Tuple[dt.date, dt.date]:
-    """(first, last) Monday of the trend line: *weeks* weeks ending with *week* (or the data's last week)."""
+def weekly_window(columns: EventColumns, week: Optional[str], weeks: int = TREND_WEEKS,
+                  today: Optional[dt.date] = None) -> Tuple[dt.date, dt.date]:
+    """(first, last) Monday of the trend line: *weeks* weeks ending with *week*, else with the data's
+    last complete week on *today* (an unfinished week would drop the line towards zero)."""
     if week:
         last = week_monday(week)
     elif len(columns):
         last = date_from_day(int(iso_week_monday_day(columns.day.max())))
+        if today is not None and last + dt.timedelta(days=6) >= today:
+            last = min(last, week_monday(today)) - dt.timedelta(days=7)
     else:
-        last = week_monday(dt.date.today())
+        last = week_monday(today or dt.date.today()) - dt.timedelta(days=7)
     first = last - dt.timedelta(days=7 * (weeks - 1 + BASELINE_WEEKS))
     return first, last
 
@@ -273,6 +277,7 @@ class CompilationEngine:
         self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
         self._full_density: Dict[DensitySpec, DensityGrid] = {}
         self.change_token: Optional[int] = None  # the store's token taken before these columns were read
+        self.today = dt.date.today()  # which weeks are complete
 
     def __len__(self) -> int:
         return len(self.columns)
@@ -316,6 +321,7 @@ class CompilationEngine:
             columns, plan = merge_columns(self.columns, delta)
             engine = CompilationEngine(columns, district_list=self.districts, hotspot_extent=self.hotspot_extent,
                                        hotspot_cell=self.hotspot_cell, hotspot_rings=self.hotspot_rings)
+            engine.today = self.today
             added = sorted_by_fid(delta.columns)
             if self._district_index is not None:
                 engine._district_index = plan.apply(self._district_index,
@@ -379,7 +385,7 @@ class CompilationEngine:
             lead = BASELINE_WEEKS
         else:
             trend_index = index
-            shown_first, shown_last = weekly_window(c, week, weeks)
+            shown_first, shown_last = weekly_window(c, week, weeks, self.today)
         per_week = np.bincount(week_index[trend_index],
                                minlength=int(week_index.max(initial=0)) + 1).astype(np.float64)
         start = (day_number(shown_first) - first_monday) // 7
@@ -480,14 +486,18 @@ class CompilationEngine:
         return self.columns.subset(self.mask(undated) & (days >= end - BASELINE_WEEKS * span) & (days < end))
 
     def latest_week(self, compilation_filter: CompilationFilter) -> Optional[dt.date]:
-        """Monday of the filter's latest week: the week of its end date, else of the newest event."""
+        """Monday of the week the trend is about: the week of the filter's end date (the user's
+        choice, complete or not), else the last complete week on ``today`` that has events."""
         if not len(self.columns):
             return None
         last = date_from_day(int(self.columns.day.max()))
         end = compilation_filter.date_to
-        if end is not None and end < last:
-            last = end
-        return week_monday(last)
+        if end is not None:  # the chosen week, even one without events yet (not beyond today)
+            return week_monday(min(end, self.today))
+        monday = week_monday(last)
+        if monday + dt.timedelta(days=6) >= self.today:
+            monday = min(monday, week_monday(self.today)) - dt.timedelta(days=7)
+        return monday
 
     def trend_analysis(self, result: CompilationResult, trend_mask: np.ndarray, cell_size: float = 100.0,
                        baseline_weeks: int = BASELINE_WEEKS) -> None:
@@ -500,6 +510,7 @@ class CompilationEngine:
             return
         selected = self.columns.subset(np.flatnonzero(trend_mask))
         result.trends = weekly_trends(selected, monday, baseline_weeks=baseline_weeks, districts=self.districts)
+        result.trends.unfinished = monday + dt.timedelta(days=6) >= self.today
         end = day_number(monday) + 7
         split = end - 7 * baseline_weeks
         start = split - 7 * baseline_weeks

@@ -23,7 +23,7 @@ in the known lists and an unknown code simply matches nothing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -175,6 +175,21 @@ def hour_window_share(columns: EventColumns, hour_start: int, hour_end: int) -> 
 # --------------------------------------------------------------------------- presets
 def iso_week_monday(date: dt.date) -> dt.date:
     return date - dt.timedelta(days=date.weekday())
+
+
+def default_filter(today: dt.date) -> CompilationFilter:
+    """What the compilation opens on: the last four complete ISO weeks — not years of events,
+    which at street scale are a solid wall of heat map, and never an unfinished week."""
+    first, last = date_preset("last_4_weeks", today)
+    return CompilationFilter(date_from=first, date_to=last, preset="last_4_weeks")
+
+
+def with_current_dates(compilation_filter: CompilationFilter, today: dt.date) -> CompilationFilter:
+    """A saved filter whose dates come from a preset ("last week" …), re-read for *today*."""
+    if compilation_filter.preset in ("custom", ""):
+        return compilation_filter
+    first, last = date_preset(compilation_filter.preset, today)
+    return replace(compilation_filter, date_from=first, date_to=last)
 
 
 def date_preset(name: str, today: dt.date) -> Tuple[dt.date, dt.date]:

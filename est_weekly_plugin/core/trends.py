@@ -98,6 +98,7 @@ class TrendReport:
     categories: List[TrendRow]
     organisations: List[TrendRow]
     districts: List[TrendRow]
+    unfinished: bool = False  # the week is not over yet: shown, never compared as if complete
 
     def as_dict(self) -> Dict[str, object]:
         def rows(items: Sequence[TrendRow]) -> List[Dict[str, object]]:

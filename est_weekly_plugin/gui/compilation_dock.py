@@ -54,7 +54,7 @@ from qgis.PyQt.QtWidgets import (
 from ..core import exports
 from ..core.compilation import CompilationResult, DensitySpec, density_spec_for
 from ..core.errors import EstError
-from ..core.filters import CompilationFilter
+from ..core.filters import CompilationFilter, default_filter, with_current_dates
 from ..core.hotspot_areas import change_text, method_note
 from ..core.i18n import format_number, tr
 from ..core.reference import districts
@@ -125,7 +125,8 @@ WATCH_INTERVAL_MS = 10_000  # how often the dock looks for other users' changes
 class CompilationDock(QgsDockWidget):
     """Filters, charts, hot-spots and exports of the approved events; follows the session's store."""
 
-    def __init__(self, iface: Any, session: Any, parent: Optional[QWidget] = None) -> None:
+    def __init__(self, iface: Any, session: Any, parent: Optional[QWidget] = None, *,
+                 today: Optional[dt.date] = None) -> None:
         super().__init__(tr("compilation.dock.title"), parent)
         self.setObjectName("EstCompilationDock")
         self.iface = iface
@@ -133,11 +134,11 @@ class CompilationDock(QgsDockWidget):
         self.engine: Any = None
         self._refresh_connection: Optional[KeptConnection] = None  # the refresh task's own connection
         self.result: Optional[CompilationResult] = None
-        self.filter = CompilationFilter()
+        self.today = today or dt.date.today()  # which weeks are complete, what "last week" means
+        self.filter = default_filter(self.today)  # the last four complete weeks, not two years
         self.tasks = TaskKeeper()
         self.undo_stack = QUndoStack(self)
         self.layers: Optional[CompilationLayers] = None
-        self.today = dt.date.today()
         self.last_latency_ms: Optional[float] = None
         self._clock = QElapsedTimer()
         self._categories: list = []
@@ -328,6 +329,7 @@ class CompilationDock(QgsDockWidget):
             if error is not None or engine is None:
                 self.status.setText(tr("compilation.dock.load_failed", error=str(error or "")))
                 return
+            engine.today = self.today
             self.engine = engine
             self.recompute()
 
@@ -358,6 +360,7 @@ class CompilationDock(QgsDockWidget):
             if error is not None or engine is None:  # e.g. a lost connection: the next poll tries again
                 self._marker = None
                 return
+            engine.today = self.today
             self.engine = engine
             self.recompute()
 
@@ -428,10 +431,10 @@ class CompilationDock(QgsDockWidget):
             compilation_filter = CompilationFilter.from_dict(data)
             if compilation_filter.place_wkt and QgsGeometry.fromWkt(compilation_filter.place_wkt).isNull():
                 raise ValueError("place")
-            return compilation_filter
+            return with_current_dates(compilation_filter, self.today)  # "last week" means last week today
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
             self.session.message.emit(tr("compilation.saved_filter_unreadable"), 1)  # Qgis.Warning
-            return CompilationFilter()
+            return default_filter(self.today)
 
     def _place_requested(self, kind: str) -> None:
         if self.iface is None or self.session.store is None:
@@ -593,17 +596,19 @@ class CompilationDock(QgsDockWidget):
         table.setRowCount(len(rows))
         for i, r in enumerate(rows):
             percent = "–" if r.relative is None else f"{format_number(r.relative * 100, 0, sign=True)} %"
+            compared = not report.unfinished  # an unfinished week has counts, no change
             cells = [
                 QTableWidgetItem(names.get(r.key, r.name)),
                 SortItem(str(r.current), r.current),
                 SortItem(format_number(r.baseline), r.baseline),
-                SortItem(format_number(r.change, sign=True), r.change),
-                SortItem(percent, r.relative if r.relative is not None else (1e9 if r.current else 0.0)),
+                SortItem(format_number(r.change, sign=True) if compared else "–", r.change if compared else 0.0),
+                SortItem(percent if compared else "–",
+                         (r.relative if r.relative is not None else (1e9 if r.current else 0.0)) if compared else 0.0),
             ]
             tip = tr("compilation.trends.weekly_tip", weeks=weeks, counts=", ".join(str(v) for v in r.weekly))
             for column, cell in enumerate(cells):
                 cell.setToolTip(tip)
-                if r.change > 0:
+                if compared and r.change > 0:
                     cell.setBackground(QBrush(RISING))
                 table.setItem(i, column, cell)
         table.setSortingEnabled(True)
@@ -617,10 +622,14 @@ class CompilationDock(QgsDockWidget):
             self.trend_note.setText("")
         else:
             total = report.total
-            self.trend_summary.setText(tr(
-                "compilation.trends.summary", week=report.week, current=total.current,
-                first=report.baseline_labels[0], last=report.baseline_labels[-1],
-                baseline=format_number(total.baseline), change=self._change_text(total)))
+            if report.unfinished:  # counted so far, never compared as if the week were over
+                self.trend_summary.setText(tr("compilation.trends.unfinished", week=report.week,
+                                              current=total.current, date=self.today.isoformat()))
+            else:
+                self.trend_summary.setText(tr(
+                    "compilation.trends.summary", week=report.week, current=total.current,
+                    first=report.baseline_labels[0], last=report.baseline_labels[-1],
+                    baseline=format_number(total.baseline), change=self._change_text(total)))
             previous = report.monday - dt.timedelta(weeks=len(report.baseline_labels))
             from ..core.trends import week_label
 

@@ -29,7 +29,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core.filters import PRESETS, CompilationFilter
+from ..core.filters import PRESETS, CompilationFilter, date_preset
 from ..core.i18n import tr
 from ..core.model import Category, Organisation
 from ..core.reference import District
@@ -106,8 +106,10 @@ class FilterPanel(QWidget):
         dates = QHBoxLayout()
         self.date_from = QDateEdit(calendarPopup=True)
         self.date_to = QDateEdit(calendarPopup=True)
-        for edit in (self.date_from, self.date_to):
+        first, last = date_preset("last_4_weeks", self.today)  # never Qt's 2000-01-01, even when disabled
+        for edit, value in ((self.date_from, first), (self.date_to, last)):
             edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setDate(QDate(value))
             dates.addWidget(edit)
         form.addRow(tr("compilation.panel.dates"), dates)
         # Two rows of weekdays: seven in one row need ~570 px and would scroll a 560 px dock sideways.
