@@ -435,3 +435,35 @@ def test_an_unfinished_week_is_labelled_and_never_compared(qgis_iface, qgis_new_
             assert edit.date().year() == 2026  # never Qt's 2000-01-01 in the date fields
     finally:
         widget.shutdown()
+
+
+def test_the_map_shows_the_selection_with_a_legend_that_says_what_it_shows(qgis_iface, qgis_new_project,
+                                                                           gpkg_store) -> None:
+    from qgis.core import QgsLayerTreeModel
+
+    from est_weekly_plugin.core.layers import events_layer
+
+    gpkg_store.insert_batch(demo_batch(4_000, end_date=TODAY - dt.timedelta(days=1), seed=9), today=TODAY)
+    everything = events_layer(gpkg_store)
+    QgsProject.instance().addMapLayer(everything)
+    root = QgsProject.instance().layerTreeRoot()
+    session = EstSession()
+    session.set_store(gpkg_store)
+    widget = CompilationDock(qgis_iface, session, today=TODAY)
+    widget.show()
+    try:
+        assert widget.wait_until_idle()
+        # the unfiltered layer of all approved events no longer buries the filtered points …
+        assert not root.findLayer(everything.id()).itemVisibilityChecked()
+        roles = {layer.customProperty(LAYER_PROPERTY): layer for layer in QgsProject.instance().mapLayers().values()}
+        points, heat = roles["compilation_points"], roles["compilation_heatmap"]
+        assert points.hasScaleBasedVisibility() and points.minimumScale() > 0  # kept after styling
+        model = QgsLayerTreeModel(root)
+        texts = [node.data(Qt.ItemDataRole.DisplayRole) for node in model.layerLegendNodes(root.findLayer(heat.id()))]
+        assert texts[0] == "Event density" and "Band 1" not in " ".join(str(t) for t in texts)
+        legend = heat.renderer().shader().rasterShaderFunction().legendSettings()
+        assert (legend.minimumLabel(), legend.maximumLabel()) == ("low", "high")
+    finally:
+        widget.close()
+        widget.shutdown()
+    assert root.findLayer(everything.id()).itemVisibilityChecked()  # … and is back when the dock closes

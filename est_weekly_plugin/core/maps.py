@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from qgis.core import (
+    QgsColorRampLegendNodeSettings,
     QgsColorRampShader,
     QgsCoordinateReferenceSystem,
     QgsMapRendererParallelJob,
@@ -58,6 +59,20 @@ def heatmap_renderer(layer: QgsRasterLayer, maximum: float) -> QgsSingleBandPseu
     renderer.setClassificationMin(0.0)
     renderer.setClassificationMax(maximum)
     return renderer
+
+
+def label_heat_legend(renderer: QgsSingleBandPseudoColorRenderer, low: str, high: str) -> None:
+    """The heat ramp's legend says what it shows — "low → high" density, one continuous bar — not
+    the raster's 0–1 numbers."""
+    function = renderer.shader().rasterShaderFunction()
+    if not isinstance(function, QgsColorRampShader):
+        return
+    legend = QgsColorRampLegendNodeSettings()
+    legend.setUseContinuousLegend(True)
+    legend.setMinimumLabel(low)
+    legend.setMaximumLabel(high)
+    legend.setOrientation(Qt.Orientation.Horizontal)
+    function.setLegendSettings(legend)
 
 
 def _label_layer(name: str, points: list[tuple[float, float, str]], epsg: int, size: float, colour: str,

@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 from qgis.core import (
     Qgis,
-    QgsColorRampLegendNodeSettings,
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFillSymbol,
@@ -80,7 +79,7 @@ from .hotspot_areas import method_note
 from .hotspots import HotSpot
 from .i18n import format_number, language, tr
 from .layers import point_label_layer, simple_labeling
-from .maps import heatmap_renderer
+from .maps import heatmap_renderer, label_heat_legend
 from .meetings import FollowUp, Priority, follow_up, previous_week
 from .model import Category, EventColumns, day_number
 from .paths import resource
@@ -670,13 +669,7 @@ def _heat_layer(path: Path | None, maximum: float, name: str, low: str = "", hig
     if not layer.isValid():
         return None
     renderer = heatmap_renderer(layer, maximum)
-    ramp = renderer.shader().rasterShaderFunction()
-    legend = QgsColorRampLegendNodeSettings()
-    legend.setUseContinuousLegend(True)
-    legend.setMinimumLabel(low)
-    legend.setMaximumLabel(high)
-    legend.setOrientation(Qt.Orientation.Horizontal)
-    ramp.setLegendSettings(legend)
+    label_heat_legend(renderer, low, high)
     layer.setRenderer(renderer)
     return layer
 

@@ -875,6 +875,8 @@ class CompilationDock(QgsDockWidget):
     def shutdown(self) -> None:
         """Cancel tasks and free the chart scenes before Qt deletes the widgets."""
         self.tasks.cancel_all()
+        if self.layers is not None:
+            self.layers.restore_unfiltered()
         self._debounce.stop()
         self._watch.stop()
         if self._refresh_connection is not None:
@@ -906,4 +908,6 @@ class CompilationDock(QgsDockWidget):
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         self.tasks.cancel_all()
+        if self.layers is not None:
+            self.layers.restore_unfiltered()  # the layer of all approved events is the map again
         super().closeEvent(event)

@@ -29,6 +29,7 @@ from qgis.core import (
     QgsGeometry,
     QgsLayerTreeGroup,
     QgsMapLayer,
+    QgsMapLayerLegendUtils,
     QgsPointXY,
     QgsProject,
     QgsRasterLayer,
@@ -39,8 +40,8 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.compilation import CompilationResult
 from ..core.i18n import tr
-from ..core.layers import LAYER_PROPERTY, category_renderer
-from ..core.maps import heatmap_renderer
+from ..core.layers import LAYER_PROPERTY, category_renderer, find_layers
+from ..core.maps import heatmap_renderer, label_heat_legend
 from ..core.model import Category, EventColumns, date_from_day
 from ..core.paths import resource
 from ..core.reference import default_categories
@@ -86,6 +87,7 @@ class CompilationLayers:
         self.hotspot_cells: Optional[QgsVectorLayer] = None
         self.points_truncated = False
         self._points_style: Optional[tuple] = None
+        self._hidden: List[str] = []  # layers of all approved events unticked while the compilation shows
 
     # -- layer tree ----------------------------------------------------------------------
     def group(self) -> QgsLayerTreeGroup:
@@ -105,6 +107,26 @@ class CompilationLayers:
             self.update_heatmap(result, lang)
         self.update_hotspot_cells(result, lang)
         self.update_points(selected, categories, lang)
+        self.hide_unfiltered()
+
+    def hide_unfiltered(self) -> None:
+        """Untick the layer of all approved events while the compilation shows its selection, so the
+        filtered points are not buried under hundreds of thousands of unfiltered ones."""
+        root = self.project.layerTreeRoot()
+        for layer in find_layers("events", self.project):
+            node = root.findLayer(layer.id())
+            if node is not None and node.itemVisibilityChecked():
+                node.setItemVisibilityChecked(False)
+                self._hidden.append(layer.id())
+
+    def restore_unfiltered(self) -> None:
+        """Tick again what :meth:`hide_unfiltered` unticked (the compilation closes)."""
+        root = self.project.layerTreeRoot()
+        for layer_id in self._hidden:
+            node = root.findLayer(layer_id)
+            if node is not None:
+                node.setItemVisibilityChecked(True)
+        self._hidden = []
 
     def update_heatmap(self, result: CompilationResult, lang: Optional[str] = None) -> QgsRasterLayer:
         assert result.density is not None
@@ -124,6 +146,12 @@ class CompilationLayers:
         layer = self.heatmap
         assert layer is not None
         _style_heatmap(layer, max(result.density_max, 1e-9))
+        renderer = layer.renderer()
+        if isinstance(renderer, QgsSingleBandPseudoColorRenderer):
+            label_heat_legend(renderer, tr("map.legend_low", lang), tr("map.legend_high", lang))
+        node = self.project.layerTreeRoot().findLayer(layer.id())
+        if node is not None:  # the raster's own first legend line reads "Band 1 (Gray)"
+            QgsMapLayerLegendUtils.setLegendNodeUserLabel(node, 0, tr("map.legend", lang))
         from qgis.core import QgsBilinearRasterResampler
 
         layer.resampleFilter().setZoomedInResampler(QgsBilinearRasterResampler())
@@ -152,6 +180,9 @@ class CompilationLayers:
         layer = self.points
         assert layer is not None
         self._style_points(layer, categories, lang)
+        # a style file carries its own scale range: points stay a street-scale view
+        layer.setScaleBasedVisibility(True)
+        layer.setMinimumScale(POINTS_MIN_SCALE)
         provider = layer.dataProvider()
         provider.truncate()
         count = 0 if selected is None else len(selected)
@@ -217,6 +248,7 @@ class CompilationLayers:
         return layer
 
     def remove(self) -> None:
+        self.restore_unfiltered()
         for layer in (self.points, self.hotspot_cells, self.heatmap):
             if self._alive(layer):
                 self.project.removeMapLayer(layer.id())  # type: ignore[union-attr]
