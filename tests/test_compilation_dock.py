@@ -458,6 +458,8 @@ def test_the_map_shows_the_selection_with_a_legend_that_says_what_it_shows(qgis_
         roles = {layer.customProperty(LAYER_PROPERTY): layer for layer in QgsProject.instance().mapLayers().values()}
         points, heat = roles["compilation_points"], roles["compilation_heatmap"]
         assert points.hasScaleBasedVisibility() and points.minimumScale() > 0  # kept after styling
+        scratch = [layer for layer in QgsProject.instance().mapLayers().values() if layer.providerType() == "memory"]
+        assert scratch and all(layer.customProperty("skipMemoryLayersCheck") == 1 for layer in scratch)
         model = QgsLayerTreeModel(root)
         texts = [node.data(Qt.ItemDataRole.DisplayRole) for node in model.layerLegendNodes(root.findLayer(heat.id()))]
         assert texts[0] == "Event density" and "Band 1" not in " ".join(str(t) for t in texts)

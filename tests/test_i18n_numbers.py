@@ -15,3 +15,22 @@ def test_english_numbers_keep_the_point():
     assert format_number(30.5, sign=True, lang="en") == "+30.5"
     assert format_number(0.75, 2, lang="en") == "0.75"
     assert format_number(12345, 0, lang="en") == "12,345"
+
+
+def test_names_sort_as_in_swedish() -> None:
+    from est_weekly_plugin.core.i18n import sort_key
+
+    names = ["Öresundsvakt", "Ängelholms fastigheter", "Åkesson bevakning", "bostadsbolaget", "Zenit"]
+    assert sorted(names, key=lambda n: sort_key(n, "sv")) == [
+        "bostadsbolaget", "Zenit", "Åkesson bevakning", "Ängelholms fastigheter", "Öresundsvakt"]
+
+
+def test_every_list_of_organisations_is_by_name(gpkg_store) -> None:
+    from est_weekly_plugin.core.i18n import set_language, sort_key
+
+    set_language("sv")
+    try:
+        names = [o.name() for o in gpkg_store.organisations()]
+        assert names == sorted(names, key=sort_key) and len(names) > 5
+    finally:
+        set_language("en")

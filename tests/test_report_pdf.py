@@ -183,3 +183,16 @@ def test_user_template_is_used(demo_store, tmp_path) -> None:
     result = generate_report(demo_store, ReportOptions(week=WEEK, template=own, atlas=False), tmp_path / "own.pdf")
     assert result.warnings == []
     assert "generated" not in _text(result.path)  # the footer item was renamed, so it keeps its template text
+
+
+def test_opening_the_designer_twice_leaves_one_group_and_no_stray_layers(demo_store, qgis_new_project) -> None:
+    from est_weekly_plugin.core.report import open_in_designer
+
+    data = compute_report(demo_store, ReportOptions(week=WEEK, lang="en"))
+    open_in_designer(data, None)
+    layers = len(QgsProject.instance().mapLayers())
+    open_in_designer(data, None)
+    root = QgsProject.instance().layerTreeRoot()
+    groups = [child for child in root.children() if child.name() == root.children()[0].name()]
+    assert len(groups) == 1 and len(QgsProject.instance().mapLayers()) == layers
+    assert len(QgsProject.instance().layoutManager().printLayouts()) == 1

@@ -118,6 +118,7 @@ def test_report_on_the_map_then_approve_with_corrections(qgis_iface, canvas, ses
     assert [e.action for e in log] == ["submit", "approve"]
     assert log[1].actor == session.user
     assert log[1].changes["category"] == ["klotter", "skadegorelse"]
+    assert "Approved (Vandalism)" in panel.status.text()  # the saved category, not the reported one
     assert log[1].changes["status"] == ["submitted", "approved"]
     assert "x" in log[1].changes and "y" in log[1].changes
     assert approved_fids(store) == {stored.fid}  # in the compilation at once
@@ -479,3 +480,8 @@ def test_personal_data_is_flagged_for_the_reviewer_and_redacted_from_the_history
     assert secret not in str([e.changes for e in store.audit_log(event.uuid)])
     assert panel.status.text().startswith("Redacted: the text is gone from the report and from 1 history")
     assert panel.current is not None and panel.current.uuid == event.uuid  # the report stays open
+
+
+def test_an_empty_history_says_so(panel):
+    panel._show_history("00000000-0000-4000-8000-000000000000")
+    assert panel.history.count() == 1 and panel.history.item(0).text() == "No changes recorded for this report yet."

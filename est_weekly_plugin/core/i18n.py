@@ -73,3 +73,14 @@ def format_number(value: float, digits: int = 1, *, sign: bool = False, lang: st
     if (lang or language()) == "sv":
         return text.replace(",", "\u202f").replace(".", ",").replace("-", "\u2212")
     return text
+
+
+def sort_key(text: str, lang: str | None = None) -> tuple[int, ...]:
+    """A key that sorts names as the language does: in Swedish Å, Ä, Ö come after Z (not Ä before Å,
+    as code points would have it); case is ignored first."""
+    order = _SWEDISH_ORDER if (lang or language()) == "sv" else {}
+    return tuple(order.get(char, ord(char)) for char in text.casefold())
+
+
+# after z (122) and before anything else the letters sort by code point; æ/ø as ä/ö
+_SWEDISH_ORDER = {"å": 123, "ä": 124, "æ": 124, "ö": 125, "ø": 125, "ü": ord("y"), "é": ord("e"), "à": ord("a")}

@@ -60,6 +60,14 @@ def events_layer(store: EventStore, status: Status | None = Status.APPROVED, nam
     return layer
 
 
+def scratch_layer(uri: str, name: str) -> QgsVectorLayer:
+    """A memory layer the plugin rebuilds from the store whenever needed: QGIS is told not to ask
+    about saving it when the project closes (``skipMemoryLayersCheck``), there is nothing to lose."""
+    layer = QgsVectorLayer(uri, name, "memory")
+    layer.setCustomProperty("skipMemoryLayersCheck", 1)
+    return layer
+
+
 def find_layers(role: str, project: QgsProject | None = None) -> list[QgsVectorLayer]:
     """Layers the plugin added for *role* (e.g. "events"), found by their custom property."""
     project = project or QgsProject.instance()
@@ -71,7 +79,7 @@ LABEL_FONT = "DejaVu Sans"
 
 def point_label_layer(name: str, epsg: int, rows: Sequence[tuple[float, float, str]]) -> QgsVectorLayer:
     """A memory layer of labelled points (hot-spot ranks, district names) for maps and layouts."""
-    layer = QgsVectorLayer(f"Point?crs=EPSG:{epsg}&field=label:string(80)", name, "memory")
+    layer = scratch_layer(f"Point?crs=EPSG:{epsg}&field=label:string(80)", name)
     features = []
     for x, y, text in rows:
         feature = QgsFeature(layer.fields())

@@ -78,7 +78,7 @@ from .filters import CompilationFilter, points_in_polygon
 from .hotspot_areas import method_note
 from .hotspots import HotSpot
 from .i18n import format_number, language, tr
-from .layers import point_label_layer, simple_labeling
+from .layers import point_label_layer, scratch_layer, simple_labeling
 from .maps import heatmap_renderer, label_heat_legend
 from .meetings import FollowUp, Priority, follow_up, previous_week
 from .model import Category, EventColumns, day_number
@@ -639,8 +639,8 @@ def _district_layer(data: ReportData) -> QgsVectorLayer:
 
 
 def _priority_layer(data: ReportData, priorities: Sequence[Priority]) -> QgsVectorLayer:
-    layer = QgsVectorLayer(f"Polygon?crs=EPSG:{data.epsg}&field=label:string(120)",
-                           tr("report.legend.priorities", data.lang), "memory")
+    layer = scratch_layer(f"Polygon?crs=EPSG:{data.epsg}&field=label:string(120)",
+                          tr("report.legend.priorities", data.lang))
     features = []
     for priority in priorities:
         area = priority.area_wkt()
@@ -985,8 +985,14 @@ def generate_report(store: EventStore, options: ReportOptions, out: Path, *, col
 def open_in_designer(data: ReportData, iface: Any) -> QgsPrintLayout:
     """Add the filled layout (and its layers, in a group) to the user's project and open the designer."""
     project = QgsProject.instance()
+    root = project.layerTreeRoot()
+    name = tr("report.layer_group", data.lang, week=data.week)
+    previous = root.findGroup(name)
+    if previous is not None:  # opened again: the new layout replaces the old one and its layers
+        project.removeMapLayers([layer.layerId() for layer in previous.findLayers()])
+        root.removeChildNode(previous)
     layout, warnings, layers = build_layout(data, project)
-    group = project.layerTreeRoot().insertGroup(0, tr("report.layer_group", data.lang, week=data.week))
+    group = root.insertGroup(0, name)
     for layer in layers:
         group.addLayer(layer)
     group.setItemVisibilityChecked(False)

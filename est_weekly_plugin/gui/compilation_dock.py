@@ -753,8 +753,8 @@ class CompilationDock(QgsDockWidget):
             self.layers.update(result, selected, self._categories)
         self.last_latency_ms = float(self._clock.elapsed()) if self._clock.isValid() else None
         self._clock.invalidate()
-        self.status.setText(tr("compilation.dock.status", count=f"{result.count:,}".replace(",", "\u202f"),
-                               ms=int(result.timings.get("total", 0) * 1000), summary=self.panel.describe(f)))
+        self.status.setText(tr("compilation.dock.status", count=format_number(result.count, 0),
+                               summary=self.panel.describe(f)))  # timings are for the log, not the user
 
     def wait_until_idle(self, timeout_ms: int = 60_000) -> bool:
         """Process events until no task of this dock runs (tests, benchmarks, scripts)."""

@@ -40,7 +40,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.compilation import CompilationResult
 from ..core.i18n import tr
-from ..core.layers import LAYER_PROPERTY, category_renderer, find_layers
+from ..core.layers import LAYER_PROPERTY, category_renderer, find_layers, scratch_layer
 from ..core.maps import heatmap_renderer, label_heat_legend
 from ..core.model import Category, EventColumns, date_from_day
 from ..core.paths import resource
@@ -162,7 +162,7 @@ class CompilationLayers:
                       lang: Optional[str] = None) -> Optional[QgsVectorLayer]:
         name = tr("compilation.layer.points", lang)
         if not self._alive(self.points):
-            layer = QgsVectorLayer(f"Point?crs=EPSG:{self.epsg}", name, "memory")
+            layer = scratch_layer(f"Point?crs=EPSG:{self.epsg}", name)
             layer.dataProvider().addAttributes([
                 QgsField("fid", QVariant.LongLong), QgsField("category", QVariant.String),
                 QgsField("organisation", QVariant.String), QgsField("event_date", QVariant.String),
@@ -215,7 +215,7 @@ class CompilationLayers:
         """The significant Gi* cells of *result* (hot and cold), styled by ``hotspot_cells.qml``."""
         name = tr("compilation.layer.hotspot_cells", lang)
         if not self._alive(self.hotspot_cells):
-            layer = QgsVectorLayer(f"Polygon?crs=EPSG:{self.epsg}", name, "memory")
+            layer = scratch_layer(f"Polygon?crs=EPSG:{self.epsg}", name)
             layer.dataProvider().addAttributes([
                 QgsField("class", QVariant.Int), QgsField("class_key", QVariant.String),
                 QgsField("count", QVariant.Double), QgsField("z", QVariant.Double), QgsField("p", QVariant.Double),

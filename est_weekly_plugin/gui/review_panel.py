@@ -390,6 +390,12 @@ class ReviewPanel(EstDock):
         try:
             entries = store.audit_log(uuid)
         except EstError:
+            entries = None
+        if not entries:  # an empty list says why it is empty
+            item = QListWidgetItem(tr("review.history.empty" if entries is not None else "review.history.unreadable"))
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.history.addItem(item)
+            fit_rows(self.history, 1, maximum=6)
             return
         for entry in entries:
             at = entry.at.astimezone().strftime("%Y-%m-%d %H:%M") if entry.at else ""
@@ -488,9 +494,10 @@ class ReviewPanel(EstDock):
             return False
         corrections = self.form.changes()
         reason = self.reason.text().strip() or None
+        saved = str(corrections.get("category") or event.category)  # the category as approved, corrected or not
         return self._run(lambda store, user: store.review(event.uuid, event.version, user, Status.APPROVED,
                                                           reason=reason, corrections=corrections),
-                         tr("review.approved", category=self._names.get(event.category, event.category)))
+                         tr("review.approved", category=self._names.get(saved, saved)))
 
     def reject(self) -> bool:
         """Reject the open report; a reason is required and shown to the reporter."""

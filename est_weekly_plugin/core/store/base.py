@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import schema
 from ..errors import DatabaseUnavailable, EstError, SchemaError
+from ..i18n import sort_key
 from ..model import Category, Event, EventColumns, Organisation, Status
 from ..reference import default_categories, default_organisations, municipality
 from ..validation import Extent, ValidationContext
@@ -309,7 +310,8 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
         rows = self._query(
             f"SELECT code, name_sv, name_en, kind, active FROM {self._table('organisations')}{where} ORDER BY code"
         )
-        return [Organisation(*row[:4], active=bool(row[4])) for row in rows]
+        organisations = [Organisation(*row[:4], active=bool(row[4])) for row in rows]
+        return sorted(organisations, key=lambda o: sort_key(o.name()))  # every list shows them by name
 
     def save_category(self, category: Category) -> None:
         with self.transaction() as cursor:
