@@ -13,6 +13,7 @@ from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 
 from est_weekly_plugin.core.demo import demo_batch
+from est_weekly_plugin.core.filters import CompilationFilter
 from est_weekly_plugin.gui.compilation_dock import CompilationDock
 from est_weekly_plugin.gui.polygon_tool import PolygonDrawTool
 from est_weekly_plugin.gui.session import EstSession
@@ -34,9 +35,11 @@ def dock(qgis_iface, qgis_new_project, gpkg_store):
     session = EstSession()
     session.set_store(gpkg_store)
     prepare_canvas(qgis_iface.mapCanvas())
-    widget = CompilationDock(qgis_iface, session)
+    widget = CompilationDock(qgis_iface, session, today=TODAY)
     widget.resize(560, 1200)
     widget.show()
+    assert widget.wait_until_idle()
+    widget.set_filter(CompilationFilter())  # all events: the drawn area is the only criterion
     assert widget.wait_until_idle()
     yield widget
     widget.shutdown()

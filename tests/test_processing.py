@@ -53,7 +53,7 @@ def test_provider_lists_the_algorithms(provider) -> None:
         assert algorithm.shortHelpString() and algorithm.group() == "EST Weekly"
 
 
-SWEDISH_NAMES = {"densityraster": "Täthetsraster (vecka)", "hotspotgrid": "Hot-spot-rutnät (Getis-Ord Gi*)",
+SWEDISH_NAMES = {"densityraster": "Täthetsraster (vecka)", "hotspotgrid": "Brännpunktsrutnät (Getis-Ord Gi*)",
                  "weeklysummary": "Veckosammanställning", "meetingpdf": "Exportera veckomötets PDF"}
 ENGLISH_NAMES = {"densityraster": "Density raster (week)", "hotspotgrid": "Hot-spot grid (Getis-Ord Gi*)",
                  "weeklysummary": "Weekly summary table", "meetingpdf": "Export weekly meeting PDF"}
