@@ -19,10 +19,10 @@ from .core.errors import EstError
 from .core.i18n import tr
 from .core.layers import events_layer, find_layers
 from .core.paths import resource
+from .core.settings import project_source, remember_project_source
 from .core.store import GeoPackageStore, PgConnectionInfo, PostgisStore
 from .gui.session import EstSession
 
-PROJECT_SCOPE = "est_weekly"
 LOG_TAG = "EST Weekly"
 
 # Docks: key → (module, class, dock area, icon, permission needed). Imported on first use.
@@ -203,11 +203,11 @@ class EstWeeklyPlugin:
             settings.last_geopackage = str(store.path)
             if store.on_network_share:
                 self._show_message(tr("warning.network_share"), Qgis.Warning)
-            QgsProject.instance().writeEntry(PROJECT_SCOPE, "source", f"gpkg:{store.path}")
+            remember_project_source("gpkg", str(store.path))
         else:
             settings.last_postgis_connection = store.info.connection_name
             settings.last_postgis_authcfg = store.info.authcfg
-            QgsProject.instance().writeEntry(PROJECT_SCOPE, "source", f"postgis:{store.info.connection_name}")
+            remember_project_source("postgis", store.info.connection_name)
         settings.save()
         self._ensure_events_layer()
         return True
@@ -222,9 +222,9 @@ class EstWeeklyPlugin:
         return False
 
     def _restore_from_project(self, *_args: object) -> None:
-        source, found = QgsProject.instance().readEntry(PROJECT_SCOPE, "source", "")
-        if found and source:
-            self.open_source(source)
+        kind, value = project_source()
+        if kind:
+            self.open_source(f"{kind}:{value}")
 
     def _ensure_events_layer(self) -> None:
         project = QgsProject.instance()

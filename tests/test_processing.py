@@ -145,7 +145,7 @@ def test_density_raster(provider, database, tmp_path) -> None:
     from qgis.core import QgsRasterLayer
 
     result = processing.run("est_weekly:densityraster", {"DATABASE": str(database), "WEEK": WEEK,
-                                                         "CATEGORIES": "klotter,skadegorelse",
+                                                         "CATEGORIES": [1, 2],  # vandalism and graffiti, by position
                                                          "OUTPUT": str(tmp_path / "density.tif")})
     layer = QgsRasterLayer(result["OUTPUT"], "density")
     assert layer.isValid() and layer.crs().authid() == "EPSG:3006"
@@ -262,3 +262,30 @@ def test_processing_exports_are_recorded_in_the_audit_log(provider, database) ->
         assert entry.changes["rows"] > 0
     finally:
         store.close()
+
+
+def test_processing_speaks_the_users_language_and_knows_the_open_database(provider, database) -> None:
+    """QGIS's language by default, the project's EST database preselected, categories and
+    organisations picked by name, saved PostGIS connections offered, metres without decimals."""
+    from qgis.core import QgsProcessingParameterProviderConnection, QgsProject
+
+    from est_weekly_plugin.core import i18n
+    from est_weekly_plugin.core.reference import default_categories
+    from est_weekly_plugin.core.settings import remember_project_source
+
+    remember_project_source("gpkg", str(database))
+    i18n.set_language("sv")
+    try:
+        instance = _fresh_instances(provider)["densityraster"]
+        assert instance.parameterDefinition("LANGUAGE").defaultValue() == 0  # Svenska
+        assert instance.parameterDefinition("DATABASE").defaultValue() == str(database)
+        categories = instance.parameterDefinition("CATEGORIES")
+        assert categories.allowMultiple() and categories.options() == [c.label("sv") for c in default_categories()]
+        assert "Klotter" in categories.options()
+        assert isinstance(instance.parameterDefinition("CONNECTION"), QgsProcessingParameterProviderConnection)
+        assert instance.parameterDefinition("RADIUS").metadata()["widget_wrapper"]["decimals"] == 0
+        i18n.set_language("en")
+        assert _fresh_instances(provider)["densityraster"].parameterDefinition("LANGUAGE").defaultValue() == 1
+    finally:
+        i18n.set_language("en")
+        QgsProject.instance().removeEntry("est_weekly", "source")

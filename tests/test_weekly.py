@@ -15,6 +15,13 @@ from est_weekly_plugin.core.store import GeoPackageStore
 from est_weekly_plugin.core.weekly import AnalysisSettings, analyse_week, week_filter
 
 WEEK = "2026-W47"
+
+
+def category_indices(*codes: str) -> list[int]:
+    """What Processing's category list takes: positions in the list of category names."""
+    from est_weekly_plugin.core.reference import default_categories
+
+    return [i for i, c in enumerate(default_categories()) if c.code in codes]
 FILTER = CompilationFilter(categories=["skadegorelse", "klotter"])
 
 
@@ -76,11 +83,11 @@ def test_dock_panel_pdf_and_processing_agree(store, qgis_iface, qgis_new_project
 
     # Processing (the hot-spot grid carries each ranked cell's rank; the summary the week's total)
     source = _processing_source(store)
-    cells = processing.run("est_weekly:hotspotgrid", {**source, "WEEK": WEEK, "CATEGORIES": "skadegorelse,klotter",
+    cells = processing.run("est_weekly:hotspotgrid", {**source, "WEEK": WEEK, "CATEGORIES": category_indices("skadegorelse", "klotter"),
                                                        "ONLY_SIGNIFICANT": False, "OUTPUT": "memory:"})["OUTPUT"]
     ranked = sorted((f["rank"], f["row"], f["col"]) for f in cells.getFeatures() if f["rank"] not in (None, NULL))
     assert [(row, col) for _rank, row, col in ranked] == ranks(expected.hotspots)
-    summary = processing.run("est_weekly:weeklysummary", {**source, "WEEK": WEEK, "CATEGORIES": "skadegorelse,klotter",
+    summary = processing.run("est_weekly:weeklysummary", {**source, "WEEK": WEEK, "CATEGORIES": category_indices("skadegorelse", "klotter"),
                                                            "SUPPRESS_SMALL_COUNTS": False, "OUTPUT": "memory:"})["OUTPUT"]
     total = next(f for f in summary.getFeatures() if f["grouping"] == "total")
     assert total["current"] == expected.count

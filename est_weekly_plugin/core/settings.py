@@ -53,3 +53,24 @@ class EstSettings:
             return getpass.getuser()
         except Exception:  # noqa: BLE001 - no login name in some service contexts
             return "qgis"
+
+
+# What a QGIS project remembers of EST Weekly (QgsProject entries under one scope).
+PROJECT_SCOPE = PREFIX
+SOURCE_ENTRY = "source"  # "gpkg:<path>" or "postgis:<saved connection name>"
+
+
+def project_source(project: object = None) -> tuple[str, str]:
+    """(kind, value) of the EST database the project uses — ("gpkg", path), ("postgis", connection
+    name) or ("", "") — so Processing can offer the open database without being told."""
+    from qgis.core import QgsProject
+
+    text, found = (project or QgsProject.instance()).readEntry(PROJECT_SCOPE, SOURCE_ENTRY, "")
+    kind, _, value = (text or "").partition(":") if found else ("", "", "")
+    return (kind, value) if kind in ("gpkg", "postgis") and value else ("", "")
+
+
+def remember_project_source(kind: str, value: str, project: object = None) -> None:
+    from qgis.core import QgsProject
+
+    (project or QgsProject.instance()).writeEntry(PROJECT_SCOPE, SOURCE_ENTRY, f"{kind}:{value}")

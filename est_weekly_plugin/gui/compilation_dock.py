@@ -58,6 +58,7 @@ from ..core.filters import CompilationFilter, default_filter, with_current_dates
 from ..core.hotspot_areas import change_text, method_note
 from ..core.i18n import format_number, tr
 from ..core.reference import districts
+from ..core.settings import PROJECT_SCOPE
 from ..core.tasks import (
     KeptConnection,
     TaskKeeper,
@@ -82,7 +83,6 @@ from .filter_panel import FilterPanel
 from .polygon_tool import AreaBand, PolygonDrawTool
 from .widgets import hint_label
 
-PROJECT_SCOPE = "est_weekly"
 FILTER_ENTRY = "compilation/filter"
 SAVED_ENTRY = "compilation/saved_filters"
 ZOOM_BUFFER_M = 300.0  # margin around a hot-spot cell when zooming to it

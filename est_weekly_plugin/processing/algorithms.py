@@ -31,6 +31,7 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterProviderConnection,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterString,
     QgsWkbTypes,
@@ -40,8 +41,10 @@ from qgis.PyQt.QtCore import QVariant
 from ..core.density import density_grid
 from ..core.errors import EstError
 from ..core.filters import CompilationFilter
-from ..core.i18n import SUPPORTED_LANGUAGES, format_number, tr
+from ..core.i18n import SUPPORTED_LANGUAGES, format_number, language, tr
 from ..core.model import EventColumns
+from ..core.reference import default_categories, default_organisations
+from ..core.settings import project_source
 from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
 from ..core.week import IsoWeek
 from ..core.weekly import AnalysisSettings, analyse_week
@@ -57,8 +60,13 @@ def last_full_week(today: dt.date | None = None) -> str:
     return IsoWeek.last_complete(today).label
 
 
-def _codes(text: str) -> list[str]:
-    return [part.strip() for part in (text or "").replace(";", ",").split(",") if part.strip()]
+def metres(name: str, description: str, default: float | None, minimum: float, *,
+           optional: bool = False) -> QgsProcessingParameterNumber:
+    """A distance in whole metres: shown as "200", not "200.000000"."""
+    parameter = QgsProcessingParameterNumber(name, description, QgsProcessingParameterNumber.Type.Double, default,
+                                             optional, minimum)
+    parameter.setMetadata({"widget_wrapper": {"decimals": 0}})
+    return parameter
 
 
 class EstAlgorithm(QgsProcessingAlgorithm):
@@ -87,20 +95,29 @@ class EstAlgorithm(QgsProcessingAlgorithm):
         return type(self)()
 
     def _add_common(self, weekly: bool = True) -> None:
-        """Where the events are and the language; for a weekly algorithm also week and filter."""
+        """Where the events are (the project's EST database preselected) and the language (QGIS's own);
+        for a weekly algorithm also the week and the categories and organisations, picked by name."""
+        kind, value = project_source()
         self.addParameter(QgsProcessingParameterFile(
-            self.DATABASE, tr("processing.common.database"), extension="gpkg", optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.CONNECTION, tr("processing.common.connection"), optional=True))
+            self.DATABASE, tr("processing.common.database"), extension="gpkg", optional=True,
+            defaultValue=value if kind == "gpkg" else None))
+        self.addParameter(QgsProcessingParameterProviderConnection(
+            self.CONNECTION, tr("processing.common.connection"), "postgres", optional=True,
+            defaultValue=value if kind == "postgis" else None))
         if weekly:
             self.addParameter(QgsProcessingParameterString(
                 self.WEEK, tr("processing.common.week"), optional=True))
-            self.addParameter(QgsProcessingParameterString(
-                self.CATEGORIES, tr("processing.common.categories"), optional=True))
-            self.addParameter(QgsProcessingParameterString(
-                self.ORGANISATIONS, tr("processing.common.organisations"), optional=True))
+            self._category_codes = [c.code for c in default_categories()]
+            self._organisation_codes = [o.code for o in default_organisations()]
+            self.addParameter(QgsProcessingParameterEnum(
+                self.CATEGORIES, tr("processing.common.categories"),
+                options=[c.label() for c in default_categories()], allowMultiple=True, optional=True))
+            self.addParameter(QgsProcessingParameterEnum(
+                self.ORGANISATIONS, tr("processing.common.organisations"),
+                options=[o.name() for o in default_organisations()], allowMultiple=True, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
-            self.LANGUAGE, tr("processing.common.language"), options=LANGUAGE_NAMES, defaultValue=0))
+            self.LANGUAGE, tr("processing.common.language"), options=LANGUAGE_NAMES,
+            defaultValue=LANGUAGES.index(language()) if language() in LANGUAGES else 0))
 
     def _open(self, parameters: dict[str, Any], context: QgsProcessingContext) -> EventStore:
         path = self.parameterAsFile(parameters, self.DATABASE, context)
@@ -122,8 +139,17 @@ class EstAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(tr("processing.error.invalid_week", week=text)) from error
 
     def _filter(self, parameters: dict[str, Any], context: QgsProcessingContext) -> CompilationFilter:
-        return CompilationFilter(categories=_codes(self.parameterAsString(parameters, self.CATEGORIES, context)),
-                                 organisations=_codes(self.parameterAsString(parameters, self.ORGANISATIONS, context)))
+        return CompilationFilter(categories=self._chosen(parameters, self.CATEGORIES, context, self._category_codes),
+                                 organisations=self._chosen(parameters, self.ORGANISATIONS, context,
+                                                            self._organisation_codes))
+
+    def _chosen(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext,
+                codes: list[str]) -> list[str]:
+        """The codes picked in a multi-select list; none picked is no restriction (QGIS 3.22 would
+        hand back the first option for an empty optional list)."""
+        if parameters.get(name) in (None, "", []):
+            return []
+        return [codes[i] for i in self.parameterAsEnums(parameters, name, context) if 0 <= i < len(codes)]
 
     def _lang(self, parameters: dict[str, Any], context: QgsProcessingContext) -> str:
         return LANGUAGES[self.parameterAsEnum(parameters, self.LANGUAGE, context)]
@@ -151,10 +177,8 @@ class DensityRaster(EstAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
         self._add_common()
-        self.addParameter(QgsProcessingParameterNumber(
-            self.RADIUS, tr("processing.densityraster.radius"), QgsProcessingParameterNumber.Type.Double, 200.0, minValue=10.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.PIXEL, tr("processing.densityraster.pixel_size"), QgsProcessingParameterNumber.Type.Double, 10.0, minValue=1.0))
+        self.addParameter(metres(self.RADIUS, tr("processing.densityraster.radius"), 200.0, 10.0))
+        self.addParameter(metres(self.PIXEL, tr("processing.densityraster.pixel_size"), 10.0, 1.0))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("processing.densityraster.output")))
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
@@ -188,9 +212,7 @@ class HotspotGrid(EstAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
         self._add_common()
-        self.addParameter(QgsProcessingParameterNumber(
-            self.CELL, tr("processing.hotspotgrid.cell_size"), QgsProcessingParameterNumber.Type.Double,
-            optional=True, minValue=10.0))
+        self.addParameter(metres(self.CELL, tr("processing.hotspotgrid.cell_size"), None, 10.0, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.RINGS, tr("processing.hotspotgrid.rings"), QgsProcessingParameterNumber.Type.Integer, 1, minValue=1, maxValue=5))
         self.addParameter(QgsProcessingParameterBoolean(self.SIGNIFICANT, tr("processing.hotspotgrid.only_significant"), True))
