@@ -258,10 +258,15 @@ def main(argv=None) -> int:
             pg_engine.warm_up()
             pg_times = []
             for name, f in filters():
-                start = time.perf_counter()
-                result = pg_engine.compute(f, density=spec)
-                pg_times.append(time.perf_counter() - start)
-                print(f"  {name:<28} {result.count:>9,} events  {pg_times[-1] * 1e3:>6.0f} ms")
+                times = []
+                for _ in range(3):  # as on the GeoPackage above: a new filter each time, no mask cache
+                    pg_engine._masks.clear()
+                    start = time.perf_counter()
+                    result = pg_engine.compute(f, density=spec)
+                    times.append(time.perf_counter() - start)
+                pg_times.append(max(times))
+                print(f"  {name:<28} {result.count:>9,} events  {min(times) * 1e3:>6.0f} ms (worst of 3: "
+                      f"{max(times) * 1e3:.0f} ms)")
             print(f"  filter change on PostGIS: worst {max(pg_times) * 1e3:.0f} ms, median "
                   f"{statistics.median(pg_times) * 1e3:.0f} ms; engine ≈ {rss_mb() - rss_pg:.0f} MiB")
             os.environ["PGPASSWORD"] = cluster.password  # only for QGIS's comparison layer

@@ -84,10 +84,11 @@ def hotspot_areas(
     previous = _baseline_counts(grid, labels, count, baseline)
     peaks = _area_peaks(result, labels, count)
     spots: List[HotSpot] = []
+    sizes = np.bincount(event_label, minlength=count + 1)
     for area, (peak_r, peak_c) in sorted(peaks.items(), key=lambda item: -result.z[item[1]]):
-        members = event_label == area
-        if np.count_nonzero(members) < MIN_AREA_EVENTS:
+        if sizes[area] < MIN_AREA_EVENTS:
             continue  # a significant neighbourhood around one or two events: nothing a meeting can act on
+        members = event_label == area
         cells = list(zip(*np.nonzero(labels == area)))
         events = columns.subset(members)
         spot = describe_events(len(spots) + 1, int(peak_r), int(peak_c), result, events)

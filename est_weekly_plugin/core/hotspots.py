@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .filters import hour_weights
+from .filters import hour_totals
 from .model import EventColumns
 from .reference import District
 from .reference import districts as reference_districts
@@ -365,10 +365,11 @@ def window_binomial_p(counts: np.ndarray, grid: Grid, rings: int) -> np.ndarray:
         observed = np.minimum(local[cells], total)
         spread = math.sqrt(total * prob * (1.0 - prob))
         top = int(min(total, max(int(observed.max()), math.ceil(total * prob + 40.0 * spread + 50.0))))
-        j = np.arange(top + 1)
-        log_choose = np.array([math.lgamma(total + 1.0) - math.lgamma(v + 1.0) - math.lgamma(total - v + 1.0)
-                               for v in range(top + 1)])
-        pmf = np.exp(log_choose + j * math.log(prob) + (total - j) * math.log1p(-prob))
+        # log pmf by the ratio pmf(j+1)/pmf(j) = (N−j)/(j+1) · p/q, summed: no per-value log-gamma
+        k = np.arange(top, dtype=np.float64)
+        steps = np.log(total - k) - np.log(k + 1.0) + (math.log(prob) - math.log1p(-prob))
+        log_pmf = total * math.log1p(-prob) + np.concatenate([[0.0], np.cumsum(steps)])
+        pmf = np.exp(log_pmf)
         lower = np.cumsum(pmf)
         upper = np.cumsum(pmf[::-1])[::-1]
         out[cells] = np.minimum(1.0, 2.0 * np.minimum(lower[observed], upper[observed]))
@@ -449,7 +450,7 @@ def describe_events(rank: int, r: int, c: int, result: HotspotResult, events: Ev
         days = np.bincount(events.weekday.astype(np.int64), minlength=7)
         weekday = int(np.argmax(days))
         weekday_share = float(days[weekday] / n)
-    hours = hour_weights(events).sum(axis=0) if n else np.zeros(24)
+    hours = hour_totals(events) if n else np.zeros(24)
     band_totals = [hours[a:b].sum() for a, b in HOUR_BANDS]
     total = float(np.sum(hours))
     band, band_share = None, 0.0
