@@ -174,3 +174,27 @@ def test_a_partner_login_gets_only_what_it_may_see_in_a_delta(pg_store) -> None:
         assert rejected in delta.changed_fids
         rows = viewer.approved_events_by_fid([rejected])
         assert rows == []
+
+
+def test_a_bulk_load_is_audited_row_by_row_and_the_logs_indexes_come_back(pg_store) -> None:
+    """The owner's fast path (triggers and indexes rest during the COPY): still one audit row per
+    event, each with its transaction for the change feed, and every index of the log rebuilt."""
+    import psycopg2
+
+    batch = demo_batch(25_000, end_date=TODAY - dt.timedelta(days=1), seed=4)
+    assert pg_store.insert_batch(batch, today=TODAY) == 25_000
+    connection = psycopg2.connect(**pg_store.info.libpq_params())
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("""SELECT count(*), count(DISTINCT a.xact), bool_and(a.changes -> 'status' ->> 1 = e.status),
+                                     bool_and(a.changes ? 'source' AND a.changes ? 'source_id')
+                              FROM est.audit_log a JOIN est.events e ON e.uuid = a.subject_uuid
+                              WHERE a.subject = 'event' AND a.action IN ('submit', 'import')""")
+            rows, transactions, statuses_match, complete = cursor.fetchone()
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'est' AND tablename = 'audit_log' "
+                           "ORDER BY indexname")
+            indexes = [row[0] for row in cursor.fetchall()]
+    finally:
+        connection.close()
+    assert rows == 25_000 and transactions == 1 and statuses_match and complete
+    assert {"audit_log_key", "audit_log_event_ids", "audit_log_event_xact"} <= set(indexes)

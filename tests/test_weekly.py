@@ -83,11 +83,12 @@ def test_dock_panel_pdf_and_processing_agree(store, qgis_iface, qgis_new_project
 
     # Processing (the hot-spot grid carries each ranked cell's rank; the summary the week's total)
     source = _processing_source(store)
-    cells = processing.run("est_weekly:hotspotgrid", {**source, "WEEK": WEEK, "CATEGORIES": category_indices("skadegorelse", "klotter"),
+    chosen = category_indices("skadegorelse", "klotter")
+    cells = processing.run("est_weekly:hotspotgrid", {**source, "WEEK": WEEK, "CATEGORIES": chosen,
                                                        "ONLY_SIGNIFICANT": False, "OUTPUT": "memory:"})["OUTPUT"]
     ranked = sorted((f["rank"], f["row"], f["col"]) for f in cells.getFeatures() if f["rank"] not in (None, NULL))
     assert [(row, col) for _rank, row, col in ranked] == ranks(expected.hotspots)
-    summary = processing.run("est_weekly:weeklysummary", {**source, "WEEK": WEEK, "CATEGORIES": category_indices("skadegorelse", "klotter"),
+    summary = processing.run("est_weekly:weeklysummary", {**source, "WEEK": WEEK, "CATEGORIES": chosen,
                                                            "SUPPRESS_SMALL_COUNTS": False, "OUTPUT": "memory:"})["OUTPUT"]
     total = next(f for f in summary.getFeatures() if f["grouping"] == "total")
     assert total["current"] == expected.count

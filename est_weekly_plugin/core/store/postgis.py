@@ -406,20 +406,25 @@ class PostgisStore(PgLogins, PgColumnarRead, EventStore):
             cursor.execute(statement)
         self._suspended = []
 
+    _AUDIT_INDEXES = ("audit_log_key", "audit_log_event_ids", "audit_log_event_xact")
+
     def _write_bulk_audit(self, cursor: Any, rows: int) -> None:
-        """One audit row per loaded event, set-based; the log's key index is rebuilt once after
-        when the load is large beside the log and the log can be locked at once."""
-        cursor.execute("SELECT c.reltuples::float8, pg_get_indexdef(to_regclass(%s)), current_setting('lock_timeout') "
-                       "FROM pg_class c WHERE c.oid = %s::regclass", (f"{S}.audit_log_key", f"{S}.audit_log"))
-        existing, index_def, lock_timeout = cursor.fetchone()
-        rebuild = index_def is not None and rows * 3 >= max(existing, 0)
+        """One audit row per loaded event, set-based; the log's secondary indexes are rebuilt once
+        after when the load is large beside the log and the log can be locked at once."""
+        cursor.execute("SELECT c.reltuples::float8, current_setting('lock_timeout'), "
+                       "array(SELECT pg_get_indexdef(to_regclass(n)) FROM unnest(%s::text[]) AS n "
+                       "WHERE to_regclass(n) IS NOT NULL) FROM pg_class c WHERE c.oid = %s::regclass",
+                       ([f"{S}.{name}" for name in self._AUDIT_INDEXES], f"{S}.audit_log"))
+        existing, lock_timeout, index_defs = cursor.fetchone()
+        rebuild = bool(index_defs) and rows * 3 >= max(existing, 0)
         if rebuild:
             cursor.execute("SAVEPOINT est_audit_lock")
             cursor.execute(f"SET LOCAL lock_timeout = '{self._REBUILD_LOCK_TIMEOUT}'")
             try:
                 cursor.execute(f"LOCK TABLE {S}.audit_log IN ACCESS EXCLUSIVE MODE")
                 cursor.execute("RELEASE SAVEPOINT est_audit_lock")
-                cursor.execute(f"DROP INDEX {S}.audit_log_key")
+                for name in self._AUDIT_INDEXES:
+                    cursor.execute(f"DROP INDEX IF EXISTS {S}.{name}")
             except Exception as error:
                 if getattr(error, "pgcode", None) != "55P03":  # lock_not_available
                     raise
@@ -428,7 +433,8 @@ class PostgisStore(PgLogins, PgColumnarRead, EventStore):
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", (lock_timeout,))
         cursor.execute(f"SELECT {S}.audit_loaded_events(%s)", (self._audit_after_fid,))
         if rebuild:
-            cursor.execute(index_def)
+            for index_def in index_defs:
+                cursor.execute(index_def)
 
     def _bulk_insert(self, cursor: Any, batch: EventBatch, now: np.datetime64) -> None:
         cursor.copy_expert(
