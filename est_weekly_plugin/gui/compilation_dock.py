@@ -220,7 +220,7 @@ class CompilationDock(QgsDockWidget):
                        self.matrix_chart]
         for chart, height in zip(self.charts, (260, 380, 300, 240, 280)):
             chart.setMinimumHeight(height)
-            chart.setMinimumWidth(300)
+            chart.setMinimumWidth(240)  # fits QGIS's default dock width
             charts_layout.addWidget(chart)
         self.unknown_note = QLabel()
         self.unknown_note.setWordWrap(True)
@@ -268,6 +268,8 @@ class CompilationDock(QgsDockWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel(tr("compilation.trends.group")))
         self.trend_group = QComboBox()
+        self.trend_group.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.trend_group.setMinimumContentsLength(10)
         for key in TREND_GROUPS:
             self.trend_group.addItem(tr(f"compilation.trends.by_{key}"), key)
         self.trend_group.currentIndexChanged.connect(lambda _index: self._fill_trend_table())

@@ -35,6 +35,13 @@ from ..core.model import Category, Organisation
 from ..core.reference import District
 
 
+def _wrapped(text: str) -> QLabel:
+    """A label that wraps rather than widen a narrow dock."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
 def _check_list(height: int = 120) -> QListWidget:
     widget = QListWidget()
     widget.setMaximumHeight(height)
@@ -90,20 +97,23 @@ class FilterPanel(QWidget):
         what_layout = QVBoxLayout(what)
         self.categories = _check_list(150)
         self.organisations = _check_list(110)
-        what_layout.addWidget(QLabel(tr("compilation.panel.categories")))
+        what_layout.addWidget(_wrapped(tr("compilation.panel.categories")))
         what_layout.addWidget(self.categories)
-        what_layout.addWidget(QLabel(tr("compilation.panel.organisations")))
+        what_layout.addWidget(_wrapped(tr("compilation.panel.organisations")))
         what_layout.addWidget(self.organisations)
         layout.addWidget(what)
 
         when = QGroupBox(tr("compilation.panel.when"))
         form = QFormLayout(when)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow docks: fields under their labels
         self.preset = QComboBox()
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset.setMinimumContentsLength(10)  # narrow docks: the combo shrinks, the text elides
         for preset in PRESETS:
             self.preset.addItem(tr(f"compilation.preset.{preset}"), preset)
         self.preset.addItem(tr("compilation.preset.all"), "all")
         form.addRow(tr("compilation.panel.period"), self.preset)
-        dates = QHBoxLayout()
+        dates = QVBoxLayout()  # from above to: side by side they would widen a narrow dock
         self.date_from = QDateEdit(calendarPopup=True)
         self.date_to = QDateEdit(calendarPopup=True)
         first, last = date_preset("last_4_weeks", self.today)  # never Qt's 2000-01-01, even when disabled
@@ -150,8 +160,9 @@ class FilterPanel(QWidget):
         self.use_extent = QPushButton(tr("compilation.panel.use_extent"))
         self.use_selection = QPushButton(tr("compilation.panel.use_selection"))
         self.clear_place = QPushButton(tr("compilation.panel.clear_place"))
+        # one button a row: two side by side do not fit a dock of QGIS's default width
         for index, button in enumerate((self.draw_place, self.use_extent, self.use_selection, self.clear_place)):
-            place_grid.addWidget(button, index // 2, index % 2)
+            place_grid.addWidget(button, index, 0)
         where_layout.addLayout(place_grid)
         self.place_label = QLabel()
         where_layout.addWidget(self.place_label)
@@ -165,9 +176,9 @@ class FilterPanel(QWidget):
         self.load_button = QPushButton(tr("compilation.panel.load"))
         self.clear_button = QPushButton(tr("compilation.panel.clear_all"))
         saved.addWidget(self.saved, 0, 0, 1, 2)
-        saved.addWidget(self.clear_button, 0, 2)
         saved.addWidget(self.save_button, 1, 0)
         saved.addWidget(self.load_button, 1, 1)
+        saved.addWidget(self.clear_button, 2, 0, 1, 2)
         saved.setColumnStretch(0, 1)
         saved.setColumnStretch(1, 1)
         layout.addLayout(saved)

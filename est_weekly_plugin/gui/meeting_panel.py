@@ -316,12 +316,13 @@ class MeetingPanel(EstDock):
                             ("responsible", self.responsible_list), ("action", self.action_edit),
                             ("time_focus", self.time_focus), ("radius", self.radius_spin)))
         self.hotspot_combo = named(QComboBox(), "hotspots")
-        add_items(QVBoxLayout(self.priority_box), self.priority_table, fields, horizontal(
-            push_button(tr("meeting.panel.add_focus"), "add_focus", lambda: self.add_focus()),
-            push_button(tr("meeting.panel.pick_point"), "pick_point", lambda: self.start_picking()),
-            push_button(tr("meeting.panel.remove"), "remove", lambda: self.remove_selected())),
-            horizontal((self.hotspot_combo, 1),
-                       push_button(tr("meeting.panel.promote"), "promote", lambda: self.promote_selected())))
+        # a button a row, the hot-spot list on a row of its own: QGIS's default dock width is about 300 px
+        add_items(QVBoxLayout(self.priority_box), self.priority_table, fields,
+            horizontal(push_button(tr("meeting.panel.add_focus"), "add_focus", lambda: self.add_focus()), None),
+            horizontal(push_button(tr("meeting.panel.pick_point"), "pick_point", lambda: self.start_picking()), None),
+            horizontal(None, push_button(tr("meeting.panel.remove"), "remove", lambda: self.remove_selected())),
+            self.hotspot_combo,
+            horizontal(None, push_button(tr("meeting.panel.promote"), "promote", lambda: self.promote_selected())))
 
         self.follow_box = QGroupBox(tr("meeting.panel.follow_up"))
         self.follow_table = event_table("follow_up", self._headers(
@@ -340,9 +341,10 @@ class MeetingPanel(EstDock):
         self.atlas_check.setChecked(True)
         self.progress = named(QProgressBar(), "progress")
         self.progress.setVisible(False)
-        add_items(QVBoxLayout(self.export_box), horizontal(self.paper_combo, self.atlas_check, None), horizontal(
-            push_button(tr("meeting.panel.export_pdf"), "export_pdf", lambda: self.export_pdf()),
-            push_button(tr("meeting.panel.designer"), "designer", lambda: self.open_designer())), self.progress)
+        add_items(QVBoxLayout(self.export_box), self.paper_combo, self.atlas_check, horizontal(
+            push_button(tr("meeting.panel.export_pdf"), "export_pdf", lambda: self.export_pdf()), None),
+            horizontal(push_button(tr("meeting.panel.designer"), "designer", lambda: self.open_designer()), None),
+            self.progress)
 
         return vertical(self.role_label, self.status, self.summary,
                         horizontal(QLabel(tr("meeting.panel.week")), (self.week_edit, 1), self.create_button),
@@ -415,6 +417,8 @@ class MeetingPanel(EstDock):
             self.priorities = repo.priorities(self.meeting)
         else:
             self.priorities = []
+            # the meeting that would be created: the Monday after the week (never Qt's 2000-01-01)
+            self.date_edit.setDate(QDate(IsoWeek.of(self.week).next().monday))
         columns = store.load_columns()
         self.follow_ups = repo.follow_ups(self.week, columns)
         # the one weekly analysis: the same hot-spots as the dock, the PDF and Processing

@@ -25,6 +25,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
     QGridLayout,
     QGroupBox,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -146,28 +147,37 @@ class ReviewPanel(EstDock):
         self.filter_category.currentIndexChanged.connect(lambda _index: self.refresh_queue())
         filters = QGridLayout()
         filters.setContentsMargins(0, 0, 0, 0)
+        # one filter a row: two side by side do not fit QGIS's default dock width (about 300 px)
         filters.addWidget(self.filter_organisation, 0, 0, 1, 2)
-        filters.addWidget(self.filter_category, 0, 2, 1, 2)
-        filters.addWidget(QLabel(tr("review.filter.from")), 1, 0)
-        filters.addWidget(self.filter_from, 1, 1)
-        filters.addWidget(QLabel(tr("review.filter.to")), 1, 2)
-        filters.addWidget(self.filter_to, 1, 3)
+        filters.addWidget(self.filter_category, 1, 0, 1, 2)
+        filters.addWidget(QLabel(tr("review.filter.from")), 2, 0)
+        filters.addWidget(self.filter_from, 2, 1)
+        filters.addWidget(QLabel(tr("review.filter.to")), 3, 0)
+        filters.addWidget(self.filter_to, 3, 1)
         filters.setColumnStretch(1, 1)
-        filters.setColumnStretch(3, 1)
 
         self.queue = event_table(
             "queue", [tr("review.column.received"), tr("review.column.category"), tr("review.column.organisation")],
             stretch_column=2, multi_select=True)
-        self.queue.setMinimumHeight(150)
+        # ten rows of the queue always in view: a reviewer works down a list, not through a slot
+        self.queue.setMinimumHeight(10 * self.queue.verticalHeader().defaultSectionSize()
+                                    + self.queue.horizontalHeader().sizeHint().height()
+                                    + 2 * self.queue.frameWidth() + 2)
         self.queue.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # the category column elides rather than squeeze the organisation's header in a narrow dock
+        self.queue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
+        header = self.queue.horizontalHeader()
+        header.setMinimumSectionSize(40)  # the queue never scrolls sideways: its columns are sized here
+        margin = header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMargin, None, header)
+        header.resizeSection(1, header.fontMetrics().horizontalAdvance(tr("review.column.category")) + 2 * margin + 6)
         self.queue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.queue.itemSelectionChanged.connect(self._selection_changed)
         self.queue_count = named(QLabel(), "queue_count")
         self.queue_count.setStyleSheet(HINT_STYLE)
+        self.queue_count.setWordWrap(True)
         self.approve_selected_button = push_button(tr("review.approve_selected", count=0), "approve_selected",
                                                    self.approve_selected)
-        top = vertical(self.role_label, filters, (self.queue, 1),
-                       horizontal((self.queue_count, 1), self.approve_selected_button))
+        top = vertical(filters, (self.queue, 1), self.queue_count, horizontal(None, self.approve_selected_button))
 
         # The open report: who sent it, the correctable fields, the decision.
         self.report_info = hint_label("report_info", tr("review.nothing_selected"))
@@ -184,8 +194,10 @@ class ReviewPanel(EstDock):
         self.redact_button = push_button(tr("review.redact"), "redact", self.redact)
         self.redact_button.setToolTip(tr("review.redact.tip"))
         self.editor = QGroupBox(tr("review.report"))
+        reason_label = QLabel(tr("review.reason"))
+        reason_label.setWordWrap(True)  # a long label in a narrow dock
         add_items(QVBoxLayout(self.editor), self.report_info, self.privacy_flag, self.form,
-                  horizontal(None, self.redact_button), QLabel(tr("review.reason")), self.reason,
+                  horizontal(None, self.redact_button), reason_label, self.reason,
                   self.reason_error, horizontal(self.reject_button, None, self.approve_button))
 
         self.duplicates_group = named(QGroupBox(tr("review.duplicates", count=0)), "duplicates_group")
@@ -200,6 +212,8 @@ class ReviewPanel(EstDock):
                                              lambda: self.mark_duplicate(current_is_duplicate=True))
         self.other_is_duplicate = push_button(tr("review.other_is_duplicate"), "other_is_duplicate",
                                               lambda: self.mark_duplicate(current_is_duplicate=False))
+        self.this_is_duplicate.setToolTip(tr("review.this_is_duplicate.tip"))
+        self.other_is_duplicate.setToolTip(tr("review.other_is_duplicate.tip"))
         add_items(QVBoxLayout(self.duplicates_group), self.duplicates_hint, self.duplicates, self.this_is_duplicate,
                   self.other_is_duplicate)
 
@@ -217,8 +231,9 @@ class ReviewPanel(EstDock):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 5)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([280, 720])
-        return splitter
+        splitter.setSizes([top.minimumSizeHint().height(), 10_000])  # the queue's ten rows first
+        # the role note wraps with the dock's width: above the splitter, it never squeezes the queue
+        return vertical(self.role_label, (splitter, 1))
 
     # ------------------------------------------------------------------ store and role
     def leave_store(self) -> None:
@@ -259,11 +274,15 @@ class ReviewPanel(EstDock):
         self.queue.blockSignals(True)
         self.queue.setRowCount(0)
         for event in events:
-            received = event.created_at.astimezone().strftime("%m-%d %H:%M") if event.created_at else ""
+            local = event.created_at.astimezone() if event.created_at else None
+            # short, so the organisation keeps its room in a narrow dock: the time today, else the day
+            received = "" if local is None else (local.strftime("%H:%M") if local.date() == dt.date.today()
+                                                 else f"{local.day}/{local.month}")
             organisation = self._names.get(f"org:{event.organisation}", event.organisation)
             values = (received, self._names.get(event.category, event.category), organisation)
-            tip = "\n".join(part for part in (when_text(event), organisation, event.place_name, event.description)
-                            if part)
+            stamp = local.strftime("%Y-%m-%d %H:%M") if local is not None else ""
+            tip = "\n".join(part for part in (stamp and tr("review.received_at", at=stamp), when_text(event),
+                                               organisation, event.place_name, event.description) if part)
             row = add_event_row(self.queue, event, values, tip)
             self.queue.item(row, 1).setIcon(self.form.category.icon_of(event.category))
         self.queue.blockSignals(False)

@@ -33,6 +33,7 @@ from qgis.PyQt.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QTimeEdit,
@@ -640,6 +641,11 @@ def event_table(name: str, headers: Sequence[str], stretch_column: int, multi_se
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
+    # in a narrow dock the stretching column would shrink to a sliver ("N…"): no column narrower than
+    # its header needs; the table scrolls sideways inside itself instead
+    margin = header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header)
+    header.setMinimumSectionSize(min(header.fontMetrics().horizontalAdvance(headers[stretch_column]) + 2 * margin + 4,
+                                     120))
     return table
 
 
