@@ -34,6 +34,7 @@ def main() -> None:
     app = QgsApplication([], False)
     app.initQgis()
     from est_weekly_plugin.core import i18n
+    from est_weekly_plugin.core.background import schematic_districts
     from est_weekly_plugin.core.demo import demo_batch
     from est_weekly_plugin.core.maps import render_hotspot_map
     from est_weekly_plugin.core.reference import municipality
@@ -54,6 +55,11 @@ def main() -> None:
     batch = demo_batch(min(args.events, 1_000_000), seed=args.seed, end_date=today - dt.timedelta(days=1))
     store.insert_batch(batch, today=today)
     written = time.perf_counter() - started
+    # the background every map of the meeting stands on: chosen once, stored with the database (a local,
+    # schematic layer here so the demo runs offline; a municipality picks its own map service)
+    background_path = out / "demo_background.gpkg"
+    background_path.unlink(missing_ok=True)
+    schematic_districts(str(background_path)).save(store)
     columns = store.load_columns()
     print(f"Demo database: {database}  ({store.count()} events, {len(columns)} approved, written in {written:.1f} s)")
 

@@ -196,3 +196,32 @@ def test_opening_the_designer_twice_leaves_one_group_and_no_stray_layers(demo_st
     groups = [child for child in root.children() if child.name() == root.children()[0].name()]
     assert len(groups) == 1 and len(QgsProject.instance().mapLayers()) == layers
     assert len(QgsProject.instance().layoutManager().printLayouts()) == 1
+
+
+def test_the_meeting_maps_stand_on_the_background_the_municipality_chose(tmp_path, qgis_app) -> None:
+    """One background for every map of the PDF, chosen once in the database, with its attribution."""
+    from est_weekly_plugin.core.background import Background, schematic_districts
+
+    store = GeoPackageStore.create(tmp_path / "bg.gpkg")
+    store.insert_batch(demo_batch(8_000, seed=48, end_date=dt.date(2026, 11, 22)), today=dt.date(2026, 11, 23))
+    background = schematic_districts(str(tmp_path / "background.gpkg"))
+    background.save(store)
+    assert Background.of(store) == background and background.layer() is not None
+    plain = generate_report(GeoPackageStore.open(tmp_path / "bg.gpkg"), ReportOptions(week=WEEK, lang="sv"),
+                            tmp_path / "with.pdf")
+    assert "bakgrundskarta: EST Weekly demo: schematic district areas" in " ".join(_text(plain.path).split())
+    Background.clear(store)
+    bare = generate_report(store, ReportOptions(week=WEEK, lang="sv"), tmp_path / "without.pdf")
+    pale = (242, 239, 233)  # the background's fill, nowhere else in the layout
+
+    def share(path) -> float:
+        import numpy as np
+
+        image = _pages(path)[0].convertToFormat(QImage.Format.Format_RGB32)
+        bits = image.constBits()
+        bits.setsize(image.sizeInBytes())
+        rows = np.frombuffer(bits, np.uint8).reshape(image.height(), image.bytesPerLine())
+        pixels = rows[:, : image.width() * 4].reshape(-1, 4)[:, [2, 1, 0]].astype(int)  # BGRA → RGB
+        return float((np.abs(pixels - pale).sum(axis=1) <= 6).mean())
+
+    assert share(plain.path) > 0.05 and share(bare.path) < 0.01

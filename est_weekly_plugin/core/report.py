@@ -73,6 +73,7 @@ from qgis.PyQt.QtCore import QSizeF, Qt
 from qgis.PyQt.QtGui import QColor, QFont
 from qgis.PyQt.QtXml import QDomDocument
 
+from .background import Background
 from .density import density_grid
 from .filters import CompilationFilter, points_in_polygon
 from .hotspot_areas import method_note
@@ -172,6 +173,7 @@ class ReportData:
     meeting_organisations: tuple[str, ...] = ()
     cell_size: float = 100.0  # Gi*'s cell (the database's analysis settings)
     hotspot_note: str = ""  # the method and correction, or why no significance is claimed
+    background: Background | None = None  # the database's background map (opened on the main thread)
 
     @property
     def week(self) -> str:
@@ -236,6 +238,7 @@ def compute_report(store: EventStore, options: ReportOptions, *, columns: EventC
         meeting_date=meeting.meeting_date if meeting else None,
         meeting_organisations=meeting.organisations if meeting else (), cell_size=weekly.settings.cell_size,
         hotspot_note=method_note(weekly.result.hotspots, weekly.settings.cell_size, weekly.settings.rings, lang),
+        background=Background.of(store),
     )
     data.work_dir.mkdir(parents=True, exist_ok=True)
     report(0.5, tr("report.progress.density", lang))
@@ -744,8 +747,10 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
     district_layer = _district_layer(data)
     layers: list[QgsMapLayer] = [layer for layer in (heat, overview_heat, hotspot_layer, priority_layer,
                                                       district_layer) if layer is not None]
+    background = background or options.background_layer or (data.background.layer() if data.background else None)
+    if background is not None and project.mapLayer(background.id()) is None:
+        layers.append(background)  # kept alive by the project like the layout's other layers
     project.addMapLayers(layers, False)
-    background = background or options.background_layer
     main_layers = [hotspot_layer, priority_layer, district_layer, *([heat] if heat else []),
                    *([background] if background else [])]
     crs = QgsCoordinateReferenceSystem(f"EPSG:{data.epsg}")
@@ -807,6 +812,8 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
            count=data.event_count, filter=data.filter_sentence), meeting) if part))
     generated = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     footer = tr("report.footer", lang, generated=generated, cell=int(data.cell_size))
+    if data.background is not None and data.background.attribution:
+        footer += " · " + tr("report.background", lang, attribution=data.background.attribution)
     _set_text(layout, "est_footer", footer)
     _set_text(layout, "est_footer_2", footer)
     _set_text(layout, "est_heading_charts", tr("report.heading.charts", lang, week=week_number))
