@@ -15,6 +15,8 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QFileDialog
 
+from .core.background import ROLE as BACKGROUND_ROLE
+from .core.background import Background
 from .core.errors import EstError
 from .core.i18n import tr
 from .core.layers import events_layer, find_layers
@@ -46,6 +48,7 @@ class EstWeeklyPlugin:
         self.import_action: QAction | None = None
         self.logins_action: QAction | None = None
         self.privacy_action: QAction | None = None
+        self.background_action: QAction | None = None
         self.tasks: list[Any] = []  # running QgsTasks must stay referenced
         self.provider = None
         self.menu = tr("plugin.menu")
@@ -69,6 +72,7 @@ class EstWeeklyPlugin:
         self.import_action = self._add_action("import_events", "import.svg", self.import_events)
         self.logins_action = self._add_action("manage_logins", "logins.svg", self.manage_logins)
         self.privacy_action = self._add_action("privacy", "privacy.svg", self.privacy_settings)
+        self.background_action = self._add_action("background", "background.svg", self.background_settings)
         for key, (_module, _cls, _area, icon, _permission) in DOCKS.items():
             action = self._add_action(f"dock_{key}", icon, lambda checked=False, k=key: self.toggle_dock(k))
             action.setCheckable(True)
@@ -145,6 +149,15 @@ class EstWeeklyPlugin:
             PrivacyDialog(self.session.store, self.session.user, self.iface.mainWindow()).exec()
         except EstError as error:
             self._show_message(error.message(), Qgis.Critical)
+
+    def background_settings(self) -> None:
+        """Administrators: the background map of the canvas and of every meeting PDF."""
+        from .gui.background_dialog import BackgroundDialog
+
+        if self.session.store is None:
+            return
+        if BackgroundDialog(self.session.store, self.session.user, self.iface.mainWindow()).exec():
+            self._ensure_background_layer()
 
     def manage_logins(self) -> None:
         """Administrators: the partner logins of the shared PostGIS database."""
@@ -232,6 +245,19 @@ class EstWeeklyPlugin:
             project.removeMapLayer(layer.id())
         layer = events_layer(self.session.store)
         project.addMapLayer(layer)
+        self._ensure_background_layer()
+
+    def _ensure_background_layer(self) -> None:
+        """The database's background map at the bottom of the layer tree (replacing an older one)."""
+        project = QgsProject.instance()
+        for old in find_layers(BACKGROUND_ROLE, project):
+            project.removeMapLayer(old.id())
+        background = Background.of(self.session.store) if self.session.store is not None else None
+        layer = background.layer() if background is not None else None
+        if layer is None:
+            return
+        project.addMapLayer(layer, False)
+        project.layerTreeRoot().insertLayer(len(project.layerTreeRoot().children()), layer)
 
     # ------------------------------------------------------------------ docks
     def toggle_dock(self, key: str) -> None:
@@ -254,8 +280,9 @@ class EstWeeklyPlugin:
             action.setEnabled(self.session.may(DOCKS[key][4]))
         if self.import_action is not None:
             self.import_action.setEnabled(self.session.may("review"))
-        if self.privacy_action is not None:
-            self.privacy_action.setEnabled(self.session.may("administer"))
+        for action in (self.privacy_action, self.background_action):
+            if action is not None:
+                action.setEnabled(self.session.may("administer"))
         if self.logins_action is not None:  # logins exist in a shared PostGIS database only
             self.logins_action.setEnabled(self.session.is_postgis and self.session.may("administer"))
         if self.session.store is not None:

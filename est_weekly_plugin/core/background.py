@@ -15,6 +15,7 @@ from typing import Any
 
 from qgis.core import QgsMapLayer, QgsRasterLayer, QgsVectorLayer
 
+from .layers import LAYER_PROPERTY
 from .reference import districts, municipality
 
 BACKGROUND_KEY = "map_background"  # est_settings: JSON of :class:`Background`
@@ -72,7 +73,7 @@ class Background:
             layer = QgsRasterLayer(self.source, self.name, self.provider)
         if not layer.isValid():
             return None
-        layer.setCustomProperty("est_weekly/role", ROLE)
+        layer.setCustomProperty(LAYER_PROPERTY, ROLE)
         if self.attribution:
             layer.setAttribution(self.attribution)
         return layer
