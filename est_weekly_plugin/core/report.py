@@ -57,6 +57,7 @@ from qgis.core import (
     QgsMapLayerLegendUtils,
     QgsMarkerSymbol,
     QgsPalLayerSettings,
+    QgsPointXY,
     QgsPrintLayout,
     QgsProject,
     QgsRasterLayer,
@@ -79,9 +80,9 @@ from .filters import CompilationFilter, points_in_polygon
 from .hotspot_areas import method_note
 from .hotspots import HotSpot
 from .i18n import format_number, language, tr
-from .layers import point_label_layer, scratch_layer, simple_labeling
+from .layers import category_renderer, point_label_layer, scratch_layer, simple_labeling
 from .maps import heatmap_renderer, label_heat_legend
-from .meetings import FollowUp, Priority, follow_up, previous_week
+from .meetings import FollowUp, Priority, follow_up, previous_week, priority_mask
 from .model import Category, EventColumns, day_number
 from .paths import resource
 from .reference import districts, municipality
@@ -852,8 +853,7 @@ def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLay
         tr("report.no_next", lang))
 
     if options.atlas:
-        _add_priority_pages(layout, data, [heat] if heat else [], hotspot_layer, priority_layer, district_layer,
-                            background)
+        layers += _add_priority_pages(layout, data, hotspot_layer, priority_layer, district_layer, background)
     layout.refresh()
     return layout, warnings, layers
 
@@ -881,11 +881,14 @@ def _widths(layout: QgsLayout, item_id: str, shares: Sequence[float]) -> list[fl
     return [usable * share / total for share in shares]
 
 
-def _add_priority_pages(layout: QgsPrintLayout, data: ReportData, heat: list[QgsMapLayer],
-                        hotspot_layer: QgsVectorLayer, priority_layer: QgsVectorLayer,
-                        district_layer: QgsVectorLayer, background: QgsMapLayer | None) -> None:
-    """One page per priority area: a zoomed map and the area's own numbers (atlas-style)."""
+def _add_priority_pages(layout: QgsPrintLayout, data: ReportData, hotspot_layer: QgsVectorLayer,
+                        priority_layer: QgsVectorLayer, district_layer: QgsVectorLayer,
+                        background: QgsMapLayer | None) -> list[QgsMapLayer]:
+    """One page per priority area: the week's events of the area as category-coloured points on the
+    background with the area's outline, and its numbers — every one of them from the same selection
+    as the follow-up (``priority_mask``), so they add up. Returns the layers it added."""
     lang = data.lang
+    added: list[QgsMapLayer] = []
     collection = layout.pageCollection()
     first = collection.page(0)
     size = first.pageSize()
@@ -907,7 +910,11 @@ def _add_priority_pages(layout: QgsPrintLayout, data: ReportData, heat: list[Qgs
         map_rect = (10, 22, width - 20, height * 0.62) if portrait else (10, 22, width * 0.62, height - 40)
         item = _map(layout, f"est_priority_map_{index}", map_rect, page=index)
         item.setCrs(QgsCoordinateReferenceSystem(f"EPSG:{data.epsg}"))
-        item.setLayers([priority_layer, hotspot_layer, district_layer, *heat, *([background] if background else [])])
+        counted = data.week_columns.subset(priority_mask(priority, data.week_columns))
+        points = _event_points(data, counted, tr("report.priority_page.points", lang))
+        layout.project().addMapLayer(points, False)
+        added.append(points)
+        item.setLayers([priority_layer, points, district_layer, *([background] if background else [])])
         item.setKeepLayerSet(True)
         box = QgsGeometry.fromWkt(area).boundingBox()
         box.grow(max(box.width(), box.height()) * 0.6 + 150)
@@ -923,10 +930,10 @@ def _add_priority_pages(layout: QgsPrintLayout, data: ReportData, heat: list[Qgs
         bar.applyDefaultSize(QgsUnitTypes.DistanceUnit.DistanceMeters)
         bar.setTextFormat(_text_format(7.0))
         _place(layout, bar, (map_rect[0], map_rect[1] + map_rect[3] + 1.5, 70, 9), index)
-        in_week = data.week_columns.subset(_area_mask(priority, data.week_columns))
-        counts = np.bincount(in_week.category.astype(np.int64), minlength=len(in_week.category_codes))
-        top = [f"{data.category_labels.get(in_week.category_codes[i], in_week.category_codes[i])}: {int(counts[i])}"
-               for i in np.argsort(-counts, kind="stable")[:5] if counts[i] > 0]
+        counts = np.bincount(counted.category.astype(np.int64), minlength=len(counted.category_codes))
+        top = [f"{data.category_labels.get(counted.category_codes[i], counted.category_codes[i])}: {int(counts[i])}"
+               for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+        others = int(np.count_nonzero(_area_mask(priority, data.week_columns))) - len(counted)
         lines = [
             tr("report.priority_page.count", lang, count=outcome.current, baseline=_number(outcome.baseline),
                change=_signed(outcome.change)),
@@ -941,10 +948,27 @@ def _add_priority_pages(layout: QgsPrintLayout, data: ReportData, heat: list[Qgs
             "",
             tr("report.priority_page.in_area", lang),
             *(f"  • {line}" for line in top or [tr("report.priority_page.none", lang)]),
+            # the area's events of other categories: named, not mixed into the count above
+            *([tr("report.priority_page.other_categories", lang, count=others)] if others > 0 else []),
         ]
         text_rect = (10, map_rect[1] + map_rect[3] + 12, width - 20, height - map_rect[3] - 45) if portrait \
             else (map_rect[0] + map_rect[2] + 8, 22, width - map_rect[2] - 28, height - 40)
         _label(layout, f"est_priority_text_{index}", text_rect, 10.5, page=index).setText("\n".join(lines))
+    return added
+
+
+def _event_points(data: ReportData, events: EventColumns, name: str) -> QgsVectorLayer:
+    """*events* as points coloured by category (the categories' own colours and labels)."""
+    layer = scratch_layer(f"Point?crs=EPSG:{data.epsg}&field=category:string(40)", name)
+    features = []
+    for x, y, index in zip(events.x.tolist(), events.y.tolist(), events.category.tolist()):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        feature.setAttributes([events.category_codes[index] if 0 <= index < len(events.category_codes) else ""])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    layer.setRenderer(category_renderer(list(data.categories), data.lang))
+    return layer
 
 
 def _area_mask(priority: Priority, columns: EventColumns) -> np.ndarray:
