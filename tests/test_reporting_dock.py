@@ -64,7 +64,7 @@ def test_submit_by_clicking_the_map(dock, canvas, session, qgis_iface):
     click_map(form, canvas, pixel)
     expected = pixel_to_store(canvas, pixel)
     assert form.point == pytest.approx(expected, abs=0.01)
-    assert form.marker._marker.isVisible()
+    assert form.marker.visible
     assert "E 3" in form.place_label.text()
     assert dock.submit_button.isEnabled(), dock.form.problems
 
@@ -90,7 +90,7 @@ def test_submit_by_clicking_the_map(dock, canvas, session, qgis_iface):
     assert form.organisation.code() == "polisen"
     assert form.event_date.date().toPyDate() == event.event_date
     assert form.place_name.text() == "" and form.description.toPlainText() == ""
-    assert form.point is None and not form.marker._marker.isVisible()
+    assert form.point is None and not form.marker.visible
     assert not dock.submit_button.isEnabled()
     assert session.settings.organisation == "polisen"
     assert dock.my_reports.rowCount() == 1
@@ -123,7 +123,7 @@ def test_marker_can_be_dragged_and_replaced(dock, canvas):
     # switching the map tool off leaves the marker where it is
     QTest.mouseClick(form.pick_button, Qt.MouseButton.LeftButton)
     assert canvas.mapTool() is not form.tool
-    assert form.marker._marker.isVisible()
+    assert form.marker.visible
 
 
 def test_place_from_district_search_then_submit(dock, session):

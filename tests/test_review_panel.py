@@ -235,6 +235,15 @@ def test_duplicates_shown_and_marked(panel, session):
     assert panel.duplicates.item(row, 1).text() == "50 m"
     assert panel.duplicates.item(row, 2).text() == "Approved"
     panel.duplicates.selectRow(row)
+    # both reports on the map: the open one (placement marker) and the selected duplicate beside it
+    assert panel.form.marker.visible and panel.duplicate_marker.visible
+    assert panel.duplicate_marker.point == pytest.approx((x, y))
+    both = [panel.form.marker.canvas_point(), panel.duplicate_marker.canvas_point()]
+    assert all(panel.canvas.extent().contains(point) for point in both)
+    panel.hide()  # a panel out of sight leaves no marker on the map …
+    assert not panel.form.marker.visible and not panel.duplicate_marker.visible
+    panel.show()  # … and brings them back
+    assert panel.form.marker.visible and panel.duplicate_marker.visible
     assert not panel.other_is_duplicate.isEnabled()  # an approved report is not re-decided here
     click(panel.this_is_duplicate)
     stored = store.get(current.uuid)
@@ -485,3 +494,12 @@ def test_personal_data_is_flagged_for_the_reviewer_and_redacted_from_the_history
 def test_an_empty_history_says_so(panel):
     panel._show_history("00000000-0000-4000-8000-000000000000")
     assert panel.history.count() == 1 and panel.history.item(0).text() == "No changes recorded for this report yet."
+
+
+def test_closing_the_panel_takes_its_markers_off_the_map(panel, session):
+    event = submit(session.store, organisation="polisen")
+    session.events_changed.emit()
+    panel.select_report(event.uuid)
+    assert panel.form.marker.visible
+    panel.close()
+    assert not panel.form.marker.visible and not panel.duplicate_marker.visible

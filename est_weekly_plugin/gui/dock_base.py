@@ -246,9 +246,22 @@ class EstDock(QgsDockWidget):
             self.form.stop_picking(hide_marker=hide_marker)
 
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
-        """A hidden dock must not keep capturing map clicks."""
+        """A hidden dock must not keep capturing map clicks, nor leave its marker on the map
+        (the point itself is kept and shows again with the dock)."""
         self.release_map(hide_marker=False)
+        for marker in self.markers():
+            marker.conceal(True)
         super().hideEvent(event)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        for marker in self.markers():
+            marker.conceal(False)
+        super().showEvent(event)
+
+    def markers(self) -> list[Any]:
+        """The dock's markers on the map (the form's placement; subclasses add theirs)."""
+        form = getattr(self, "form", None)
+        return [form.marker] if form is not None else []
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         self.release_map(hide_marker=True)

@@ -18,15 +18,22 @@ from qgis.PyQt.QtGui import QColor, QCursor
 DRAG_TOLERANCE_PX = 12
 
 
+PLACEMENT_COLOUR = QColor(11, 61, 145)  # dark blue: no event category uses it
+DUPLICATE_COLOUR = QColor(230, 120, 0)
+
+
 class PlaceMarker:
-    """A cross-in-circle marker at a point given in the store CRS; survives CRS changes of the canvas."""
+    """A crosshair in a ring at a point given in the store CRS — a placement, not an event: the
+    event dots are filled circles in category colours — that survives CRS changes of the canvas."""
 
     def __init__(self, canvas: QgsMapCanvas, colour: QColor | None = None) -> None:
         self.canvas = canvas
         self._marker: QgsVertexMarker | None = None
+        self._cross: QgsVertexMarker | None = None
         self._store_point: tuple[float, float] | None = None
         self._epsg = 3006
-        self._colour = colour or QColor(220, 30, 30)
+        self._colour = colour or PLACEMENT_COLOUR
+        self._concealed = False
         canvas.destinationCrsChanged.connect(self._reposition)
 
     def set_epsg(self, epsg: int) -> None:
@@ -41,28 +48,47 @@ class PlaceMarker:
     def show(self, x: float, y: float) -> None:
         self._store_point = (float(x), float(y))
         if self._marker is None:
-            marker = QgsVertexMarker(self.canvas)
-            marker.setIconType(QgsVertexMarker.ICON_CIRCLE)
-            marker.setIconSize(18)
-            marker.setPenWidth(3)
-            marker.setColor(self._colour)
-            marker.setFillColor(QColor(255, 255, 255, 120))
-            self._marker = marker
+            ring = QgsVertexMarker(self.canvas)
+            ring.setIconType(QgsVertexMarker.IconType.ICON_CIRCLE)
+            ring.setIconSize(22)
+            ring.setPenWidth(3)
+            ring.setColor(self._colour)
+            ring.setFillColor(QColor(255, 255, 255, 150))
+            cross = QgsVertexMarker(self.canvas)
+            cross.setIconType(QgsVertexMarker.IconType.ICON_CROSS)
+            cross.setIconSize(34)
+            cross.setPenWidth(2)
+            cross.setColor(self._colour)
+            self._marker, self._cross = ring, cross
         self._reposition()
-        self._marker.show()
+        self._set_visible(not self._concealed)
 
     def hide(self) -> None:
         self._store_point = None
-        if self._marker is not None:
-            self._marker.hide()
+        self._set_visible(False)
+
+    def conceal(self, concealed: bool) -> None:
+        """Off the map while the owner is out of sight, back when it shows again (the point is kept)."""
+        self._concealed = concealed
+        self._set_visible(not concealed and self._store_point is not None)
+
+    def _set_visible(self, visible: bool) -> None:
+        for item in (self._marker, self._cross):
+            if item is not None:
+                item.setVisible(visible)
+
+    @property
+    def visible(self) -> bool:
+        return self._marker is not None and self._marker.isVisible()
 
     def remove(self) -> None:
         """Take the marker off the canvas for good (the owner is closing)."""
         with contextlib.suppress(TypeError):
             self.canvas.destinationCrsChanged.disconnect(self._reposition)
-        if self._marker is not None:
-            self.canvas.scene().removeItem(self._marker)
-            self._marker = None
+        for item in (self._marker, self._cross):
+            if item is not None:
+                self.canvas.scene().removeItem(item)
+        self._marker = self._cross = None
         self._store_point = None
 
     def canvas_point(self) -> QgsPointXY | None:
@@ -86,9 +112,12 @@ class PlaceMarker:
         return QgsCoordinateTransform(source, target, QgsProject.instance())
 
     def _reposition(self) -> None:
-        if self._marker is not None and self._store_point is not None:
-            self._marker.setCenter(self.to_canvas(*self._store_point))
-            self._marker.updatePosition()
+        if self._store_point is None:
+            return
+        for item in (self._marker, self._cross):
+            if item is not None:
+                item.setCenter(self.to_canvas(*self._store_point))
+                item.updatePosition()
 
 
 class PointPickTool(QgsMapTool):

@@ -40,6 +40,7 @@ from ..core.i18n import tr
 from ..core.layers import find_layers
 from ..core.model import Event, Status
 from .dock_base import EstDock
+from .map_tools import DUPLICATE_COLOUR, PlaceMarker
 from .privacy_widgets import PersonalDataWarning, describe_flags
 from .session import EstSession
 from .widgets import (
@@ -207,6 +208,8 @@ class ReviewPanel(EstDock):
         self.duplicates.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.duplicates.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.duplicates.itemSelectionChanged.connect(self._update_buttons)
+        self.duplicates.itemSelectionChanged.connect(self._show_duplicate)
+        self.duplicate_marker = PlaceMarker(self.canvas, DUPLICATE_COLOUR)  # the other report, beside this one
         self.duplicates_hint = hint_label("duplicates_hint")
         self.this_is_duplicate = push_button(tr("review.this_is_duplicate"), "this_is_duplicate",
                                              lambda: self.mark_duplicate(current_is_duplicate=True))
@@ -329,6 +332,7 @@ class ReviewPanel(EstDock):
                                      else tr("review.nothing_selected"))
             self.history.clear()
             self._show_duplicates([])
+            self.duplicate_marker.hide()
             return
         self.form.set_event(event)
         received = event.created_at.astimezone().strftime("%Y-%m-%d %H:%M") if event.created_at else "?"
@@ -400,6 +404,29 @@ class ReviewPanel(EstDock):
 
     def selected_duplicate(self) -> Event | None:
         return selected_event(self.duplicates)
+
+    def markers(self) -> list[Any]:
+        return [*super().markers(), self.duplicate_marker]
+
+    def release_map(self, hide_marker: bool) -> None:
+        super().release_map(hide_marker)
+        if hide_marker:
+            self.duplicate_marker.hide()
+
+    def _show_duplicate(self) -> None:
+        """The selected possible duplicate on the map beside the open report, both in view."""
+        other, event = self.selected_duplicate(), self.current
+        if other is None or event is None:
+            self.duplicate_marker.hide()
+            return
+        self.duplicate_marker.show(other.x, other.y)
+        first = self.duplicate_marker.to_canvas(event.x, event.y)
+        second = self.duplicate_marker.to_canvas(other.x, other.y)
+        extent = QgsRectangle(first, second)
+        extent.grow(max(extent.width(), extent.height(), 100.0) * 0.6)
+        if not self.canvas.extent().contains(extent):
+            self.canvas.setExtent(extent)
+            self.canvas.refresh()
 
     def _show_history(self, uuid: str) -> None:
         self.history.clear()
