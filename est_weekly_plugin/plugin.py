@@ -44,6 +44,7 @@ class EstWeeklyPlugin:
         self.actions: list[QAction] = []
         self.dock_actions: dict[str, QAction] = {}
         self.docks: dict[str, Any] = {}
+        self.locator: Any = None  # the Ctrl+K filter
         self.toolbar = None
         self.import_action: QAction | None = None
         self.logins_action: QAction | None = None
@@ -77,6 +78,12 @@ class EstWeeklyPlugin:
             action = self._add_action(f"dock_{key}", icon, lambda checked=False, k=key: self.toggle_dock(k))
             action.setCheckable(True)
             self.dock_actions[key] = action
+        from .gui.locator import EstLocatorFilter
+
+        register = getattr(self.iface, "registerLocatorFilter", None)  # absent on headless test interfaces
+        if callable(register):
+            self.locator = EstLocatorFilter(self.session, self.iface.mapCanvas(), self._current_hotspots)
+            register(self.locator)
         self.session.store_changed.connect(self._on_store_changed)
         self.session.message.connect(self._show_message)
         QgsProject.instance().readProject.connect(self._restore_from_project)
@@ -87,6 +94,9 @@ class EstWeeklyPlugin:
             QgsProject.instance().readProject.disconnect(self._restore_from_project)
         except TypeError:
             pass
+        if self.locator is not None:
+            self.iface.deregisterLocatorFilter(self.locator)
+            self.locator = None
         for dock in self.docks.values():
             self.iface.removeDockWidget(dock)
             dock.deleteLater()
@@ -149,6 +159,12 @@ class EstWeeklyPlugin:
             PrivacyDialog(self.session.store, self.session.user, self.iface.mainWindow()).exec()
         except EstError as error:
             self._show_message(error.message(), Qgis.Critical)
+
+    def _current_hotspots(self) -> list[Any]:
+        """The hot-spot areas the compilation dock shows now (for the locator)."""
+        dock = self.docks.get("compilation")
+        result = getattr(dock, "result", None)
+        return list(result.hotspots.hotspots) if result is not None and result.hotspots is not None else []
 
     def background_settings(self) -> None:
         """Administrators: the background map of the canvas and of every meeting PDF."""

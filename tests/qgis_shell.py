@@ -18,6 +18,7 @@ class ShellInterface(QgisInterface):
         self.plugin_menu = main_window.menuBar().addMenu("&Plugins")
         self.plugin_toolbar = QToolBar("Plugins", main_window)
         main_window.addToolBar(self.plugin_toolbar)
+        self.locator_filters: list = []
 
     def addPluginToMenu(self, name: str, action: QAction) -> None:  # noqa: N802
         menu = self.plugin_submenu(name) or self.plugin_menu.addMenu(name)
@@ -53,6 +54,12 @@ class ShellInterface(QgisInterface):
 
     def removeDockWidget(self, dock_widget: QDockWidget) -> None:  # noqa: N802
         self.window.removeDockWidget(dock_widget)
+
+    def registerLocatorFilter(self, locator_filter) -> None:  # noqa: ANN001, N802
+        self.locator_filters.append(locator_filter)
+
+    def deregisterLocatorFilter(self, locator_filter) -> None:  # noqa: ANN001, N802
+        self.locator_filters.remove(locator_filter)
 
     def toolbars(self) -> list[QToolBar]:
         return self.window.findChildren(QToolBar)

@@ -545,3 +545,15 @@ def test_codes_read_by_hash_fall_back_when_two_codes_share_one():
     hashes = np.array([7, -3, 7, 99])
     assert code_positions(hashes, [-3, 7]).tolist() == [1, 0, 1, -1]
     assert code_positions(hashes, [7, 7]) is None
+
+
+def test_text_search_finds_approved_events_by_their_words_and_treats_input_as_data(store):
+    saved = store.submit(make_event(place_name="Kullagatan 10", description="Klotter, 100%_ nytt"), actor="bo",
+                         today=TODAY)
+    store.review(saved.uuid, saved.version, "granskare.gun", Status.APPROVED, today=TODAY)
+    store.submit(make_event(place_name="Kullagatan 12"), actor="bo", today=TODAY)  # not approved
+    assert [e.uuid for e in store.search_approved("KULLAGATAN")] == [saved.uuid]
+    assert [e.uuid for e in store.search_approved("100%_")] == [saved.uuid]
+    for hostile in ("'; DROP TABLE events; --", "\\", "x' OR '1'='1", "%%%", "_a_"):
+        assert store.search_approved(hostile) == [], hostile
+    assert store.count() == 2

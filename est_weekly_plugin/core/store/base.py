@@ -498,6 +498,18 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
             events.extend(self._row_to_event(row) for row in self._query(sql, part))
         return events
 
+    def search_approved(self, text: str, limit: int = 20) -> list[Event]:
+        """Approved events (as this login may see them) whose place name or description holds
+        *text*, case-insensitively, newest first: the locator's event search. *text* is data, never
+        a pattern: % and _ match themselves."""
+        wanted = text.strip().lower()
+        if not wanted:
+            return []
+        pattern = "%" + wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        sql = (f"{self._select_events_sql('approved_events')} WHERE lower(place_name) LIKE ? ESCAPE '\\' "
+               "OR lower(description) LIKE ? ESCAPE '\\' ORDER BY event_date DESC, fid DESC LIMIT ?")
+        return [self._row_to_event(row) for row in self._query(sql, (pattern, pattern, int(limit)))]
+
     def common_place_name(self, x: float, y: float, half: float, date_from: dt.date, date_to: dt.date) -> str:
         """The place name reporters used most often for approved events within a square of
         2 × *half* around a point and between two dates ("" when none): names a hot-spot."""
