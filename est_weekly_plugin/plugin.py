@@ -74,6 +74,7 @@ class EstWeeklyPlugin:
         self.logins_action = self._add_action("manage_logins", "logins.svg", self.manage_logins)
         self.privacy_action = self._add_action("privacy", "privacy.svg", self.privacy_settings)
         self.background_action = self._add_action("background", "background.svg", self.background_settings)
+        self._add_action("places", "places.svg", self.place_settings)
         for key, (_module, _cls, _area, icon, _permission) in DOCKS.items():
             action = self._add_action(f"dock_{key}", icon, lambda checked=False, k=key: self.toggle_dock(k))
             action.setCheckable(True)
@@ -165,6 +166,12 @@ class EstWeeklyPlugin:
         dock = self.docks.get("compilation")
         result = getattr(dock, "result", None)
         return list(result.hotspots.hotspots) if result is not None and result.hotspots is not None else []
+
+    def place_settings(self) -> None:
+        """Which address points and named places the report form's place field searches."""
+        from .gui.places_dialog import PlacesDialog
+
+        PlacesDialog(self.session.settings, self.iface.mainWindow()).exec()
 
     def background_settings(self) -> None:
         """Administrators: the background map of the canvas and of every meeting PDF."""

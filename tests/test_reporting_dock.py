@@ -473,3 +473,61 @@ def test_the_form_says_places_not_people_and_names_what_it_found(dock, canvas, s
     QTest.mouseClick(dock.submit_button, Qt.MouseButton.LeftButton)
     stored = session.store.events()[-1]
     assert stored.personal_data == "personnummer,registration"
+
+
+def _address_points(path) -> str:
+    """A local address layer like a municipality's: street and house number in two fields."""
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsCoordinateTransformContext,
+        QgsFeature,
+        QgsField,
+        QgsFields,
+        QgsGeometry,
+        QgsVectorFileWriter,
+        QgsWkbTypes,
+    )
+    from qgis.PyQt.QtCore import QVariant
+
+    fields = QgsFields()
+    fields.append(QgsField("gatunamn", QVariant.String))
+    fields.append(QgsField("nummer", QVariant.String))
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    writer = QgsVectorFileWriter.create(str(path), fields, QgsWkbTypes.Point, QgsCoordinateReferenceSystem("EPSG:3006"),
+                                        QgsCoordinateTransformContext(), options)
+    for street, number, x, y in (("Kullagatan", "8", 356380.0, 6213720.0), ("Kullagatan", "10", 356395.0, 6213745.0),
+                                 ("Kullagatan", "10A", 356398.0, 6213751.0), ("Drottninggatan", "10", 356100.0, 6213500.0)):
+        feature = QgsFeature(fields)
+        feature.setAttributes([street, number])
+        feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+        writer.addFeature(feature)
+    del writer
+    return str(path)
+
+
+def test_kullagatan_10_is_found_among_the_municipalitys_addresses(dock, session, tmp_path, qgis_new_project):
+    from qgis.core import QgsVectorLayer
+
+    from est_weekly_plugin.gui.places_dialog import PlacesDialog
+
+    layer = QgsVectorLayer(_address_points(tmp_path / "adresser.gpkg"), "Adresspunkter", "ogr")
+    QgsProject.instance().addMapLayer(layer)
+    dialog = PlacesDialog(session.settings)
+    dialog.address_layer.setLayer(layer)
+    dialog.street_field.setField("gatunamn")
+    dialog.number_field.setField("nummer")
+    dialog.accept()
+    assert session.settings.address_source == layer.source() and session.settings.address_number_field == "nummer"
+    QgsProject.instance().removeMapLayer(layer.id())  # found by its source, not by a layer of the project
+    form = dock.form
+    fill_form(form)
+    type_into(form.place_search, "Kullagatan 10")
+    first = form.place_results.item(0)
+    assert first.text() == "Kullagatan 10" and "addresses" in first.toolTip()
+    assert form.place_results.count() >= 1 and "Drottninggatan" not in first.text()
+    form.place_results.itemClicked.emit(first)
+    assert form.point == pytest.approx((356395.0, 6213745.0), abs=0.01)
+    form.place_search.clear()
+    type_into(form.place_search, "kullagatan 10a")
+    assert form.place_results.item(0).text() == "Kullagatan 10A"

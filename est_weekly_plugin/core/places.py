@@ -150,12 +150,64 @@ def configured_layer(layer_id: str, field: str, project: QgsProject | None = Non
     return layer
 
 
+@dataclass(frozen=True)
+class AddressSource:
+    """The municipality's address points, by source and fields: "Kullagatan 10" is found by street
+    and house number (or in one field holding the whole address)."""
+
+    source: str
+    provider: str
+    street_field: str
+    number_field: str = ""
+
+    def layer(self) -> QgsVectorLayer | None:
+        layer = _address_layers.get(self)
+        if layer is None:
+            layer = QgsVectorLayer(self.source, "addresses", self.provider)
+            _address_layers[self] = layer
+        return layer if layer.isValid() and layer.fields().indexOf(self.street_field) >= 0 else None
+
+
+_address_layers: dict[AddressSource, QgsVectorLayer] = {}
+_HOUSE_NUMBER = re.compile(r"^(?P<street>.*?\D)\s*(?P<number>\d+\s*[A-Za-z]?)\s*$")
+
+
+def search_addresses(source: AddressSource, query: str, epsg: int, limit: int = 10) -> list[PlaceMatch]:
+    """Addresses matching *query*: "Kullagatan 10" → that house; "Kullagatan" → the street's houses."""
+    layer = source.layer()
+    wanted = query.strip()
+    if layer is None or not wanted:
+        return []
+    parsed = _HOUSE_NUMBER.match(wanted) if source.number_field else None
+    if parsed is None or layer.fields().indexOf(source.number_field) < 0:
+        return search_layer(layer, source.street_field, wanted, epsg, limit)
+    street, number = parsed.group("street").strip(" ,"), parsed.group("number").replace(" ", "")
+    expression = (f"{QgsExpression.quotedColumnRef(source.street_field)} ILIKE {QgsExpression.quotedString(street)} "
+                  f"AND upper(to_string({QgsExpression.quotedColumnRef(source.number_field)})) = "
+                  f"{QgsExpression.quotedString(number.upper())}")
+    request = QgsFeatureRequest().setFilterExpression(expression).setLimit(limit)
+    request.setSubsetOfAttributes([source.street_field, source.number_field], layer.fields())
+    found = []
+    for feature in layer.getFeatures(request):
+        geometry = feature.geometry()
+        if geometry is None or geometry.isEmpty():
+            continue
+        point = geometry.centroid().asPoint()
+        x, y = transform_point(point.x(), point.y(), layer.crs(), epsg)
+        found.append(PlaceMatch(f"{feature[source.street_field]} {feature[source.number_field]}", x, y, "addresses"))
+    return found
+
+
 def search_places(query: str, epsg: int, layer: QgsVectorLayer | None = None, field: str = "",
-                  limit: int = 10) -> list[PlaceMatch]:
-    """Places matching *query*: the configured layer when there is one, else the shipped districts."""
+                  limit: int = 10, addresses: AddressSource | None = None) -> list[PlaceMatch]:
+    """Places matching *query*: addresses first (when configured), then the configured place layer
+    when there is one, else the shipped districts."""
+    found = search_addresses(addresses, query, epsg, limit) if addresses is not None else []
     if layer is not None and field:
-        return search_layer(layer, field, query, epsg, limit)
-    return search_districts(query, epsg, limit)
+        found += search_layer(layer, field, query, epsg, limit)
+    else:
+        found += search_districts(query, epsg, limit)
+    return found[:limit]
 
 
 # ---------------------------------------------------------------------- typed coordinates

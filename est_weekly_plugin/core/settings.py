@@ -22,6 +22,11 @@ class EstSettings:
     duplicate_window_h: float = 24.0
     place_layer_id: str = ""
     place_field: str = ""
+    # the municipality's address points, by source (so every project finds them): see core.places
+    address_source: str = ""
+    address_provider: str = ""
+    address_street_field: str = ""  # the street, or the whole address when there is no number field
+    address_number_field: str = ""
 
     @classmethod
     def load(cls) -> EstSettings:

@@ -318,7 +318,7 @@ class EventForm(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.canvas = canvas
-        self._place_source = place_source or (lambda: (None, ""))
+        self._place_source = place_source or (lambda: (None, "", None))
         self._context: ValidationContext | None = None
         self._epsg = 3006
         self._touched: set[str] = set()
@@ -530,10 +530,12 @@ class EventForm(QWidget):
             item = QListWidgetItem(tr("reporting.place.coordinates", x=f"{parsed.x:.0f}", y=f"{parsed.y:.0f}"))
             item.setData(Qt.ItemDataRole.UserRole, PlaceMatch("", parsed.x, parsed.y, "coordinates"))
             self.place_results.addItem(item)
-        layer, field = self._place_source()
-        for match in search_places(text, self._epsg, layer, field, limit=8):
+        layer, field, addresses = (tuple(self._place_source()) + (None,))[:3]
+        for match in search_places(text, self._epsg, layer, field, limit=8, addresses=addresses):
+            source = {"districts": tr("reporting.districts"), "addresses": tr("reporting.addresses")}.get(match.source,
+                                                                                                          match.source)
             item = QListWidgetItem(match.name)
-            item.setToolTip(tr("reporting.place.from", source=match.source if layer else tr("reporting.districts")))
+            item.setToolTip(tr("reporting.place.from", source=source))
             item.setData(Qt.ItemDataRole.UserRole, match)
             self.place_results.addItem(item)
         if self.place_results.count() == 0:
