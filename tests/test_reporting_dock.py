@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -531,3 +532,50 @@ def test_kullagatan_10_is_found_among_the_municipalitys_addresses(dock, session,
     form.place_search.clear()
     type_into(form.place_search, "kullagatan 10a")
     assert form.place_results.item(0).text() == "Kullagatan 10A"
+
+
+class _LocalGeocoder:
+    """Stands in for Nominatim without the network: QGIS's geocoder interface, answers in WGS 84."""
+
+    def __new__(cls):  # noqa: ANN204 - built as a real QgsGeocoderInterface subclass
+        from qgis.core import QgsCoordinateReferenceSystem, QgsGeocoderInterface, QgsGeocoderResult, QgsGeometry
+
+        class Geocoder(QgsGeocoderInterface):
+            asked: list = []
+
+            def flags(self):  # noqa: ANN202
+                return QgsGeocoderInterface.Flag.GeocodesStrings
+
+            def geocodeString(self, string, context, feedback=None):  # noqa: ANN001, ANN202, N802
+                Geocoder.asked.append(string)
+                inside = QgsGeocoderResult("Kullagatan, Helsingborg", QgsGeometry.fromPointXY(QgsPointXY(12.6961, 56.0470)),
+                                           QgsCoordinateReferenceSystem("EPSG:4326"))
+                far = QgsGeocoderResult("Kullagatan, Stockholm", QgsGeometry.fromPointXY(QgsPointXY(18.07, 59.33)),
+                                        QgsCoordinateReferenceSystem("EPSG:4326"))
+                return [inside, far]
+
+        return Geocoder()
+
+
+def test_online_places_come_from_qgis_geocoder_in_the_background(dock, session):
+    from qgis.core import QgsApplication
+
+    geocoder = _LocalGeocoder()
+    dock._geocoder = geocoder
+    session.settings.online_geocoder = True
+    form = dock.form
+    fill_form(form)
+    type_into(form.place_search, "Kullagatan")
+    assert form.online.busy()  # asked after a pause, in a task: the form stays responsive
+    deadline = time.time() + 10
+    while form.online.busy() and time.time() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.02)
+    texts = [form.place_results.item(i).text() for i in range(form.place_results.count())]
+    assert "Kullagatan, Helsingborg" in texts and "Kullagatan, Stockholm" not in texts  # outside the municipality
+    assert type(geocoder).asked == ["Kullagatan"]  # once, for the paused text, not per keystroke
+    item = next(form.place_results.item(i) for i in range(form.place_results.count())
+                if form.place_results.item(i).text() == "Kullagatan, Helsingborg")
+    assert "OpenStreetMap" in item.toolTip()
+    form.place_results.itemClicked.emit(item)
+    assert 356000 < form.point[0] < 357500 and 6213000 < form.point[1] < 6214500

@@ -302,3 +302,41 @@ def parse_coordinates(text: str, epsg: int, extent: Extent | None = None) -> Par
         return ParsedCoordinates(x, y, WGS84)
     x, y = _pick([(a, b), (b, a)], extent)
     return ParsedCoordinates(x, y, f"EPSG:{int(epsg)}")
+
+
+# ---------------------------------------------------------------------- online geocoding
+def online_geocoder() -> object | None:
+    """QGIS's own Nominatim geocoder (OpenStreetMap; QGIS 3.20 and later), limited to Sweden, or
+    None where this QGIS has none. It keeps Nominatim's one-request-a-second policy itself."""
+    try:
+        from qgis.core import QgsNominatimGeocoder
+    except ImportError:
+        return None
+    return QgsNominatimGeocoder("se")
+
+
+def geocode(geocoder: object, query: str, epsg: int, extent: Extent | None = None, limit: int = 5,
+            feedback: object = None) -> list[PlaceMatch]:
+    """Places a geocoder finds for *query*, in the store CRS, those inside *extent* only (blocking:
+    call it from a task). Network or service errors give no matches, never an exception."""
+    from qgis.core import QgsGeocoderContext
+
+    wanted = query.strip()
+    if not wanted:
+        return []
+    try:
+        results = geocoder.geocodeString(wanted, QgsGeocoderContext(QgsProject.instance().transformContext()),
+                                         feedback)
+    except Exception:  # noqa: BLE001 - offline, refused, malformed answer: the local search stands alone
+        return []
+    found = []
+    for result in results or []:
+        if not result.isValid() or result.geometry().isEmpty():
+            continue
+        point = result.geometry().centroid().asPoint()
+        x, y = transform_point(point.x(), point.y(), result.crs(), epsg)
+        if extent is None or extent.contains(x, y):
+            found.append(PlaceMatch(result.identifier(), x, y, "online"))
+        if len(found) >= limit:
+            break
+    return found

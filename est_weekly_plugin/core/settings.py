@@ -27,6 +27,7 @@ class EstSettings:
     address_provider: str = ""
     address_street_field: str = ""  # the street, or the whole address when there is no number field
     address_number_field: str = ""
+    online_geocoder: bool = False  # also ask OpenStreetMap's Nominatim (QGIS's own geocoder) when online
 
     @classmethod
     def load(cls) -> EstSettings:
@@ -38,7 +39,10 @@ class EstSettings:
             default = item.default
             raw = stored.value(f"{PREFIX}/{item.name}", default)
             try:
-                values[item.name] = type(default)(raw) if raw is not None else default
+                if isinstance(default, bool):  # QgsSettings may hand back "false", which bool() calls true
+                    values[item.name] = str(raw).lower() in ("1", "true", "yes") if raw is not None else default
+                else:
+                    values[item.name] = type(default)(raw) if raw is not None else default
             except (TypeError, ValueError):
                 values[item.name] = default
         return cls(**values)

@@ -42,7 +42,7 @@ from qgis.PyQt.QtWidgets import QLabel, QMessageBox, QStackedWidget, QVBoxLayout
 
 from ..core.errors import ConflictError, DatabaseUnavailable, EstError, ValidationError
 from ..core.i18n import tr
-from ..core.places import AddressSource, configured_layer
+from ..core.places import AddressSource, configured_layer, online_geocoder
 from .session import EstSession
 from .widgets import ERROR_STYLE, EventForm, hint_label
 
@@ -169,13 +169,17 @@ class EstDock(QgsDockWidget):
         self.stack.setCurrentWidget(self.message_page)
 
     def place_source(self) -> tuple[Any, str]:
-        """(place layer, its name field, address source): the configured place layer or (None, "") for
-        the shipped districts, and the municipality's addresses when configured (else None)."""
+        """(place layer, its name field, address source, online geocoder): the configured place layer or
+        (None, "") for the shipped districts, the municipality's addresses and QGIS's Nominatim
+        geocoder when configured (else None)."""
         settings = self.session.settings
         layer = configured_layer(settings.place_layer_id, settings.place_field)
         addresses = AddressSource(settings.address_source, settings.address_provider, settings.address_street_field,
                                   settings.address_number_field) if settings.address_source else None
-        return ((layer, settings.place_field) if layer is not None else (None, "")) + (addresses,)
+        if settings.online_geocoder and getattr(self, "_geocoder", None) is None:
+            self._geocoder = online_geocoder()
+        geocoder = getattr(self, "_geocoder", None) if settings.online_geocoder else None
+        return ((layer, settings.place_field) if layer is not None else (None, "")) + (addresses, geocoder)
 
     # ------------------------------------------------------------------ speaking to the user
     def set_status(self, text: str, style: str = ERROR_STYLE) -> None:

@@ -12,9 +12,10 @@ from typing import Any
 
 from qgis.core import QgsFieldProxyModel, QgsMapLayerProxyModel
 from qgis.gui import QgsFieldComboBox, QgsMapLayerComboBox
-from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
 
 from ..core.i18n import tr
+from ..core.places import online_geocoder
 from .widgets import hint_label, named
 
 
@@ -53,6 +54,12 @@ class PlacesDialog(QDialog):
         form.addRow(tr("places.name"), self.place_field)
         layout.addWidget(places)
 
+        self.online = named(QCheckBox(tr("places.online")), "online_geocoder")
+        self.online.setToolTip(tr("places.online.tip"))
+        self.online.setChecked(bool(settings.online_geocoder))
+        self.online.setEnabled(online_geocoder() is not None)  # QGIS 3.20 and later
+        layout.addWidget(self.online)
+
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
@@ -70,5 +77,6 @@ class PlacesDialog(QDialog):
         places = self.place_layer.currentLayer()
         settings.place_layer_id = places.id() if places is not None else ""
         settings.place_field = self.place_field.currentField() if places is not None else ""
+        settings.online_geocoder = self.online.isChecked()
         settings.save()
         super().accept()

@@ -47,6 +47,7 @@ from ..core.model import Category, Event, Organisation
 from ..core.places import PlaceMatch, parse_coordinates, search_places
 from ..core.validation import ValidationContext, problems
 from .map_tools import PlaceMarker, PointPickTool
+from .online_places import OnlinePlaceSearch
 from .privacy_widgets import PersonalDataWarning
 
 ERROR_STYLE = "color: #b00020;"
@@ -349,6 +350,8 @@ class EventForm(QWidget):
         self.place_search.setPlaceholderText(tr("reporting.place_search.placeholder"))
         self.place_search.setClearButtonEnabled(True)
         self.place_search.textEdited.connect(self._search)
+        self.online = OnlinePlaceSearch(self)  # Nominatim, when the user turned it on
+        self.online.found.connect(self._online_found)
         self.place_search.returnPressed.connect(self._take_first_result)
         self.place_results = named(QListWidget(), "place_results")
         self.place_results.hide()
@@ -530,7 +533,9 @@ class EventForm(QWidget):
             item = QListWidgetItem(tr("reporting.place.coordinates", x=f"{parsed.x:.0f}", y=f"{parsed.y:.0f}"))
             item.setData(Qt.ItemDataRole.UserRole, PlaceMatch("", parsed.x, parsed.y, "coordinates"))
             self.place_results.addItem(item)
-        layer, field, addresses = (tuple(self._place_source()) + (None,))[:3]
+        layer, field, addresses, geocoder = (tuple(self._place_source()) + (None, None))[:4]
+        self.online.geocoder = geocoder
+        self.online.search(text, self._epsg, extent)
         for match in search_places(text, self._epsg, layer, field, limit=8, addresses=addresses):
             source = {"districts": tr("reporting.districts"), "addresses": tr("reporting.addresses")}.get(match.source,
                                                                                                           match.source)
@@ -541,6 +546,20 @@ class EventForm(QWidget):
         if self.place_results.count() == 0:
             item = QListWidgetItem(tr("reporting.place.no_match"))
             item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.place_results.addItem(item)
+        fit_rows(self.place_results, self.place_results.count())
+        self.place_results.show()
+
+    def _online_found(self, text: str, matches: list) -> None:
+        """Answers from the online geocoder, under the local ones (for the text still typed)."""
+        if self.place_search.text().strip() != text.strip() or not matches:
+            return
+        if self.place_results.count() == 1 and not self.place_results.item(0).flags() & Qt.ItemFlag.ItemIsEnabled:
+            self.place_results.clear()  # "no matching place" was only the local answer
+        for match in matches:
+            item = QListWidgetItem(match.name)
+            item.setToolTip(tr("reporting.place.from", source=tr("reporting.online")))
+            item.setData(Qt.ItemDataRole.UserRole, match)
             self.place_results.addItem(item)
         fit_rows(self.place_results, self.place_results.count())
         self.place_results.show()
