@@ -76,6 +76,8 @@ def test_meeting_priorities_and_follow_up(qgis_iface, session) -> None:
     assert "No meeting for 2026-W47" in panel.summary.text()
     assert panel.create_meeting() and panel.meeting is not None
     assert "Meeting 2026-W47: 0 priorities" in panel.summary.text()
+    assert panel.analysis.running  # every event is read and analysed in a task: the panel never waits on it
+    assert panel.wait_until_idle()
     assert panel.hotspot_combo.count() > 0
     assert panel.promote_selected()
     panel.name_edit.setText("Klotter i centrum")
@@ -89,6 +91,7 @@ def test_meeting_priorities_and_follow_up(qgis_iface, session) -> None:
     assert panel.priority_table.rowCount() == 3 and not panel.status.text()
     assert [p.kind for p in panel.priorities] == ["hotspot", "hotspot", "focus"]
     # follow-up of last week's priority
+    assert panel.wait_until_idle()
     assert panel.follow_table.rowCount() == 1
     combo = panel.follow_table.cellWidget(0, 4)
     assert isinstance(combo, QComboBox)

@@ -32,12 +32,13 @@ def function_task(description: str, work: Callable[[QgsTask], Any],
                   flags: QgsTask.Flags = QgsTask.Flag.CanCancel) -> QgsTask:
     """QGIS's own ``QgsTask.fromFunction`` with the plugin's conventions: *work(task)* runs in a
     worker thread; *done(result, error)* runs on the main thread, never for a cancelled task
-    (its result is stale); a failure is logged and handed over as ``done(None, error)``."""
+    (its result is stale, and one cancelled before it ran reports "Task canceled"); a failure is logged
+    and handed over as ``done(None, error)``."""
     holder: list[QgsTask] = []
 
     def finished(exception: Optional[BaseException] = None, boxed: Optional[tuple[Any]] = None) -> None:
         task = holder[0]
-        if isinstance(exception, Cancelled) or (task.isCanceled() and exception is None):
+        if isinstance(exception, Cancelled) or task.isCanceled():  # superseded or stopped: its answer is stale
             return
         if exception is not None:
             LOG.error("%s failed: %s", description, exception, exc_info=exception)

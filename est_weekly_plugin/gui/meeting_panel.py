@@ -23,7 +23,7 @@ from qgis.core import (
     QgsProject,
 )
 from qgis.gui import QgsMapToolEmitPoint
-from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QElapsedTimer, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
@@ -53,6 +53,7 @@ from ..core.meetings import STATUSES, FollowUp, Meeting, Priority
 from ..core.model import Category, Organisation
 from ..core.report import ReportOptions, compute_report, open_in_designer
 from ..core.store.meetings import MeetingRepository
+from ..core.tasks import TaskKeeper, function_task
 from ..core.tasks_report import ReportTask
 from ..core.week import IsoWeek
 from ..core.weekly import analyse_week
@@ -272,6 +273,7 @@ class MeetingPanel(EstDock):
         self.priorities: list[Priority] = []
         self.follow_ups: list[FollowUp] = []
         self.hotspots: list[HotSpot] = []
+        self.analysis = TaskKeeper()  # the week's follow-up and hot-spots, computed in the background
         self.task: ReportTask | None = None
         self.map_tool: QgsMapToolEmitPoint | None = None
         self.last_pdf: Path | None = None
@@ -399,6 +401,8 @@ class MeetingPanel(EstDock):
         if loaded is None:
             self.meeting = None
             self.priorities, self.follow_ups, self.hotspots = [], [], []
+        else:
+            self._analyse(store)
         self.create_button.setEnabled(self.meeting is None)
         self.meeting_box.setEnabled(self.meeting is not None)
         self.priority_box.setEnabled(self.meeting is not None)
@@ -419,11 +423,41 @@ class MeetingPanel(EstDock):
             self.priorities = []
             # the meeting that would be created: the Monday after the week (never Qt's 2000-01-01)
             self.date_edit.setDate(QDate(IsoWeek.of(self.week).next().monday))
-        columns = store.load_columns()
-        self.follow_ups = repo.follow_ups(self.week, columns)
-        # the one weekly analysis: the same hot-spots as the dock, the PDF and Processing
-        self.hotspots = analyse_week(store, self.week, columns=columns).hotspots
         return True
+
+    def _analyse(self, store: Any) -> None:
+        """The follow-up counts and the week's hot-spot areas need every approved event: read and
+        analysed in a task on a connection of its own, so the panel never freezes the map."""
+        week = self.week
+
+        def work(task: Any) -> tuple[list[FollowUp], list[HotSpot]]:
+            own = store.reopen()
+            try:
+                columns = own.load_columns()
+                task.setProgress(50)
+                follow_ups = MeetingRepository(own).follow_ups(week, columns)
+                # the one weekly analysis: the same hot-spots as the dock, the PDF and Processing
+                return follow_ups, analyse_week(own, week, columns=columns).hotspots
+            finally:
+                own.close()
+
+        def done(result: Any, error: Any) -> None:
+            if error is not None or result is None or week != self.week:
+                if error is not None:
+                    self.set_status(error.message() if isinstance(error, EstError) else str(error))
+                return
+            self.follow_ups, self.hotspots = result
+            self._fill_tables()
+
+        self.analysis.start("analyse", function_task(f"EST: meeting {week}", work, done))
+
+    def wait_until_idle(self, timeout_ms: int = 60_000) -> bool:
+        """Process events until the analysis task is done (tests, scripts)."""
+        clock = QElapsedTimer()
+        clock.start()
+        while self.analysis.running and clock.elapsed() < timeout_ms:
+            QCoreApplication.processEvents()
+        return not self.analysis.running
 
     def _names(self) -> dict[str, str]:
         """Organisation names as the pickers show them, by code."""
