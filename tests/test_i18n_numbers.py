@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from est_weekly_plugin.core.i18n import format_number
 
 
@@ -34,3 +36,22 @@ def test_every_list_of_organisations_is_by_name(gpkg_store) -> None:
         assert names == sorted(names, key=sort_key) and len(names) > 5
     finally:
         set_language("en")
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("sv_SE", "sv"), ("en_US", "en"), ("de_DE", "en"), ("", "en")])
+def test_the_plugin_speaks_the_language_qgis_runs_in(locale, expected, monkeypatch) -> None:
+    """A Swedish QGIS gets Swedish, an English one English, a German one English (as QGIS does)."""
+    from qgis.core import QgsApplication
+
+    from est_weekly_plugin.core import i18n
+
+    monkeypatch.setattr(QgsApplication, "locale", staticmethod(lambda: locale))
+    i18n._qgis_language.cache_clear()
+    i18n.set_language(None)
+    try:
+        assert i18n.language() == expected
+        number = i18n.format_number(1234.5, 1)
+        assert number == ("1\u202f234,5" if expected == "sv" else "1,234.5")
+    finally:
+        i18n._qgis_language.cache_clear()
+        i18n.set_language("en")

@@ -14,7 +14,7 @@ from functools import cache
 from .paths import resource
 
 SUPPORTED_LANGUAGES = ("sv", "en")
-_DEFAULT_LANGUAGE = "sv"
+_DEFAULT_LANGUAGE = "en"  # for a QGIS in any other language, as QGIS itself does
 _forced_language: str | None = None
 
 
@@ -36,14 +36,19 @@ def set_language(lang: str | None) -> None:
 
 
 def language() -> str:
-    """The user's language: forced, else QGIS's user locale, else Swedish."""
-    if _forced_language:
-        return _forced_language
-    try:
-        from qgis.core import QgsSettings
+    """The user's language: forced, else the language QGIS itself runs in, else English."""
+    return _forced_language or _qgis_language()
 
-        locale = str(QgsSettings().value("locale/userLocale", "") or "")
-    except Exception:  # noqa: BLE001 - no QGIS settings available (bare Python)
+
+@cache
+def _qgis_language() -> str:
+    """QGIS's effective locale (``QgsApplication.locale()``, which honours the override in the
+    options), read once: it changes only with a restart. A German QGIS gets English, as QGIS does."""
+    try:
+        from qgis.core import QgsApplication
+
+        locale = str(QgsApplication.locale() or "")
+    except Exception:  # noqa: BLE001 - no QGIS available (bare Python)
         locale = ""
     lang = locale[:2].lower()
     return lang if lang in SUPPORTED_LANGUAGES else _DEFAULT_LANGUAGE

@@ -44,7 +44,11 @@ class ReportTask(QgsTask):
 
     def run(self) -> bool:
         try:
-            self.data = compute_report(self.store, self.options, progress=self._progress)
+            own = self.store.reopen()  # the worker thread's own connection, never the GUI's
+            try:
+                self.data = compute_report(own, self.options, progress=self._progress)
+            finally:
+                own.close()
         except EstError as error:
             self.error = error.message(self.options.lang)
             return False
