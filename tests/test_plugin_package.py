@@ -78,8 +78,8 @@ def test_plugin_loads_starts_and_unloads_through_qgis_utils(installed_plugin, sh
     menu = shell.plugin_submenu("&EST Weekly")
     assert menu is not None
     texts = [a.text() for a in menu.actions()]
-    # The installed copy follows QGIS's locale, which is unset here: Swedish, the default.
-    assert "Ny EST-databas…" in texts and "Anslut till EST i PostGIS…" in texts
+    # The installed copy follows the language QGIS runs in ("C" here): English, as QGIS does.
+    assert "New EST database…" in texts and "Connect to EST on PostGIS…" in texts
     toolbar = [t for t in shell.toolbars() if t.objectName() == "EstWeeklyToolbar"]
     assert len(toolbar) == 1 and len(toolbar[0].actions()) == len(texts)
     assert all(not a.icon().isNull() for a in toolbar[0].actions())

@@ -111,6 +111,7 @@ def test_dock_panel_pdf_and_processing_agree(store, qgis_iface, qgis_new_project
     panel = MeetingPanel(qgis_iface, session)
     panel.week_edit.setText(WEEK)
     panel.refresh_events()
+    assert panel.wait_until_idle()  # the panel analyses in a task
     assert ranks(panel.hotspots) == ranks(unfiltered.hotspots)
 
 
