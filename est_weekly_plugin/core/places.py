@@ -161,14 +161,10 @@ class AddressSource:
     number_field: str = ""
 
     def layer(self) -> QgsVectorLayer | None:
-        layer = _address_layers.get(self)
-        if layer is None:
-            layer = QgsVectorLayer(self.source, "addresses", self.provider)
-            _address_layers[self] = layer
+        """Opened for each search (a few milliseconds): a layer kept in a module would outlive QGIS."""
+        layer = QgsVectorLayer(self.source, "addresses", self.provider)
         return layer if layer.isValid() and layer.fields().indexOf(self.street_field) >= 0 else None
 
-
-_address_layers: dict[AddressSource, QgsVectorLayer] = {}
 _HOUSE_NUMBER = re.compile(r"^(?P<street>.*?\D)\s*(?P<number>\d+\s*[A-Za-z]?)\s*$")
 
 
