@@ -478,25 +478,15 @@ def test_the_form_says_places_not_people_and_names_what_it_found(dock, canvas, s
 
 def _address_points(path) -> str:
     """A local address layer like a municipality's: street and house number in two fields."""
-    from qgis.core import (
-        QgsCoordinateReferenceSystem,
-        QgsCoordinateTransformContext,
-        QgsFeature,
-        QgsField,
-        QgsFields,
-        QgsGeometry,
-        QgsVectorFileWriter,
-        QgsWkbTypes,
-    )
+    from qgis.core import QgsFeature, QgsField, QgsFields, QgsGeometry, QgsWkbTypes
     from qgis.PyQt.QtCore import QVariant
+
+    from est_weekly_plugin.core.layers import geopackage_writer
 
     fields = QgsFields()
     fields.append(QgsField("gatunamn", QVariant.String))
     fields.append(QgsField("nummer", QVariant.String))
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    writer = QgsVectorFileWriter.create(str(path), fields, QgsWkbTypes.Point, QgsCoordinateReferenceSystem("EPSG:3006"),
-                                        QgsCoordinateTransformContext(), options)
+    writer = geopackage_writer(str(path), fields, QgsWkbTypes.Point, 3006)
     for street, number, x, y in (("Kullagatan", "8", 356380.0, 6213720.0), ("Kullagatan", "10", 356395.0, 6213745.0),
                                  ("Kullagatan", "10A", 356398.0, 6213751.0), ("Drottninggatan", "10", 356100.0, 6213500.0)):
         feature = QgsFeature(fields)

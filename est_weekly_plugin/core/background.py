@@ -15,7 +15,7 @@ from typing import Any
 
 from qgis.core import QgsMapLayer, QgsRasterLayer, QgsVectorLayer
 
-from .layers import LAYER_PROPERTY
+from .layers import LAYER_PROPERTY, geopackage_writer
 from .reference import districts, municipality
 
 BACKGROUND_KEY = "map_background"  # est_settings: JSON of :class:`Background`
@@ -82,18 +82,7 @@ class Background:
 def schematic_districts(path: str, epsg: int = 3006) -> Background:
     """A local, schematic background for the demo and the tests: the district areas (Voronoi cells
     of the shipped district points, clipped to the municipality), written to a GeoPackage."""
-    from qgis.core import (
-        QgsCoordinateReferenceSystem,
-        QgsCoordinateTransformContext,
-        QgsFeature,
-        QgsField,
-        QgsFields,
-        QgsGeometry,
-        QgsPointXY,
-        QgsRectangle,
-        QgsVectorFileWriter,
-        QgsWkbTypes,
-    )
+    from qgis.core import QgsFeature, QgsField, QgsFields, QgsGeometry, QgsPointXY, QgsRectangle, QgsWkbTypes
     from qgis.PyQt.QtCore import QVariant
 
     xmin, ymin, xmax, ymax = municipality()["extent"]
@@ -102,11 +91,7 @@ def schematic_districts(path: str, epsg: int = 3006) -> Background:
     cells = QgsGeometry.fromMultiPointXY([p for _, p in points]).voronoiDiagram(frame)
     fields = QgsFields()
     fields.append(QgsField("name", QVariant.String))
-    options = QgsVectorFileWriter.SaveVectorOptions()
-    options.driverName = "GPKG"
-    options.layerName = "districts"
-    writer = QgsVectorFileWriter.create(path, fields, QgsWkbTypes.Polygon, QgsCoordinateReferenceSystem(f"EPSG:{epsg}"),
-                                        QgsCoordinateTransformContext(), options)
+    writer = geopackage_writer(path, fields, QgsWkbTypes.Polygon, epsg, "districts")
     for part in cells.asGeometryCollection():
         name = next((n for n, p in points if part.contains(QgsGeometry.fromPointXY(p))), "")
         feature = QgsFeature(fields)

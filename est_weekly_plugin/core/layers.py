@@ -68,6 +68,18 @@ def scratch_layer(uri: str, name: str) -> QgsVectorLayer:
     return layer
 
 
+def geopackage_writer(path: str, fields: Any, wkb_type: Any, epsg: int, layer_name: str = "") -> Any:
+    """A QgsVectorFileWriter for a new GeoPackage layer (demo backgrounds, test data)."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransformContext, QgsVectorFileWriter
+
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    if layer_name:
+        options.layerName = layer_name
+    return QgsVectorFileWriter.create(str(path), fields, wkb_type, QgsCoordinateReferenceSystem(f"EPSG:{int(epsg)}"),
+                                      QgsCoordinateTransformContext(), options)
+
+
 def find_layers(role: str, project: QgsProject | None = None) -> list[QgsVectorLayer]:
     """Layers the plugin added for *role* (e.g. "events"), found by their custom property."""
     project = project or QgsProject.instance()
