@@ -74,7 +74,7 @@ def main() -> None:
     print(f"Hot-spot map:  {result.path}  (week {week_label(first)}, {result.events} events, "
           f"{len(result.hotspots)} hot-spots)")
     for spot in result.hotspots[:5]:
-        print(f"  {spot.rank}. {spot.district}: {spot.window_count} events, z = {spot.z:.1f}")
+        print(f"  {spot.rank}. {spot.label} ({spot.district}): {spot.count} events, peak z = {spot.z:.1f}")
     week = week_label(first)
     _demo_meetings(store, week, result.hotspots)
     store.close()
