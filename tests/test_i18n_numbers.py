@@ -55,3 +55,18 @@ def test_the_plugin_speaks_the_language_qgis_runs_in(locale, expected, monkeypat
     finally:
         i18n._qgis_language.cache_clear()
         i18n.set_language("en")
+
+
+def test_every_text_the_code_asks_for_exists_in_swedish_and_english() -> None:
+    """Both catalogues hold the same keys, and every literal key of a tr(...) call in the plugin exists."""
+    import re
+    from pathlib import Path
+
+    from est_weekly_plugin.core.i18n import catalogue
+
+    sv, en = set(catalogue("sv")), set(catalogue("en"))
+    assert sv == en, (sorted(sv - en)[:10], sorted(en - sv)[:10])
+    root = Path(__file__).resolve().parent.parent / "est_weekly_plugin"
+    used = {key for path in root.rglob("*.py")
+            for key in re.findall(r"""\btr\(\s*["']([a-z0-9_.]+)["']""", path.read_text(encoding="utf-8"))}
+    assert used and not sorted(used - en), sorted(used - en)

@@ -10,7 +10,7 @@ it needs and fills in two hooks::
         not_allowed_key = "compilation.not_allowed"   # formatted with role=…
 
         def __init__(self, iface, session, parent=None):
-            super().__init__(tr("compilation.title"), "EstWeeklyCompilationDock", iface, session, parent)
+            super().__init__(tr("compilation.dock.title"), "EstWeeklyCompilationDock", iface, session, parent)
             content = QWidget()
             layout = QVBoxLayout(content)
             layout.addWidget(self.role_label)      # the base makes these two labels;
