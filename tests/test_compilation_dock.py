@@ -30,6 +30,8 @@ from est_weekly_plugin.gui.session import EstSession
 
 @pytest.fixture
 def dock(qgis_iface, qgis_new_project, gpkg_store):
+    # pytest-qgis's new project keeps project entries; a real new project has none (no saved filter)
+    QgsProject.instance().removeEntry(PROJECT_SCOPE, FILTER_ENTRY)
     gpkg_store.insert_batch(demo_batch(20_000, end_date=TODAY - dt.timedelta(days=1), seed=11), today=TODAY)
     session = EstSession()
     session.set_store(gpkg_store)

@@ -134,8 +134,8 @@ class HotspotRow:
 
     spot: HotSpot
     place: str
-    count: int  # events in the hot-spot's neighbourhood this week
-    baseline: float  # mean per week over the 4 weeks before, same neighbourhood
+    count: int  # events in the hot-spot area this week
+    baseline: float  # mean per week over the 4 weeks before, same area
     categories: str
 
     @property
@@ -220,7 +220,7 @@ def compute_report(store: EventStore, options: ReportOptions, *, columns: EventC
     # the one weekly analysis: the same study area, cell size and ranks as the dock and Processing
     weekly = analyse_week(store, options.week, options.filter, columns=columns)
     spots = weekly.hotspots[: options.top]
-    rows = _hotspot_rows(store, spots, history, monday, weekly.settings.cell_size, category_labels)
+    rows = _hotspot_rows(spots, category_labels)
 
     repo = MeetingRepository(store)
     meeting = repo.meeting(options.week)
@@ -248,32 +248,13 @@ def compute_report(store: EventStore, options: ReportOptions, *, columns: EventC
     return data
 
 
-def _hotspot_rows(store: EventStore, spots: Sequence[HotSpot], history: EventColumns, monday: dt.date,
-                  cell: float, labels: dict[str, str]) -> list[HotspotRow]:
-    """Per hot-spot: this week's events in its neighbourhood, the 4-week mean, a place name."""
-    first = day_number(monday) - 7 * BASELINE_WEEKS
-    before = history.subset((history.day >= first) & (history.day < day_number(monday)))
-    rows = []
-    for spot in spots:
-        half = cell * 1.5
-        near = (np.abs(before.x - spot.x) < half) & (np.abs(before.y - spot.y) < half)
-        baseline = spot.previous_average  # the area's own events in the 4 weeks before (the one analysis)
-        rows.append(HotspotRow(
-            spot=spot, place=spot.name or _place_name(store, spot, monday, half) or spot.district, count=spot.count,
-            baseline=baseline if baseline is not None else float(np.count_nonzero(near)) / BASELINE_WEEKS,
-            categories=", ".join(labels.get(code, code) for code, _n in spot.categories[:2]),
-        ))
-    return rows
-
-
-def _place_name(store: EventStore, spot: HotSpot, monday: dt.date, half: float) -> str:
-    """The place name reporters used most often around the hot-spot this week."""
-    try:
-        name = store.common_place_name(spot.x, spot.y, half, monday, IsoWeek.of(monday).sunday)
-    except Exception as error:  # noqa: BLE001 - a place name is a nicety; the number is what matters
-        LOG.warning("place name lookup failed: %s", error)
-        return ""
-    return name.split(",")[0].strip()
+def _hotspot_rows(spots: Sequence[HotSpot], labels: dict[str, str]) -> list[HotspotRow]:
+    """Per hot-spot area, as the one weekly analysis found, named and measured it: this week's events,
+    the mean of the 4 weeks before, the place reporters named most often there (else its district)."""
+    return [HotspotRow(spot=spot, place=spot.name or spot.district, count=spot.count,
+                       baseline=spot.previous_average or 0.0,
+                       categories=", ".join(labels.get(code, code) for code, _n in spot.categories[:2]))
+            for spot in spots]
 
 
 def _map_extent(spots: Sequence[HotSpot], priorities: Sequence[Priority], urban: Sequence[float],

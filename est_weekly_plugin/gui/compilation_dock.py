@@ -331,11 +331,15 @@ class CompilationDock(QgsDockWidget):
             if error is not None or engine is None:
                 self.status.setText(tr("compilation.dock.load_failed", error=str(error or "")))
                 return
-            engine.today = self.today
-            self.engine = engine
-            self.recompute()
+            self._use_engine(engine)
 
         self.tasks.start("load", load_engine_task(store, done))
+
+    def _use_engine(self, engine: Any) -> None:
+        """A loaded or refreshed engine becomes the dock's; the current filter is computed on it."""
+        engine.today = self.today
+        self.engine = engine
+        self.recompute()
 
     def poll_changes(self) -> bool:
         """Merge what someone (here or elsewhere) changed since the last read; True if there was something."""
@@ -362,9 +366,7 @@ class CompilationDock(QgsDockWidget):
             if error is not None or engine is None:  # e.g. a lost connection: the next poll tries again
                 self._marker = None
                 return
-            engine.today = self.today
-            self.engine = engine
-            self.recompute()
+            self._use_engine(engine)
 
         self.tasks.start("load", refresh_engine_task(self._refresh_connection, self.engine, done))
 

@@ -53,6 +53,7 @@ from .widgets import (
     add_items,
     event_table,
     fit_rows,
+    header_text_width,
     hint_label,
     horizontal,
     named,
@@ -169,8 +170,7 @@ class ReviewPanel(EstDock):
         self.queue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
         header = self.queue.horizontalHeader()
         header.setMinimumSectionSize(40)  # the queue never scrolls sideways: its columns are sized here
-        margin = header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMargin, None, header)
-        header.resizeSection(1, header.fontMetrics().horizontalAdvance(tr("review.column.category")) + 2 * margin + 6)
+        header.resizeSection(1, header_text_width(header, tr("review.column.category")) + 6)
         self.queue.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.queue.itemSelectionChanged.connect(self._selection_changed)
         self.queue_count = named(QLabel(), "queue_count")

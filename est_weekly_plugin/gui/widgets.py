@@ -664,10 +664,14 @@ def event_table(name: str, headers: Sequence[str], stretch_column: int, multi_se
     header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)
     # in a narrow dock the stretching column would shrink to a sliver ("N…"): no column narrower than
     # its header needs; the table scrolls sideways inside itself instead
-    margin = header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header)
-    header.setMinimumSectionSize(min(header.fontMetrics().horizontalAdvance(headers[stretch_column]) + 2 * margin + 4,
-                                     120))
+    header.setMinimumSectionSize(min(header_text_width(header, headers[stretch_column]) + 4, 120))
     return table
+
+
+def header_text_width(header: QHeaderView, text: str) -> int:
+    """What a header section needs to show *text* whole: the text and the style's margins."""
+    margin = header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, header)
+    return header.fontMetrics().horizontalAdvance(text) + 2 * margin
 
 
 def add_event_row(table: QTableWidget, event: Event, values: Sequence[str], tooltip: str) -> int:
