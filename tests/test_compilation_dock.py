@@ -227,7 +227,12 @@ def test_hotspot_click_zooms_the_canvas(dock, qgis_iface) -> None:
     dock.hotspot_list.setCurrentRow(2)
     extent = canvas.extent()
     assert extent.contains(_canvas_point(canvas, spot.x, spot.y))
-    assert min(extent.width(), extent.height()) < 2_000  # the cell and ~300 m around it, not the city
+    # the hot-spot area and ~300 m around it, not the city
+    corners = [_canvas_point(canvas, x, y) for x, y in spot.polygon]
+    area = QgsRectangle(min(p.x() for p in corners), min(p.y() for p in corners),
+                        max(p.x() for p in corners), max(p.y() for p in corners))
+    assert extent.contains(area)
+    assert min(extent.width(), extent.height()) < min(area.width(), area.height()) + 2_000
     # The extent change recomputes; the list keeps its selection without zooming again.
     assert dock.wait_until_idle()
     assert dock.hotspot_list.currentRow() == 2
