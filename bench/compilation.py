@@ -51,7 +51,7 @@ def peak_rss_mb() -> float:
 
 
 def filters():
-    from est_weekly_plugin.core.filters import CompilationFilter
+    from est_weekly_plugin.analysis.filters import CompilationFilter
 
     return [
         ("vandalism+graffiti, Fri–Sun", CompilationFilter(categories=["skadegorelse", "klotter"], weekdays=[4, 5, 6])),
@@ -117,9 +117,9 @@ def bench_refresh(store, engine, layer=None) -> None:  # noqa: ANN001
     sys.path.insert(0, str(ROOT / "tests"))
     from conftest import make_event
 
-    from est_weekly_plugin.core.model import Status
-    from est_weekly_plugin.core.tasks import KeptConnection
-    from est_weekly_plugin.core.weekly import AnalysisSettings, engine_for
+    from est_weekly_plugin.analysis.tasks import KeptConnection
+    from est_weekly_plugin.analysis.weekly import AnalysisSettings, engine_for
+    from est_weekly_plugin.domain.model import Status
 
     engine.change_token = store.change_token()
     connection = KeptConnection(store)  # the dock's refresh task keeps its own connection like this
@@ -172,11 +172,11 @@ def main(argv=None) -> int:
     app = start_qgis()
     from qgis.core import QgsVectorLayer
 
-    from est_weekly_plugin.core.compilation import CompilationEngine, density_spec_for
-    from est_weekly_plugin.core.demo import demo_batch
-    from est_weekly_plugin.core.density import write_geotiff
-    from est_weekly_plugin.core.reference import municipality
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.analysis.compilation import CompilationEngine, density_spec_for
+    from est_weekly_plugin.analysis.density import write_geotiff
+    from est_weekly_plugin.domain.reference import municipality
+    from est_weekly_plugin.store import GeoPackageStore
+    from est_weekly_plugin.store.demo import demo_batch
 
     base_rss = rss_mb()
     print(f"QGIS started: RSS {base_rss:.0f} MiB; CPU cores {os.cpu_count()}")
@@ -239,7 +239,7 @@ def main(argv=None) -> int:
         sys.path.insert(0, str(ROOT / "tests"))
         import pgcluster
 
-        from est_weekly_plugin.core.store import PostgisStore
+        from est_weekly_plugin.store import PostgisStore
 
         cluster = pgcluster.start()
         try:

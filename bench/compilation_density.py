@@ -22,10 +22,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from osgeo import gdal, ogr, osr  # noqa: E402
 
-from est_weekly_plugin.core.density import density_grid  # noqa: E402
-from est_weekly_plugin.core.hotspots import hotspot_analysis  # noqa: E402
-from est_weekly_plugin.core.model import EventColumns  # noqa: E402
-from est_weekly_plugin.core.reference import districts as load_districts  # noqa: E402
+from est_weekly_plugin.analysis.density import density_grid  # noqa: E402
+from est_weekly_plugin.analysis.hotspots import hotspot_analysis  # noqa: E402
+from est_weekly_plugin.domain.model import EventColumns  # noqa: E402
+from est_weekly_plugin.domain.reference import districts as load_districts  # noqa: E402
 
 gdal.UseExceptions()
 

@@ -46,7 +46,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def report_event(organisation: str, index: int):  # noqa: ANN201
-    from est_weekly_plugin.core.model import Event
+    from est_weekly_plugin.domain.model import Event
 
     return Event(category="klotter", organisation=organisation, event_date=TODAY - dt.timedelta(days=index % 20),
                  x=356000.0 + (index * 37) % 3000, y=6212000.0 + (index * 53) % 3000, time_from=dt.time(22, 0),
@@ -55,7 +55,7 @@ def report_event(organisation: str, index: int):  # noqa: ANN201
 
 def file_reports(info, login: str, password: str, organisation: str, count: int, start, results) -> None:
     """One partner's client: its own process and connection, like a QGIS on another computer."""
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.store import PostgisStore
 
     latencies: list[float] = []
     filed: list[str] = []
@@ -108,9 +108,9 @@ def qgis_reports(info, login: str, password: str, organisation: str, count: int)
 
 def race(info, reviewers: list[tuple[str, str]], reports: list[str]) -> tuple[int, int, int]:
     """Two reviewers decide the same reports at the same moment; returns (one winner, both, none)."""
-    from est_weekly_plugin.core.errors import EstError
-    from est_weekly_plugin.core.model import Status
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.domain.errors import EstError
+    from est_weekly_plugin.domain.model import Status
+    from est_weekly_plugin.store import PostgisStore
 
     stores = [PostgisStore.open(dataclasses.replace(info, user=u, password=p)) for u, p in reviewers]
     outcome = {"one": 0, "both": 0, "none": 0}
@@ -153,8 +153,8 @@ def main() -> None:
     import pgcluster
     from qgis.core import QgsApplication
 
-    from est_weekly_plugin.core.model import Role
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.domain.model import Role
+    from est_weekly_plugin.store import PostgisStore
 
     app = QgsApplication([], False)
     app.initQgis()

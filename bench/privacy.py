@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python -m bench.privacy [--texts 200000]``. Scans realistic import descriptions
 (mostly clean, 5 % with an identity number, phone, e-mail, registration or name) with
-``core.privacy.scan_texts``, and the same texts with QGIS's *Extract by expression*
+``domain.privacy.scan_texts``, and the same texts with QGIS's *Extract by expression*
 (``regexp_match`` with the same expressions, minus the check-digit and first-name tests QGIS
 cannot express) over a memory layer, in the same run. Also the worst case: every text has a
 finding. Target: ≥ 200 000 descriptions/s. Not a test: numbers depend on the machine.
@@ -69,7 +69,7 @@ def main() -> None:
     from processing.core.Processing import Processing
     from qgis.core import QgsApplication
 
-    from est_weekly_plugin.core.privacy import scan_texts
+    from est_weekly_plugin.domain.privacy import scan_texts
 
     app = QgsApplication([], False)
     app.initQgis()

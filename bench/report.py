@@ -26,11 +26,11 @@ WEEK = "2026-W47"
 
 
 def build_store(path: Path, week_events: int, history_events: int):
-    from est_weekly_plugin.core.demo import demo_batch
-    from est_weekly_plugin.core.meetings import Priority
-    from est_weekly_plugin.core.store import GeoPackageStore
-    from est_weekly_plugin.core.store.meetings import MeetingRepository
-    from est_weekly_plugin.core.trends import week_monday
+    from est_weekly_plugin.analysis.trends import week_monday
+    from est_weekly_plugin.domain.meetings import Priority
+    from est_weekly_plugin.store import GeoPackageStore
+    from est_weekly_plugin.store.demo import demo_batch
+    from est_weekly_plugin.store.meetings import MeetingRepository
 
     store = GeoPackageStore.create(path)
     end = dt.date(2026, 11, 15)
@@ -39,7 +39,7 @@ def build_store(path: Path, week_events: int, history_events: int):
     monday = np.datetime64(week_monday(WEEK))
     weekday = (week.event_date.astype("datetime64[D]").astype(np.int64) + 3) % 7
     week.event_date = monday + weekday.astype("timedelta64[D]")
-    from est_weekly_plugin.core.batch import random_uuids
+    from est_weekly_plugin.store.batch import random_uuids
 
     week.uuid = random_uuids(len(week), np.random.default_rng(9))
     store.insert_batch(week, validate=False)
@@ -64,7 +64,7 @@ def main() -> None:
 
     app = QgsApplication([], False)
     app.initQgis()
-    from est_weekly_plugin.core.report import ReportOptions, compute_report, generate_report
+    from est_weekly_plugin.report.meeting_report import ReportOptions, compute_report, generate_report
 
     work = Path(tempfile.mkdtemp(prefix="est-bench-report-"))
     store = build_store(work / "bench.gpkg", args.events, args.history)

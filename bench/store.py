@@ -136,8 +136,8 @@ def main() -> None:
 
     app = QgsApplication([], False)
     app.initQgis()
-    from est_weekly_plugin.core.demo import demo_batch
-    from est_weekly_plugin.core.store import GeoPackageStore, PostgisStore
+    from est_weekly_plugin.store import GeoPackageStore, PostgisStore
+    from est_weekly_plugin.store.demo import demo_batch
 
     work = Path(tempfile.mkdtemp(prefix="est-bench-"))
     started = time.perf_counter()

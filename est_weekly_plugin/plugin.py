@@ -15,25 +15,25 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QFileDialog
 
-from .core.background import ROLE as BACKGROUND_ROLE
-from .core.background import Background
-from .core.errors import EstError
-from .core.i18n import tr
-from .core.layers import events_layer, find_layers
-from .core.paths import resource
-from .core.settings import project_source, remember_project_source
-from .core.store import GeoPackageStore, PgConnectionInfo, PostgisStore
-from .gui.session import EstSession
+from .domain.errors import EstError
+from .domain.i18n import tr
+from .domain.paths import resource
+from .domain.settings import project_source, remember_project_source
+from .gui.shared.session import EstSession
+from .maps.background import ROLE as BACKGROUND_ROLE
+from .maps.background import Background
+from .maps.layers import events_layer, find_layers
+from .store import GeoPackageStore, PgConnectionInfo, PostgisStore
 
 LOG_TAG = "EST Weekly"
 
 # Docks: key → (module, class, dock area, icon, permission needed). Imported on first use.
 DOCKS: dict[str, tuple[str, str, Qt.DockWidgetArea, str, str]] = {
-    "reporting": (".gui.reporting_dock", "ReportingDock", Qt.DockWidgetArea.RightDockWidgetArea, "report.svg", "report"),
-    "review": (".gui.review_panel", "ReviewPanel", Qt.DockWidgetArea.RightDockWidgetArea, "review.svg", "review"),
-    "compilation": (".gui.compilation_dock", "CompilationDock", Qt.DockWidgetArea.LeftDockWidgetArea,
+    "reporting": (".gui.reporting.reporting_dock", "ReportingDock", Qt.DockWidgetArea.RightDockWidgetArea, "report.svg", "report"),
+    "review": (".gui.review.review_panel", "ReviewPanel", Qt.DockWidgetArea.RightDockWidgetArea, "review.svg", "review"),
+    "compilation": (".gui.compilation.compilation_dock", "CompilationDock", Qt.DockWidgetArea.LeftDockWidgetArea,
                     "compilation.svg", "compile"),
-    "meeting": (".gui.meeting_panel", "MeetingPanel", Qt.DockWidgetArea.RightDockWidgetArea, "meeting.svg", "meeting"),
+    "meeting": (".gui.meeting.meeting_panel", "MeetingPanel", Qt.DockWidgetArea.RightDockWidgetArea, "meeting.svg", "meeting"),
 }
 
 
@@ -79,7 +79,7 @@ class EstWeeklyPlugin:
             action = self._add_action(f"dock_{key}", icon, lambda checked=False, k=key: self.toggle_dock(k))
             action.setCheckable(True)
             self.dock_actions[key] = action
-        from .gui.locator import EstLocatorFilter
+        from .gui.shared.locator import EstLocatorFilter
 
         register = getattr(self.iface, "registerLocatorFilter", None)  # absent on headless test interfaces
         if callable(register):
@@ -143,7 +143,7 @@ class EstWeeklyPlugin:
             self._use(lambda: GeoPackageStore.open(path))
 
     def connect_postgis(self) -> None:
-        from .gui.connect_dialog import ConnectPostgisDialog
+        from .gui.shared.connect_dialog import ConnectPostgisDialog
 
         dialog = ConnectPostgisDialog(self.session.settings, self.iface.mainWindow())
         if dialog.exec():
@@ -152,7 +152,7 @@ class EstWeeklyPlugin:
 
     def privacy_settings(self) -> None:
         """Administrators: retention, pseudonymisation, small-count suppression, access requests."""
-        from .gui.privacy_dialog import PrivacyDialog
+        from .gui.shared.privacy_dialog import PrivacyDialog
 
         if self.session.store is None:
             return
@@ -169,13 +169,13 @@ class EstWeeklyPlugin:
 
     def place_settings(self) -> None:
         """Which address points and named places the report form's place field searches."""
-        from .gui.places_dialog import PlacesDialog
+        from .gui.shared.places_dialog import PlacesDialog
 
         PlacesDialog(self.session.settings, self.iface.mainWindow()).exec()
 
     def background_settings(self) -> None:
         """Administrators: the background map of the canvas and of every meeting PDF."""
-        from .gui.background_dialog import BackgroundDialog
+        from .gui.meeting.background_dialog import BackgroundDialog
 
         if self.session.store is None:
             return
@@ -184,7 +184,7 @@ class EstWeeklyPlugin:
 
     def manage_logins(self) -> None:
         """Administrators: the partner logins of the shared PostGIS database."""
-        from .gui.logins_dialog import LoginsDialog
+        from .gui.shared.logins_dialog import LoginsDialog
 
         if not isinstance(self.session.store, PostgisStore):
             self._show_message(tr("logins.postgis_only"), Qgis.Info)
@@ -196,7 +196,7 @@ class EstWeeklyPlugin:
 
     def import_events(self) -> None:
         """Import a file of reports in the background (QGIS task manager: progress, cancel)."""
-        from .core.importer import ImportTask
+        from .store.importer import ImportTask
 
         store = self.session.store
         if store is None:

@@ -33,14 +33,14 @@ def main() -> None:
 
     app = QgsApplication([], False)
     app.initQgis()
-    from est_weekly_plugin.core import i18n
-    from est_weekly_plugin.core.background import schematic_districts
-    from est_weekly_plugin.core.demo import demo_batch
-    from est_weekly_plugin.core.maps import render_hotspot_map
-    from est_weekly_plugin.core.reference import municipality
-    from est_weekly_plugin.core.store import GeoPackageStore
-    from est_weekly_plugin.core.trends import week_label
-    from est_weekly_plugin.core.weekly import analyse_week
+    from est_weekly_plugin.analysis.trends import week_label
+    from est_weekly_plugin.analysis.weekly import analyse_week
+    from est_weekly_plugin.domain import i18n
+    from est_weekly_plugin.domain.reference import municipality
+    from est_weekly_plugin.maps.background import schematic_districts
+    from est_weekly_plugin.maps.styles import render_hotspot_map
+    from est_weekly_plugin.store import GeoPackageStore
+    from est_weekly_plugin.store.demo import demo_batch
 
     i18n.set_language(args.lang)
     out = (ROOT / args.out).resolve()
@@ -88,8 +88,8 @@ _PROVIDERS: list = []
 
 def _demo_meetings(store, week: str, hotspots) -> None:
     """Last week's meeting with two priorities (one followed up) and this week's, promoted from hot-spots."""
-    from est_weekly_plugin.core.meetings import Priority, previous_week
-    from est_weekly_plugin.core.store.meetings import MeetingRepository
+    from est_weekly_plugin.domain.meetings import Priority, previous_week
+    from est_weekly_plugin.store.meetings import MeetingRepository
 
     repo = MeetingRepository(store)
     before = repo.ensure_meeting(previous_week(week), "demo")

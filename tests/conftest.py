@@ -23,7 +23,7 @@ sys.path.append("/usr/share/qgis/python/plugins")  # Debian's Processing plugin
 
 import pgcluster  # noqa: E402
 
-from est_weekly_plugin.core import i18n  # noqa: E402
+from est_weekly_plugin.domain import i18n  # noqa: E402
 
 TODAY = dt.date(2026, 11, 23)
 OUTPUT = ROOT / "tests" / "output"
@@ -106,7 +106,7 @@ def pg_info(pg_cluster: pgcluster.Cluster, pg_database: str):  # noqa: ANN201
 
 @pytest.fixture
 def gpkg_store(tmp_path: Path):  # noqa: ANN201
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.store import GeoPackageStore
 
     store = GeoPackageStore.create(tmp_path / "est.gpkg")
     yield store
@@ -115,7 +115,7 @@ def gpkg_store(tmp_path: Path):  # noqa: ANN201
 
 @pytest.fixture
 def pg_store(pg_info):  # noqa: ANN001, ANN201
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.store import PostgisStore
 
     store = PostgisStore.create(pg_info)
     yield store
@@ -130,7 +130,7 @@ def store(request: pytest.FixtureRequest):  # noqa: ANN201
 
 def make_event(**changes: object):  # noqa: ANN201
     """A valid report in central Helsingborg; tests change what they test."""
-    from est_weekly_plugin.core.model import Event
+    from est_weekly_plugin.domain.model import Event
 
     values: dict[str, object] = dict(
         category="klotter", organisation="polisen", event_date=dt.date(2026, 11, 20), x=356500.0, y=6213700.0,

@@ -19,10 +19,10 @@ from qgis.PyQt.QtGui import QKeyEvent
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication, QWidget
 
-from est_weekly_plugin.core.model import Role
-from est_weekly_plugin.core.settings import EstSettings
-from est_weekly_plugin.gui.session import EstSession
-from est_weekly_plugin.gui.widgets import TimeModeWidget
+from est_weekly_plugin.domain.model import Role
+from est_weekly_plugin.domain.settings import EstSettings
+from est_weekly_plugin.gui.shared.session import EstSession
+from est_weekly_plugin.gui.shared.widgets import TimeModeWidget
 
 CANVAS_CRS = "EPSG:3857"  # deliberately not the store CRS: every point must be transformed
 CENTRE = (356500.0, 6213700.0)  # SWEREF 99 TM, central Helsingborg
@@ -114,7 +114,7 @@ def fill_form(form, category: str = "klotter", organisation: str | None = "polis
 
 def lose_connection(store) -> object:
     """Cut the store off its database (file gone / server down); returns what brings it back."""
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.store import GeoPackageStore
 
     if isinstance(store, GeoPackageStore):
         store._conn.close()
@@ -164,7 +164,7 @@ def shown(widget: Dock, width: int, height: int) -> Iterator[Dock]:
 def partner_login(pg_store, login: str, organisation: str, role: Role) -> Iterator:
     """The plugin's store logged in as a real EST login of *organisation* (created by the schema
     owner through the database's own function); the login is dropped afterwards."""
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.store import PostgisStore
 
     with pg_store.transaction() as cursor:
         cursor.execute(f'DROP ROLE IF EXISTS "{login}"')

@@ -125,7 +125,7 @@ def create_database(cluster: Cluster, name: str) -> None:
 
 def connection_info(cluster: Cluster, dbname: str, *, fresh: bool = False):  # noqa: ANN201
     """The plugin's connection info for *dbname* on *cluster* (created empty first when *fresh*)."""
-    from est_weekly_plugin.core.store import PgConnectionInfo
+    from est_weekly_plugin.store import PgConnectionInfo
 
     if fresh:
         create_database(cluster, dbname)

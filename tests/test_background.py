@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from qgis_shell import ShellInterface
 
-from est_weekly_plugin.core.background import BACKGROUND_KEY, Background, schematic_districts
+from est_weekly_plugin.maps.background import BACKGROUND_KEY, Background, schematic_districts
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_a_background_is_kept_with_the_database_and_survives_hostile_settings(gp
 def test_the_dialog_saves_a_file_and_refuses_what_it_cannot_open(gpkg_store, tmp_path, qgis_app, monkeypatch) -> None:
     from qgis.PyQt.QtWidgets import QMessageBox
 
-    from est_weekly_plugin.gui.background_dialog import BackgroundDialog
+    from est_weekly_plugin.gui.meeting.background_dialog import BackgroundDialog
 
     warnings: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: warnings.append(text))
@@ -60,9 +60,9 @@ def test_the_dialog_saves_a_file_and_refuses_what_it_cannot_open(gpkg_store, tmp
 def test_opening_a_database_lays_its_background_under_the_map(shell, qgis_new_project, tmp_path) -> None:
     from qgis.core import QgsProject
 
-    from est_weekly_plugin.core.layers import find_layers
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.maps.layers import find_layers
     from est_weekly_plugin.plugin import EstWeeklyPlugin
+    from est_weekly_plugin.store import GeoPackageStore
 
     store = GeoPackageStore.create(tmp_path / "est.gpkg")
     schematic_districts(str(tmp_path / "bg.gpkg")).save(store)

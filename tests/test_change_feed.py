@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from conftest import make_event
 
-from est_weekly_plugin.core.column_merge import merge_columns, plan_merge
-from est_weekly_plugin.core.compilation import CompilationEngine
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.filters import CompilationFilter
-from est_weekly_plugin.core.model import ColumnsDelta, EventColumns, Role, Status
+from est_weekly_plugin.analysis.column_merge import merge_columns, plan_merge
+from est_weekly_plugin.analysis.compilation import CompilationEngine
+from est_weekly_plugin.analysis.filters import CompilationFilter
+from est_weekly_plugin.domain.model import ColumnsDelta, EventColumns, Role, Status
+from est_weekly_plugin.store.demo import demo_batch
 
 TODAY = dt.date(2026, 11, 23)
 ARRAYS = ("fid", "x", "y", "category", "organisation", "day", "weekday", "minute_from", "minute_to")

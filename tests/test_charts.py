@@ -9,11 +9,10 @@ import pytest
 from conftest import TODAY
 from qgis.PyQt.QtGui import QImage
 
-from est_weekly_plugin.core import i18n
-from est_weekly_plugin.core.compilation import chart_data, columns_from_batch
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.reference import default_categories, default_organisations
-from est_weekly_plugin.gui.charts import (
+from est_weekly_plugin.analysis.compilation import chart_data, columns_from_batch
+from est_weekly_plugin.domain import i18n
+from est_weekly_plugin.domain.reference import default_categories, default_organisations
+from est_weekly_plugin.gui.compilation.charts import (
     BarChart,
     MatrixChart,
     TrendChart,
@@ -23,6 +22,7 @@ from est_weekly_plugin.gui.charts import (
     fill_trend_chart,
     render_compilation_charts,
 )
+from est_weekly_plugin.store.demo import demo_batch
 
 CATEGORIES = list(default_categories())
 

@@ -9,20 +9,20 @@ import numpy as np
 import pytest
 from conftest import TODAY
 
-from est_weekly_plugin.core.compilation import (
+from est_weekly_plugin.analysis.compilation import (
     CompilationEngine,
     chart_data,
     columns_from_batch,
     density_spec_for,
     grid_counts,
 )
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.density import density_grid
-from est_weekly_plugin.core.filters import CompilationFilter
-from est_weekly_plugin.core.model import date_from_day
-from est_weekly_plugin.core.reference import default_categories, default_organisations, municipality
-from est_weekly_plugin.core.store.pg_aggregates import postgis_chart_data, postgis_grid_counts
-from est_weekly_plugin.core.trends import week_label, week_monday
+from est_weekly_plugin.analysis.density import density_grid
+from est_weekly_plugin.analysis.filters import CompilationFilter
+from est_weekly_plugin.analysis.server_side import postgis_chart_data, postgis_grid_counts
+from est_weekly_plugin.analysis.trends import week_label, week_monday
+from est_weekly_plugin.domain.model import date_from_day
+from est_weekly_plugin.domain.reference import default_categories, default_organisations, municipality
+from est_weekly_plugin.store.demo import demo_batch
 
 CATS = [c.code for c in default_categories()]
 ORGS = [o.code for o in default_organisations()]
@@ -190,7 +190,7 @@ def test_the_task_keeper_holds_a_cancelled_task_until_qgis_is_done_with_it(qgis_
 
     from qgis.core import QgsApplication
 
-    from est_weekly_plugin.core.tasks import TaskKeeper, function_task
+    from est_weekly_plugin.analysis.tasks import TaskKeeper, function_task
 
     keeper = TaskKeeper()
     finished = []

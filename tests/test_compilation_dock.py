@@ -14,10 +14,8 @@ from qgis.PyQt.QtCore import QSize, Qt
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import QApplication
 
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.layers import LAYER_PROPERTY
-from est_weekly_plugin.gui.compilation_dock import FILTER_ENTRY, PROJECT_SCOPE, CompilationDock
-from est_weekly_plugin.gui.compilation_layer import (
+from est_weekly_plugin.gui.compilation.compilation_dock import FILTER_ENTRY, PROJECT_SCOPE, CompilationDock
+from est_weekly_plugin.gui.compilation.compilation_layer import (
     EVENTS_QML,
     HEATMAP_QML,
     HOTSPOT_CELLS_QML,
@@ -25,7 +23,9 @@ from est_weekly_plugin.gui.compilation_layer import (
     CompilationLayers,
     style_path,
 )
-from est_weekly_plugin.gui.session import EstSession
+from est_weekly_plugin.gui.shared.session import EstSession
+from est_weekly_plugin.maps.layers import LAYER_PROPERTY
+from est_weekly_plugin.store.demo import demo_batch
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def test_filter_tab_fits_a_560_px_dock(dock, output_dir) -> None:
 
 
 def test_qml_styles_load_and_follow_the_database(qgis_new_project, tmp_path) -> None:
-    from est_weekly_plugin.core.reference import default_categories
+    from est_weekly_plugin.domain.reference import default_categories
 
     for name, layer in ((EVENTS_QML, QgsVectorLayer("Point?crs=EPSG:3006&field=category:string", "e", "memory")),
                         (HOTSPOT_CELLS_QML, QgsVectorLayer("Polygon?crs=EPSG:3006&field=class:integer", "h",
@@ -173,8 +173,8 @@ def test_qml_styles_load_and_follow_the_database(qgis_new_project, tmp_path) -> 
     assert all(classes[k].blue() > classes[k].red() for k in (-1, -2, -3))
     import numpy as np
 
-    from est_weekly_plugin.core.density import write_geotiff
-    from est_weekly_plugin.core.maps import HEAT_STOPS
+    from est_weekly_plugin.analysis.density import write_geotiff
+    from est_weekly_plugin.maps.styles import HEAT_STOPS
 
     path = tmp_path / "h.tif"
     write_geotiff(np.ones((4, 4)), (0, 1, 0, 4, 0, -1), 3006, path, compress=False)
@@ -271,7 +271,7 @@ def test_trends_tab_and_emerging_cells(dock, qgis_iface, output_dir) -> None:
 
 
 def test_trend_texts_in_swedish() -> None:
-    from est_weekly_plugin.core.i18n import catalogue, tr
+    from est_weekly_plugin.domain.i18n import catalogue, tr
 
     assert tr("compilation.dock.trends", "sv") == "Trender"
     assert tr("compilation.trends.col.change", "sv") == "Förändring"
@@ -297,7 +297,7 @@ def _render(canvas, path) -> None:
 def test_an_unreadable_saved_filter_gives_a_message_and_the_default(qgis_iface, qgis_new_project, gpkg_store,
                                                                    saved) -> None:
     """A hand-edited or older project: a clear message and the default filter, never an exception."""
-    from est_weekly_plugin.core.filters import default_filter
+    from est_weekly_plugin.analysis.filters import default_filter
 
     QgsProject.instance().writeEntry(PROJECT_SCOPE, FILTER_ENTRY, saved)
     session = EstSession()
@@ -372,7 +372,7 @@ def test_another_users_approval_shows_without_a_manual_reload(backend, request, 
                                                               monkeypatch) -> None:
     from conftest import make_event
 
-    from est_weekly_plugin.core.model import Status
+    from est_weekly_plugin.domain.model import Status
 
     store = request.getfixturevalue("gpkg_store" if backend == "gpkg" else "pg_store")
     if backend == "postgis":
@@ -418,7 +418,7 @@ def test_another_users_approval_shows_without_a_manual_reload(backend, request, 
 
 def test_an_unfinished_week_is_labelled_and_never_compared(qgis_iface, qgis_new_project, gpkg_store) -> None:
     """One approved Monday report must not read "Week 49: 0 events, down 100 %" for every row."""
-    from est_weekly_plugin.core.filters import CompilationFilter
+    from est_weekly_plugin.analysis.filters import CompilationFilter
 
     gpkg_store.insert_batch(demo_batch(6_000, end_date=dt.date(2026, 11, 30), seed=3), today=dt.date(2026, 12, 1))
     session = EstSession()
@@ -448,7 +448,7 @@ def test_the_map_shows_the_selection_with_a_legend_that_says_what_it_shows(qgis_
                                                                            gpkg_store) -> None:
     from qgis.core import QgsLayerTreeModel
 
-    from est_weekly_plugin.core.layers import events_layer
+    from est_weekly_plugin.maps.layers import events_layer
 
     gpkg_store.insert_batch(demo_batch(4_000, end_date=TODAY - dt.timedelta(days=1), seed=9), today=TODAY)
     everything = events_layer(gpkg_store)

@@ -34,7 +34,7 @@ def roles_db(pg_cluster):
     """A fresh EST database with one login per role (created by the schema owner through est.create_login)."""
     import pgcluster
 
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.store import PostgisStore
 
     name = "est_roles"
     info = pgcluster.connection_info(pg_cluster, name, fresh=True)
@@ -345,9 +345,9 @@ def test_a_viewers_export_carries_no_reporter_or_description(roles_db, connect, 
     import csv
     import dataclasses
 
-    from est_weekly_plugin.core import exports
-    from est_weekly_plugin.core.model import Role
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.analysis import exports
+    from est_weekly_plugin.domain.model import Role
+    from est_weekly_plugin.store import PostgisStore
 
     polis, reviewer = connect("rep_polis"), connect("granskare1")
     event = report(polis, "polisen", description="Fritext som tittare inte ska se")
@@ -373,8 +373,8 @@ def test_a_lost_connection_is_reopened_on_the_next_action(roles_db, connect):
     """The server dropped the session (a restart looks the same to a client): say so, then reconnect."""
     import dataclasses
 
-    from est_weekly_plugin.core.errors import DatabaseUnavailable
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.domain.errors import DatabaseUnavailable
+    from est_weekly_plugin.store import PostgisStore
 
     info = dataclasses.replace(roles_db["info"], user=roles_db["prefix"] + "rep_polis", password=PASSWORD)
     store = PostgisStore.open(info)

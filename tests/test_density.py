@@ -10,13 +10,7 @@ import numpy as np
 import pytest
 from osgeo import gdal
 
-from est_weekly_plugin.core.density import (
-    QGIS_KERNEL_INDEX,
-    QGIS_OUTPUT_INDEX,
-    DensityGrid,
-    density_grid,
-    kernel_value,
-)
+from est_weekly_plugin.analysis.density import QGIS_KERNEL_INDEX, QGIS_OUTPUT_INDEX, DensityGrid, density_grid, kernel_value
 
 PROCESSING_PLUGINS = "/usr/share/qgis/python/plugins"
 

@@ -13,9 +13,9 @@ from gui_helpers import make_session
 from qgis.PyQt.QtCore import QPoint
 from qgis.PyQt.QtWidgets import QAbstractButton, QApplication, QScrollArea, QTableWidget
 
-from est_weekly_plugin.core import i18n
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.model import Role, Status
+from est_weekly_plugin.domain import i18n
+from est_weekly_plugin.domain.model import Role, Status
+from est_weekly_plugin.store.demo import demo_batch
 
 # (screen, dock width × height): QGIS gives a dock about a quarter of a 1280 px screen
 SCREENS = {"1280x800": (320, 700), "1600x1000": (400, 900)}
@@ -23,18 +23,18 @@ SCREENS = {"1280x800": (320, 700), "1600x1000": (400, 900)}
 
 def _dock(kind: str, qgis_iface, session):  # noqa: ANN001, ANN202
     if kind == "reporting":
-        from est_weekly_plugin.gui.reporting_dock import ReportingDock
+        from est_weekly_plugin.gui.reporting.reporting_dock import ReportingDock
 
         return ReportingDock(qgis_iface, session)
     if kind == "review":
-        from est_weekly_plugin.gui.review_panel import ReviewPanel
+        from est_weekly_plugin.gui.review.review_panel import ReviewPanel
 
         return ReviewPanel(qgis_iface, session)
     if kind == "compilation":
-        from est_weekly_plugin.gui.compilation_dock import CompilationDock
+        from est_weekly_plugin.gui.compilation.compilation_dock import CompilationDock
 
         return CompilationDock(qgis_iface, session, today=TODAY)
-    from est_weekly_plugin.gui.meeting_panel import MeetingPanel
+    from est_weekly_plugin.gui.meeting.meeting_panel import MeetingPanel
 
     return MeetingPanel(qgis_iface, session)
 

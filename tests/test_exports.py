@@ -9,11 +9,11 @@ import numpy as np
 from conftest import TODAY
 from osgeo import gdal, ogr
 
-from est_weekly_plugin.core import exports
-from est_weekly_plugin.core.compilation import CompilationEngine, density_spec_for
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.filters import CompilationFilter
-from est_weekly_plugin.core.reference import municipality
+from est_weekly_plugin.analysis import exports
+from est_weekly_plugin.analysis.compilation import CompilationEngine, density_spec_for
+from est_weekly_plugin.analysis.filters import CompilationFilter
+from est_weekly_plugin.domain.reference import municipality
+from est_weekly_plugin.store.demo import demo_batch
 
 
 def test_exports_honour_the_filter(store, tmp_path) -> None:
@@ -63,7 +63,7 @@ def test_exports_honour_the_filter(store, tmp_path) -> None:
 def test_csv_cells_never_run_as_formulas(store, tmp_path) -> None:
     from conftest import make_event
 
-    from est_weekly_plugin.core.model import Status
+    from est_weekly_plugin.domain.model import Status
 
     hostile = ["=HYPERLINK(\"http://x\",\"klicka\")", "+46 70 1", "-2+3", "@SUM(A1)", "\tflik", "\rvagn"]
     fids = []
@@ -82,11 +82,11 @@ def test_csv_cells_never_run_as_formulas(store, tmp_path) -> None:
 
 
 def test_small_counts_are_suppressed_in_hotspot_exports(tmp_path) -> None:
-    from est_weekly_plugin.core.compilation import columns_from_batch
-    from est_weekly_plugin.core.hotspots import hotspot_analysis
+    from est_weekly_plugin.analysis.compilation import columns_from_batch
+    from est_weekly_plugin.analysis.hotspots import hotspot_analysis
 
     batch = demo_batch(400, end_date=TODAY - dt.timedelta(days=1), seed=9)
-    from est_weekly_plugin.core.reference import default_categories, default_organisations
+    from est_weekly_plugin.domain.reference import default_categories, default_organisations
 
     columns = columns_from_batch(batch, [c.code for c in default_categories()], [o.code for o in default_organisations()],
                                  approved_only=False)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from est_weekly_plugin.core.filters import (
+from est_weekly_plugin.analysis.filters import (
     CompilationFilter,
     date_preset,
     hour_totals,
@@ -19,9 +19,9 @@ from est_weekly_plugin.core.filters import (
     points_in_polygon,
     weekday_hour_matrix,
 )
-from est_weekly_plugin.core.i18n import catalogue, tr
-from est_weekly_plugin.core.model import EventColumns, date_from_day, day_number
-from est_weekly_plugin.core.reference import districts as load_districts
+from est_weekly_plugin.domain.i18n import catalogue, tr
+from est_weekly_plugin.domain.model import EventColumns, date_from_day, day_number
+from est_weekly_plugin.domain.reference import districts as load_districts
 
 CATS = ["samlingsplats", "skadegorelse", "klotter", "narkotika", "brand"]
 ORGS = ["slf_trygghet", "sbf", "polisen", "vakt"]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from qgis.core import QgsGeometry, QgsPointXY
 
-from est_weekly_plugin.core.hotspot_areas import area_outline, label_areas
-from est_weekly_plugin.core.hotspots import (
+from est_weekly_plugin.analysis.hotspot_areas import area_outline, label_areas
+from est_weekly_plugin.analysis.hotspots import (
     binomial_two_sided_p,
     emerging_hotspots,
     getis_ord_gi_star,
@@ -20,7 +20,7 @@ from est_weekly_plugin.core.hotspots import (
     significance_class,
     two_sided_p,
 )
-from est_weekly_plugin.core.model import EventColumns
+from est_weekly_plugin.domain.model import EventColumns
 
 CATS = ["samlingsplats", "skadegorelse", "klotter", "narkotika"]
 ORGS = ["slf_trygghet", "polisen"]

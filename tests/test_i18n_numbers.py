@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from est_weekly_plugin.core.i18n import format_number
+from est_weekly_plugin.domain.i18n import format_number
 
 
 def test_swedish_numbers_use_a_decimal_comma_and_a_real_minus():
@@ -20,7 +20,7 @@ def test_english_numbers_keep_the_point():
 
 
 def test_names_sort_as_in_swedish() -> None:
-    from est_weekly_plugin.core.i18n import sort_key
+    from est_weekly_plugin.domain.i18n import sort_key
 
     names = ["Öresundsvakt", "Ängelholms fastigheter", "Åkesson bevakning", "bostadsbolaget", "Zenit"]
     assert sorted(names, key=lambda n: sort_key(n, "sv")) == [
@@ -28,7 +28,7 @@ def test_names_sort_as_in_swedish() -> None:
 
 
 def test_every_list_of_organisations_is_by_name(gpkg_store) -> None:
-    from est_weekly_plugin.core.i18n import set_language, sort_key
+    from est_weekly_plugin.domain.i18n import set_language, sort_key
 
     set_language("sv")
     try:
@@ -43,7 +43,7 @@ def test_the_plugin_speaks_the_language_qgis_runs_in(locale, expected, monkeypat
     """A Swedish QGIS gets Swedish, an English one English, a German one English (as QGIS does)."""
     from qgis.core import QgsApplication
 
-    from est_weekly_plugin.core import i18n
+    from est_weekly_plugin.domain import i18n
 
     monkeypatch.setattr(QgsApplication, "locale", staticmethod(lambda: locale))
     i18n._qgis_language.cache_clear()
@@ -62,7 +62,7 @@ def test_every_text_the_code_asks_for_exists_in_swedish_and_english() -> None:
     import re
     from pathlib import Path
 
-    from est_weekly_plugin.core.i18n import catalogue
+    from est_weekly_plugin.domain.i18n import catalogue
 
     sv, en = set(catalogue("sv")), set(catalogue("en"))
     assert sv == en, (sorted(sv - en)[:10], sorted(en - sv)[:10])

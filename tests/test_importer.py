@@ -7,9 +7,9 @@ import sys
 import pytest
 from conftest import TODAY
 
-from est_weekly_plugin.core.errors import EstError, ValidationError
-from est_weekly_plugin.core.importer import ImportTask, import_events, read_events_file
-from est_weekly_plugin.core.model import Status
+from est_weekly_plugin.domain.errors import EstError, ValidationError
+from est_weekly_plugin.domain.model import Status
+from est_weekly_plugin.store.importer import ImportTask, import_events, read_events_file
 
 CSV = """kategori;organisation;datum;tid;tid_till;plats;beskrivning;e;n
 Skadegörelse;Polisen – lokalpolisområde Helsingborg;2026-11-20;22:15;23:00;Söder;Krossad ruta;356890;6212400
@@ -85,7 +85,7 @@ def test_import_task_runs_in_the_task_manager(gpkg_store, tmp_path, qgis_app):
     from qgis.core import QgsApplication
     from qgis.PyQt.QtCore import QCoreApplication
 
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.store import GeoPackageStore
 
     path = tmp_path / "rapporter.csv"
     path.write_text(CSV, encoding="utf-8")
@@ -98,7 +98,7 @@ def test_import_task_runs_in_the_task_manager(gpkg_store, tmp_path, qgis_app):
 
 
 def test_unknown_status_names_the_rows_and_writes_nothing(store, tmp_path):
-    from est_weekly_plugin.core.errors import EstError
+    from est_weekly_plugin.domain.errors import EstError
 
     path = tmp_path / "vakter.csv"
     path.write_text(
@@ -116,7 +116,7 @@ def test_unknown_status_names_the_rows_and_writes_nothing(store, tmp_path):
 
 
 def test_imported_rows_enter_as_submitted_unless_the_source_is_trusted(store, tmp_path):
-    from est_weekly_plugin.core.model import Status
+    from est_weekly_plugin.domain.model import Status
 
     path = tmp_path / "polisen.csv"
     path.write_text("kategori;organisation;datum;x;y;status\n"

@@ -9,8 +9,8 @@ import pytest
 from conftest import TODAY, make_event
 from qgis_shell import ShellInterface
 
-from est_weekly_plugin.core.hotspots import HotSpot
-from est_weekly_plugin.core.model import Status
+from est_weekly_plugin.analysis.hotspots import HotSpot
+from est_weekly_plugin.domain.model import Status
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import pytest
 from gui_helpers import click, make_session, type_into
 from qgis.PyQt.QtGui import QColor, QImage
 
-from est_weekly_plugin.core import i18n
-from est_weekly_plugin.core.model import Role
-from est_weekly_plugin.core.store import PostgisStore
-from est_weekly_plugin.gui.logins_dialog import LoginsDialog, NewLoginDialog
+from est_weekly_plugin.domain import i18n
+from est_weekly_plugin.domain.model import Role
+from est_weekly_plugin.gui.shared.logins_dialog import LoginsDialog, NewLoginDialog
+from est_weekly_plugin.store import PostgisStore
 
 pytestmark = pytest.mark.postgis
 
@@ -121,7 +121,7 @@ def test_a_reporter_gets_the_databases_refusal(pg_store):
     store = PostgisStore.open(dataclasses.replace(pg_store.info, user=login, password=password))
     try:
         assert [x.login for x in store.logins()] == [login]  # sees only itself
-        from est_weekly_plugin.core.errors import PermissionDenied
+        from est_weekly_plugin.domain.errors import PermissionDenied
 
         with pytest.raises(PermissionDenied) as caught:
             store.create_login("ny.login", "polisen", Role.ADMIN)

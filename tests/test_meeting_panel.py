@@ -20,12 +20,12 @@ from qgis.PyQt.QtCore import QPoint, Qt
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QComboBox
 
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.meetings import Priority
-from est_weekly_plugin.core.model import Role
-from est_weekly_plugin.core.store.meetings import MeetingRepository
-from est_weekly_plugin.gui.meeting_panel import CheckList, MeetingPanel, format_time_focus, parse_time_focus
-from est_weekly_plugin.gui.session import EstSession
+from est_weekly_plugin.domain.meetings import Priority
+from est_weekly_plugin.domain.model import Role
+from est_weekly_plugin.gui.meeting.meeting_panel import CheckList, MeetingPanel, format_time_focus, parse_time_focus
+from est_weekly_plugin.gui.shared.session import EstSession
+from est_weekly_plugin.store.demo import demo_batch
+from est_weekly_plugin.store.meetings import MeetingRepository
 
 
 @pytest.fixture

@@ -7,17 +7,11 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from est_weekly_plugin.core.errors import ConflictError, EstError
-from est_weekly_plugin.core.meetings import (
-    Priority,
-    follow_up,
-    next_week,
-    previous_week,
-    priority_from_hotspot,
-    priority_mask,
-)
-from est_weekly_plugin.core.model import EventColumns, day_number
-from est_weekly_plugin.core.store.meetings import MeetingRepository
+from est_weekly_plugin.analysis.follow_up import follow_up, follow_ups, priority_mask
+from est_weekly_plugin.domain.errors import ConflictError, EstError
+from est_weekly_plugin.domain.meetings import Priority, next_week, previous_week, priority_from_hotspot
+from est_weekly_plugin.domain.model import EventColumns, day_number
+from est_weekly_plugin.store.meetings import MeetingRepository
 
 KNUTPUNKTEN = "POLYGON((356130 6213180, 356330 6213180, 356330 6213380, 356130 6213380, 356130 6213180))"
 
@@ -128,13 +122,13 @@ def test_repository_follow_ups_use_previous_meeting(gpkg_store) -> None:
     w47 = repo.ensure_meeting("2026-W47", "anna")
     repo.add_priority(w47, Priority(kind="hotspot", rank=1, name="K", wkt=KNUTPUNKTEN), "anna")
     columns = _columns([(356200.0, 6213250.0, "klotter", dt.date(2026, 11, 25))])
-    ups = repo.follow_ups("2026-W48", columns)
+    ups = follow_ups(repo, "2026-W48", columns)
     assert [(u.priority.name, u.current) for u in ups] == [("K", 1)]
-    assert repo.follow_ups("2026-W47", columns) == []
+    assert follow_ups(repo, "2026-W47", columns) == []
 
 
 def test_promote_hotspot_in_one_step(gpkg_store) -> None:
-    from est_weekly_plugin.core.hotspots import HotSpot
+    from est_weekly_plugin.analysis.hotspots import HotSpot
 
     spot = HotSpot(rank=1, x=356250.0, y=6213250.0, polygon=[(356200, 6213200), (356300, 6213200), (356300, 6213300),
                    (356200, 6213300), (356200, 6213200)], count=12, window_count=30, z=6.1, p=0.0, significance=3,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsProject, QgsVectorLayer
 
-from est_weekly_plugin.core.places import (
+from est_weekly_plugin.domain.reference import municipality
+from est_weekly_plugin.domain.validation import Extent
+from est_weekly_plugin.maps.places import (
     configured_layer,
     fold,
     parse_coordinates,
@@ -14,8 +16,6 @@ from est_weekly_plugin.core.places import (
     search_places,
     transform_point,
 )
-from est_weekly_plugin.core.reference import municipality
-from est_weekly_plugin.core.validation import Extent
 
 EXTENT = Extent(*municipality()["extent"])
 # 56.04 N 12.69 E in SWEREF 99 TM (EPSG:3006), from PROJ.

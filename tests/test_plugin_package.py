@@ -97,9 +97,9 @@ def test_plugin_loads_starts_and_unloads_through_qgis_utils(installed_plugin, sh
 def test_plugin_opens_a_database_and_adds_the_styled_layer(shell, qgis_new_project, tmp_path):
     from qgis.core import Qgis, QgsProject
 
-    from est_weekly_plugin.core.layers import find_layers
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.maps.layers import find_layers
     from est_weekly_plugin.plugin import EstWeeklyPlugin
+    from est_weekly_plugin.store import GeoPackageStore
 
     GeoPackageStore.create(tmp_path / "demo.gpkg").close()
     plugin = EstWeeklyPlugin(shell)

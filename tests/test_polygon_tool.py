@@ -12,11 +12,11 @@ from qgis.PyQt.QtCore import QPoint, Qt
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.filters import CompilationFilter
-from est_weekly_plugin.gui.compilation_dock import CompilationDock
-from est_weekly_plugin.gui.polygon_tool import PolygonDrawTool
-from est_weekly_plugin.gui.session import EstSession
+from est_weekly_plugin.analysis.filters import CompilationFilter
+from est_weekly_plugin.gui.compilation.compilation_dock import CompilationDock
+from est_weekly_plugin.gui.compilation.polygon_tool import PolygonDrawTool
+from est_weekly_plugin.gui.shared.session import EstSession
+from est_weekly_plugin.store.demo import demo_batch
 
 # A concave pentagon-ish outline in canvas pixels (800 × 600 canvas around central Helsingborg).
 OUTLINE = [QPoint(160, 140), QPoint(620, 110), QPoint(700, 430), QPoint(420, 300), QPoint(180, 500)]

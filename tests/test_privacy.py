@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import TODAY, make_event
 
-from est_weekly_plugin.core import privacy
-from est_weekly_plugin.core.model import Status
+from est_weekly_plugin.domain import privacy
+from est_weekly_plugin.domain.model import Status
 
 # The seven samples a new user tried: each must raise a warning before it is stored.
 SAMPLES = {
@@ -80,7 +80,7 @@ def test_redaction_reaches_the_audit_log(store):
 
 
 def test_the_audit_log_changes_only_through_a_redaction(store):
-    from est_weekly_plugin.core.errors import EstError
+    from est_weekly_plugin.domain.errors import EstError
 
     store.submit(make_event(), actor="anna", today=TODAY)
     with pytest.raises(EstError) as caught, store.transaction() as cursor:
@@ -89,8 +89,8 @@ def test_the_audit_log_changes_only_through_a_redaction(store):
 
 
 def test_pseudonymising_keeps_the_compilation_numbers(store):
-    from est_weekly_plugin.core.compilation import CompilationEngine
-    from est_weekly_plugin.core.filters import CompilationFilter
+    from est_weekly_plugin.analysis.compilation import CompilationEngine
+    from est_weekly_plugin.analysis.filters import CompilationFilter
 
     old_day = TODAY - dt.timedelta(days=800)
     recent_day = TODAY - dt.timedelta(days=10)

@@ -7,7 +7,7 @@ import json
 
 from conftest import TODAY, make_event
 
-from est_weekly_plugin.gui.privacy_dialog import PrivacyDialog
+from est_weekly_plugin.gui.shared.privacy_dialog import PrivacyDialog
 
 
 def test_administrator_sets_retention_pseudonymises_and_answers_an_access_request(store, qgis_iface, tmp_path,

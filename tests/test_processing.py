@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.store import GeoPackageStore
+from est_weekly_plugin.store import GeoPackageStore
+from est_weekly_plugin.store.demo import demo_batch
 
 WEEK = "2026-W47"
 
@@ -76,7 +76,7 @@ def _descriptions(instance) -> dict[str, str]:
 
 
 def test_algorithms_speak_swedish(provider) -> None:
-    from est_weekly_plugin.core import i18n
+    from est_weekly_plugin.domain import i18n
 
     i18n.set_language("sv")
     instances = _fresh_instances(provider)
@@ -101,7 +101,7 @@ def test_algorithms_speak_swedish(provider) -> None:
 
 
 def test_algorithms_speak_english(provider) -> None:
-    from est_weekly_plugin.core import i18n
+    from est_weekly_plugin.domain import i18n
 
     i18n.set_language("en")
     instances = _fresh_instances(provider)
@@ -114,7 +114,7 @@ def test_algorithms_speak_english(provider) -> None:
 
 
 def test_processing_catalogues_complete() -> None:
-    from est_weekly_plugin.core.i18n import catalogue
+    from est_weekly_plugin.domain.i18n import catalogue
 
     sv = {k for k in catalogue("sv") if k.startswith("processing.")}
     en = {k for k in catalogue("en") if k.startswith("processing.")}
@@ -127,7 +127,7 @@ def test_processing_errors_in_the_users_language(provider, database, tmp_path) -
     import processing
     from qgis.core import QgsProcessingException
 
-    from est_weekly_plugin.core import i18n
+    from est_weekly_plugin.domain import i18n
 
     i18n.set_language("sv")
     with pytest.raises(QgsProcessingException, match="Ange en EST-GeoPackage"):
@@ -269,9 +269,9 @@ def test_processing_speaks_the_users_language_and_knows_the_open_database(provid
     organisations picked by name, saved PostGIS connections offered, metres without decimals."""
     from qgis.core import QgsProcessingParameterProviderConnection, QgsProject
 
-    from est_weekly_plugin.core import i18n
-    from est_weekly_plugin.core.reference import default_categories
-    from est_weekly_plugin.core.settings import remember_project_source
+    from est_weekly_plugin.domain import i18n
+    from est_weekly_plugin.domain.reference import default_categories
+    from est_weekly_plugin.domain.settings import remember_project_source
 
     remember_project_source("gpkg", str(database))
     i18n.set_language("sv")

@@ -12,18 +12,12 @@ import pytest
 from qgis.core import QgsLayoutItemLegend, QgsLayoutUtils, QgsLegendRenderer, QgsProject, QgsUnitTypes
 from qgis.PyQt.QtGui import QColor, QImage
 
-from est_weekly_plugin.core import i18n
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.meetings import Priority
-from est_weekly_plugin.core.report import (
-    ReportOptions,
-    build_layout,
-    builtin_template,
-    compute_report,
-    generate_report,
-)
-from est_weekly_plugin.core.store import GeoPackageStore
-from est_weekly_plugin.core.store.meetings import MeetingRepository
+from est_weekly_plugin.domain import i18n
+from est_weekly_plugin.domain.meetings import Priority
+from est_weekly_plugin.report.meeting_report import ReportOptions, build_layout, builtin_template, compute_report, generate_report
+from est_weekly_plugin.store import GeoPackageStore
+from est_weekly_plugin.store.demo import demo_batch
+from est_weekly_plugin.store.meetings import MeetingRepository
 
 WEEK = "2026-W47"
 DPI = 50
@@ -193,7 +187,7 @@ def test_user_template_is_used(demo_store, tmp_path) -> None:
 
 
 def test_opening_the_designer_twice_leaves_one_group_and_no_stray_layers(demo_store, qgis_new_project) -> None:
-    from est_weekly_plugin.core.report import open_in_designer
+    from est_weekly_plugin.report.meeting_report import open_in_designer
 
     data = compute_report(demo_store, ReportOptions(week=WEEK, lang="en"))
     open_in_designer(data, None)
@@ -207,7 +201,7 @@ def test_opening_the_designer_twice_leaves_one_group_and_no_stray_layers(demo_st
 
 def test_the_meeting_maps_stand_on_the_background_the_municipality_chose(tmp_path, qgis_app) -> None:
     """One background for every map of the PDF, chosen once in the database, with its attribution."""
-    from est_weekly_plugin.core.background import Background, schematic_districts
+    from est_weekly_plugin.maps.background import Background, schematic_districts
 
     store = GeoPackageStore.create(tmp_path / "bg.gpkg")
     store.insert_batch(demo_batch(8_000, seed=48, end_date=dt.date(2026, 11, 22)), today=dt.date(2026, 11, 23))

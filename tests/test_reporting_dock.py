@@ -28,11 +28,11 @@ from qgis.PyQt.QtGui import QMouseEvent
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 
-from est_weekly_plugin.core import i18n
-from est_weekly_plugin.core.model import Role, Status
-from est_weekly_plugin.gui.reporting_dock import ReportingDock
-from est_weekly_plugin.gui.session import EstSession
-from est_weekly_plugin.gui.widgets import ERROR_STYLE, HINT_STYLE
+from est_weekly_plugin.domain import i18n
+from est_weekly_plugin.domain.model import Role, Status
+from est_weekly_plugin.gui.reporting.reporting_dock import ReportingDock
+from est_weekly_plugin.gui.shared.session import EstSession
+from est_weekly_plugin.gui.shared.widgets import ERROR_STYLE, HINT_STYLE
 
 
 @pytest.fixture
@@ -481,7 +481,7 @@ def _address_points(path) -> str:
     from qgis.core import QgsFeature, QgsField, QgsFields, QgsGeometry, QgsWkbTypes
     from qgis.PyQt.QtCore import QVariant
 
-    from est_weekly_plugin.core.layers import geopackage_writer
+    from est_weekly_plugin.maps.layers import geopackage_writer
 
     fields = QgsFields()
     fields.append(QgsField("gatunamn", QVariant.String))
@@ -500,7 +500,7 @@ def _address_points(path) -> str:
 def test_kullagatan_10_is_found_among_the_municipalitys_addresses(dock, session, tmp_path, qgis_new_project):
     from qgis.core import QgsVectorLayer
 
-    from est_weekly_plugin.gui.places_dialog import PlacesDialog
+    from est_weekly_plugin.gui.shared.places_dialog import PlacesDialog
 
     layer = QgsVectorLayer(_address_points(tmp_path / "adresser.gpkg"), "Adresspunkter", "ogr")
     QgsProject.instance().addMapLayer(layer)

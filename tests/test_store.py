@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from conftest import TODAY, make_event
 
-from est_weekly_plugin.core import i18n, schema
-from est_weekly_plugin.core.batch import EventBatch
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.errors import ConflictError, EstError, ValidationError
-from est_weekly_plugin.core.model import Status, day_number, minute_of_day
-from est_weekly_plugin.core.reference import default_categories
+from est_weekly_plugin.domain import i18n
+from est_weekly_plugin.domain.errors import ConflictError, EstError, ValidationError
+from est_weekly_plugin.domain.model import Status, day_number, minute_of_day
+from est_weekly_plugin.domain.reference import default_categories
+from est_weekly_plugin.store import schema
+from est_weekly_plugin.store.batch import EventBatch
+from est_weekly_plugin.store.demo import demo_batch
 
 
 def test_new_store_is_ready(store):
@@ -259,7 +260,7 @@ def test_geopackage_is_a_valid_qgis_layer(gpkg_store, qgis_app):
 def test_broken_and_foreign_files_get_clear_messages(tmp_path, qgis_app):
     from osgeo import ogr
 
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.store import GeoPackageStore
 
     missing = tmp_path / "finns_inte.gpkg"
     with pytest.raises(EstError) as caught:
@@ -314,7 +315,7 @@ def _v1_event(store):
 
 
 def test_geopackage_migrates_from_version_1(tmp_path):
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.store import GeoPackageStore
 
     path = tmp_path / "gammal.gpkg"
     old = GeoPackageStore.create(path, schema_version=1)
@@ -331,7 +332,7 @@ def test_geopackage_migrates_from_version_1(tmp_path):
 
 
 def test_newer_geopackage_is_refused_unchanged(tmp_path):
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.store import GeoPackageStore
 
     path = tmp_path / "framtid.gpkg"
     store = GeoPackageStore.create(path)
@@ -346,7 +347,7 @@ def test_newer_geopackage_is_refused_unchanged(tmp_path):
 
 
 def test_failed_migration_leaves_database_unchanged(tmp_path, monkeypatch):
-    from est_weekly_plugin.core.store import GeoPackageStore
+    from est_weekly_plugin.store import GeoPackageStore
 
     path = tmp_path / "v1.gpkg"
     GeoPackageStore.create(path, schema_version=1).close()
@@ -363,7 +364,7 @@ def test_failed_migration_leaves_database_unchanged(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------- PostGIS specifics
 @pytest.mark.postgis
 def test_postgis_migrates_from_version_1(pg_info):
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.store import PostgisStore
 
     old = PostgisStore.create(pg_info, schema_version=1)
     saved = _v1_event(old)
@@ -377,7 +378,7 @@ def test_postgis_migrates_from_version_1(pg_info):
 
 @pytest.mark.postgis
 def test_postgis_newer_schema_is_refused(pg_store, pg_info):
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.store import PostgisStore
 
     with pg_store.transaction() as cursor:
         cursor.execute("INSERT INTO est.schema_version (version, description, plugin_version) VALUES (42, 'x', '9')")
@@ -388,8 +389,8 @@ def test_postgis_newer_schema_is_refused(pg_store, pg_info):
 
 @pytest.mark.postgis
 def test_unreachable_database_says_so(pg_info):
-    from est_weekly_plugin.core.errors import DatabaseUnavailable
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.domain.errors import DatabaseUnavailable
+    from est_weekly_plugin.store import PostgisStore
 
     pg_info.port = 1  # nothing listens there
     with pytest.raises(DatabaseUnavailable) as caught:
@@ -402,7 +403,7 @@ def test_unreachable_database_says_so(pg_info):
 def test_lost_connection_writes_nothing_and_recovers(pg_store, pg_cluster, pg_database):
     import psycopg2
 
-    from est_weekly_plugin.core.errors import DatabaseUnavailable
+    from est_weekly_plugin.domain.errors import DatabaseUnavailable
 
     pg_store.submit(make_event(), actor="anna", today=TODAY)
     pid = pg_store._query("SELECT pg_backend_pid()")[0][0]
@@ -434,8 +435,8 @@ def test_connect_through_saved_connection_and_authcfg(pg_info, qgis_app):
     """Credentials from QGIS's authentication manager; the saved connection holds no password."""
     from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsSettings, QgsVectorLayer
 
-    from est_weekly_plugin.core.model import Role
-    from est_weekly_plugin.core.store import PgConnectionInfo, PostgisStore
+    from est_weekly_plugin.domain.model import Role
+    from est_weekly_plugin.store import PgConnectionInfo, PostgisStore
 
     manager = QgsApplication.authManager()
     if not manager.masterPasswordIsSet():
@@ -478,7 +479,7 @@ def test_a_span_across_midnight_is_accepted(store):
 def test_a_locked_geopackage_says_what_holds_it_in_the_users_language(gpkg_store):
     import sqlite3
 
-    from est_weekly_plugin.core.errors import DatabaseUnavailable
+    from est_weekly_plugin.domain.errors import DatabaseUnavailable
 
     other = sqlite3.connect(str(gpkg_store.path), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another program in the middle of a write
@@ -499,7 +500,7 @@ def test_a_locked_geopackage_says_what_holds_it_in_the_users_language(gpkg_store
 def test_a_geopackage_on_a_network_share_is_recognised(tmp_path):
     from pathlib import Path
 
-    from est_weekly_plugin.core.store.gpkg import network_share
+    from est_weekly_plugin.store.gpkg import network_share
 
     assert network_share(Path("//fileserver/est/est.gpkg"))
     assert not network_share(tmp_path / "est.gpkg")
@@ -510,8 +511,8 @@ def test_postgis_v3_logins_keep_their_role_after_the_upgrade(pg_info):
     """Logins that held an EST database role before memberships existed get one (safety unit)."""
     import dataclasses
 
-    from est_weekly_plugin.core.model import Role
-    from est_weekly_plugin.core.store import PostgisStore
+    from est_weekly_plugin.domain.model import Role
+    from est_weekly_plugin.store import PostgisStore
 
     old = PostgisStore.create(pg_info, schema_version=3)
     with old.transaction() as cursor:
@@ -540,7 +541,7 @@ def test_times_at_the_edges_of_the_day_load_exactly(store):
 
 
 def test_codes_read_by_hash_fall_back_when_two_codes_share_one():
-    from est_weekly_plugin.core.store.pg_copy import code_positions
+    from est_weekly_plugin.store.pg_copy import code_positions
 
     hashes = np.array([7, -3, 7, 99])
     assert code_positions(hashes, [-3, 7]).tolist() == [1, 0, 1, -1]

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "est_weekly_plugin"
-STORE = PACKAGE / "core" / "store"
+STORE = PACKAGE / "store"
 PRIVATE = re.compile(r"\bstore\._[a-z]\w*")  # store._query, self.store._table, session.store._conn …
 
 

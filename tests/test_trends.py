@@ -7,15 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from est_weekly_plugin.core.model import EventColumns, date_from_day, day_number
-from est_weekly_plugin.core.reference import districts as load_districts
-from est_weekly_plugin.core.trends import (
-    events_per_week,
-    iso_week_keys,
-    week_label,
-    week_monday,
-    weekly_trends,
-)
+from est_weekly_plugin.analysis.trends import events_per_week, iso_week_keys, week_label, week_monday, weekly_trends
+from est_weekly_plugin.domain.model import EventColumns, date_from_day, day_number
+from est_weekly_plugin.domain.reference import districts as load_districts
 
 CATS = ["skadegorelse", "klotter", "brand"]
 ORGS = ["polisen", "sbf"]

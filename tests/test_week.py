@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from est_weekly_plugin.core.week import IsoWeek
+from est_weekly_plugin.domain.week import IsoWeek
 
 
 def test_weeks_across_the_year_boundary():

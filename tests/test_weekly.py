@@ -9,17 +9,17 @@ import sys
 import pytest
 from conftest import TODAY
 
-from est_weekly_plugin.core.demo import demo_batch
-from est_weekly_plugin.core.filters import CompilationFilter
-from est_weekly_plugin.core.store import GeoPackageStore
-from est_weekly_plugin.core.weekly import AnalysisSettings, analyse_week, week_filter
+from est_weekly_plugin.analysis.filters import CompilationFilter
+from est_weekly_plugin.analysis.weekly import AnalysisSettings, analyse_week, week_filter
+from est_weekly_plugin.store import GeoPackageStore
+from est_weekly_plugin.store.demo import demo_batch
 
 WEEK = "2026-W47"
 
 
 def category_indices(*codes: str) -> list[int]:
     """What Processing's category list takes: positions in the list of category names."""
-    from est_weekly_plugin.core.reference import default_categories
+    from est_weekly_plugin.domain.reference import default_categories
 
     return [i for i, c in enumerate(default_categories()) if c.code in codes]
 FILTER = CompilationFilter(categories=["skadegorelse", "klotter"])
@@ -66,10 +66,10 @@ def test_dock_panel_pdf_and_processing_agree(store, qgis_iface, qgis_new_project
     import processing
     from qgis.core import NULL
 
-    from est_weekly_plugin.core.report import ReportOptions, compute_report
-    from est_weekly_plugin.gui.compilation_dock import CompilationDock
-    from est_weekly_plugin.gui.meeting_panel import MeetingPanel
-    from est_weekly_plugin.gui.session import EstSession
+    from est_weekly_plugin.gui.compilation.compilation_dock import CompilationDock
+    from est_weekly_plugin.gui.meeting.meeting_panel import MeetingPanel
+    from est_weekly_plugin.gui.shared.session import EstSession
+    from est_weekly_plugin.report.meeting_report import ReportOptions, compute_report
 
     store.insert_batch(demo_batch(60_000, end_date=TODAY - dt.timedelta(days=1), seed=11), today=TODAY)
     expected = analyse_week(store, WEEK, FILTER)
@@ -127,8 +127,8 @@ def test_the_study_area_is_one_setting_of_the_database(store) -> None:
 
 
 def test_the_demo_weeks_planted_hot_spots_are_found_as_distinct_named_areas(gpkg_store) -> None:
-    from est_weekly_plugin.core.demo import HOTSPOTS
-    from est_weekly_plugin.core.hotspot_areas import MIN_AREA_EVENTS
+    from est_weekly_plugin.analysis.hotspot_areas import MIN_AREA_EVENTS
+    from est_weekly_plugin.store.demo import HOTSPOTS
 
     gpkg_store.insert_batch(demo_batch(60_000, seed=48, end_date=dt.date(2026, 11, 22)), today=TODAY)
     weekly = analyse_week(gpkg_store, WEEK)

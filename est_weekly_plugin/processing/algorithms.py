@@ -38,16 +38,16 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.density import density_grid
-from ..core.errors import EstError
-from ..core.filters import CompilationFilter
-from ..core.i18n import SUPPORTED_LANGUAGES, format_number, language, tr
-from ..core.model import EventColumns
-from ..core.reference import default_categories, default_organisations
-from ..core.settings import project_source
-from ..core.store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
-from ..core.week import IsoWeek
-from ..core.weekly import AnalysisSettings, analyse_week
+from ..analysis.density import density_grid
+from ..analysis.filters import CompilationFilter
+from ..analysis.weekly import AnalysisSettings, analyse_week
+from ..domain.errors import EstError
+from ..domain.i18n import SUPPORTED_LANGUAGES, format_number, language, tr
+from ..domain.model import EventColumns
+from ..domain.reference import default_categories, default_organisations
+from ..domain.settings import project_source
+from ..domain.week import IsoWeek
+from ..store import EventStore, GeoPackageStore, PgConnectionInfo, PostgisStore
 
 LANGUAGES = list(SUPPORTED_LANGUAGES)
 LANGUAGE_NAMES = ["Svenska", "English"]  # each language in its own name (autonyms): not translated
@@ -352,7 +352,7 @@ class MeetingPdf(EstAlgorithm):
 
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,  # noqa: N802
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
-        from ..core.report import ReportOptions, generate_report
+        from ..report.meeting_report import ReportOptions, generate_report
 
         template = self.parameterAsFile(parameters, self.TEMPLATE, context)
         options = ReportOptions(

@@ -9,8 +9,8 @@ from __future__ import annotations
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.i18n import tr
-from ..core.paths import resource
+from ..domain.i18n import tr
+from ..domain.paths import resource
 from .algorithms import ALGORITHMS
 
 

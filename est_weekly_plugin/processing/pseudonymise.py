@@ -19,8 +19,8 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..core.errors import EstError
-from ..core.i18n import tr
+from ..domain.errors import EstError
+from ..domain.i18n import tr
 from .algorithms import PROCESSING_ACTOR, EstAlgorithm
 
 

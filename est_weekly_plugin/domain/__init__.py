@@ -1,0 +1,1 @@
+"""The EST domain: events, weeks, errors, validation, roles, language and settings. Imports no other layer."""

@@ -1,0 +1,1 @@
+"""Step 3: the compilation dock, its filters, charts and map layers."""
