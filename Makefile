@@ -38,9 +38,14 @@ $(DEB_STAMP):
 
 deps: $(DEB_STAMP)
 
-$(VENV_STAMP): requirements.txt $(DEB_STAMP)
+# The venv also holds the plugin's vendored pyqtgraph (generated, git-ignored): remade when
+# missing (a rule without recipe for an absent file counts as changed) or when vendor.py changes.
+VENDORED    := est_weekly_plugin/_vendor/pyqtgraph/__init__.py
+$(VENDORED): ;
+$(VENV_STAMP): requirements.txt scripts/vendor.py $(VENDORED) $(DEB_STAMP)
 	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m scripts.vendor
 	@touch $@
 
 venv: $(VENV_STAMP)
@@ -56,6 +61,7 @@ qgis: demo
 	$(MAKE) deploy
 	QT_QPA_PLATFORM= qgis --noversioncheck --code scripts/open_demo.py
 
+# scripts.package refreshes the vendored pyqtgraph first (scripts/vendor.py), then zips.
 package: $(VENV_STAMP)
 	$(PY) -m scripts.package
 

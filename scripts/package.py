@@ -1,13 +1,16 @@
 """Build dist/est_weekly_plugin.zip for QGIS's "Install from ZIP", and optionally deploy it.
 
 The ZIP holds the package with metadata.txt and resources/ inside it (QGIS needs them in one
-folder) and bundles the pure-Python run-time dependency pyqtgraph under ext_libs/, so a stock
-QGIS (e.g. on Windows) loads the plugin without extra installs. Tests and dev files stay out.
+folder), including the vendored pyqtgraph under ``_vendor/`` (refreshed by ``scripts/vendor.py``
+first; only the parts the charts use, with its licence), so a stock QGIS (e.g. on Windows)
+loads the plugin without extra installs. Tests, bytecode and the development-only modules in
+``DEV_ONLY`` stay out; the build fails if a shipped module imports one of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import configparser
 import os
 import shutil
@@ -15,9 +18,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+from scripts import vendor
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "est_weekly_plugin"
-BUNDLED = ("pyqtgraph",)
+# Modules of the package that only make demo, the tests and the benchmarks use (path below the
+# package → why it is development-only). The plugin itself never imports them; build() checks.
+DEV_ONLY = {
+    "store/demo.py": "synthetic demo events for make demo, the tests and bench; no plugin action creates demo data",
+}
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 
@@ -29,21 +38,54 @@ def _files(folder: Path) -> list[Path]:
     )
 
 
+def _module(relative: Path) -> str:
+    """``store/demo.py`` → ``est_weekly_plugin.store.demo`` (a package's ``__init__`` is the package)."""
+    parts = [PACKAGE, *relative.with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported(path: Path, relative: Path) -> set[str]:
+    """Absolute names of the modules *path* imports (``from . import x`` counts as ``pkg.x``)."""
+    package = _module(relative).split(".") if relative.name == "__init__.py" else _module(relative).split(".")[:-1]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
+            module = ".".join(p for p in (base, node.module or "") if p)
+            names |= {module} | {f"{module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def dev_only_imports(shipped: list[Path]) -> list[str]:
+    """``file: module`` for every shipped module that imports a ``DEV_ONLY`` one."""
+    excluded = {_module(Path(name)) for name in DEV_ONLY}
+    found = []
+    for path in shipped:
+        relative = path.relative_to(ROOT / PACKAGE)
+        if path.suffix == ".py" and relative.parts[0] != "_vendor":
+            found += [f"{relative}: {name}" for name in sorted(_imported(path, relative) & excluded)]
+    return found
+
+
 def build(dist: Path = ROOT / "dist") -> Path:
+    vendor.vendor()  # writes only what changed: a no-op when make venv already made it
+    shipped = [path for path in _files(ROOT / PACKAGE)
+               if path.relative_to(ROOT / PACKAGE).as_posix() not in DEV_ONLY]
+    offences = dev_only_imports(shipped)
+    if offences:
+        raise RuntimeError(f"shipped modules import development-only ones: {'; '.join(offences)}")
     dist.mkdir(parents=True, exist_ok=True)
     target = dist / f"{PACKAGE}.zip"
     target.unlink(missing_ok=True)
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in _files(ROOT / PACKAGE):
+        for path in shipped:
             archive.write(path, f"{PACKAGE}/{path.relative_to(ROOT / PACKAGE)}")
         for path in _files(ROOT / "resources"):
             archive.write(path, f"{PACKAGE}/resources/{path.relative_to(ROOT / 'resources')}")
         for name in ("metadata.txt", "LICENSE", "README.md"):
             archive.write(ROOT / name, f"{PACKAGE}/{name}")
-        for module in BUNDLED:
-            source = Path(__import__(module).__file__).resolve().parent
-            for path in _files(source):
-                archive.write(path, f"{PACKAGE}/ext_libs/{module}/{path.relative_to(source)}")
     return target
 
 

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import pyqtgraph as pg
-import pyqtgraph.exporters  # noqa: F401 - registers ImageExporter / SVGExporter on pg.exporters
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QFont, QFontMetrics
 from qgis.PyQt.QtWidgets import QApplication, QWidget
+
+from est_weekly_plugin._vendor import pyqtgraph as pg
+from est_weekly_plugin._vendor.pyqtgraph import exporters  # noqa: F401 - registers ImageExporter / SVGExporter on pg.exporters
 
 from ...analysis.compilation import ChartData, chart_data
 from ...domain.i18n import format_number, tr
