@@ -11,7 +11,21 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..domain.i18n import tr
 from ..domain.paths import resource
-from .algorithms import ALGORITHMS
+from .base import EstAlgorithm
+from .density_raster import DensityRaster
+from .hotspot_grid import HotspotGrid
+from .meeting_pdf import MeetingPdf
+from .pseudonymise import PseudonymiseOldEvents
+from .weekly_summary import WeeklySummary
+
+# One algorithm per module; a new one is imported above and added here (its id and name come from the class).
+ALGORITHMS: tuple[type[EstAlgorithm], ...] = (
+    DensityRaster,
+    HotspotGrid,
+    WeeklySummary,
+    MeetingPdf,
+    PseudonymiseOldEvents,
+)
 
 
 class EstProcessingProvider(QgsProcessingProvider):

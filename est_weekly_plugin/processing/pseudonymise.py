@@ -21,7 +21,7 @@ from qgis.core import (
 
 from ..domain.errors import EstError
 from ..domain.i18n import tr
-from .algorithms import PROCESSING_ACTOR, EstAlgorithm
+from .base import PROCESSING_ACTOR, EstAlgorithm
 
 
 class PseudonymiseOldEvents(EstAlgorithm):
