@@ -10,7 +10,7 @@ from est_weekly_plugin.domain.i18n import format_number
 def test_swedish_numbers_use_a_decimal_comma_and_a_real_minus():
     assert format_number(30.5, sign=True, lang="sv") == "+30,5"
     assert format_number(-2.25, 2, lang="sv") == "\u22122,25"
-    assert format_number(12345, 0, lang="sv") == "12\u202f345"
+    assert format_number(12345, 0, lang="sv") == "12\u00a0345"
 
 
 def test_english_numbers_keep_the_point():
@@ -46,14 +46,14 @@ def test_the_plugin_speaks_the_language_qgis_runs_in(locale, expected, monkeypat
     from est_weekly_plugin.domain import i18n
 
     monkeypatch.setattr(QgsApplication, "locale", staticmethod(lambda: locale))
-    i18n._qgis_language.cache_clear()
+    i18n.reset_locale_cache()
     i18n.set_language(None)
     try:
         assert i18n.language() == expected
         number = i18n.format_number(1234.5, 1)
-        assert number == ("1\u202f234,5" if expected == "sv" else "1,234.5")
+        assert number == ("1\u00a0234,5" if expected == "sv" else "1,234.5")
     finally:
-        i18n._qgis_language.cache_clear()
+        i18n.reset_locale_cache()
         i18n.set_language("en")
 
 

@@ -29,7 +29,7 @@ from qgis.PyQt.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter
 
 from ..analysis.density import density_grid
 from ..analysis.hotspots import HotSpot
-from ..domain.i18n import tr
+from ..domain.i18n import format_percent, tr
 from ..domain.model import EventColumns, day_number
 from ..domain.reference import districts
 from .layers import point_label_layer, simple_labeling
@@ -51,7 +51,7 @@ def heatmap_renderer(layer: QgsRasterLayer, maximum: float) -> QgsSingleBandPseu
     ramp = QgsColorRampShader(0.0, maximum)
     ramp.setColorRampType(QgsColorRampShader.Interpolated)
     ramp.setColorRampItemList([
-        QgsColorRampShader.ColorRampItem(stop * maximum, colour, f"{stop:.0%}") for stop, colour in HEAT_STOPS
+        QgsColorRampShader.ColorRampItem(stop * maximum, colour, format_percent(stop * 100)) for stop, colour in HEAT_STOPS
     ])
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(ramp)
