@@ -64,7 +64,8 @@ def main() -> None:
 
     app = QgsApplication([], False)
     app.initQgis()
-    from est_weekly_plugin.report.meeting_report import ReportOptions, compute_report, generate_report
+    from est_weekly_plugin.report.data import ReportOptions, compute_report
+    from est_weekly_plugin.report.export import generate_report
 
     work = Path(tempfile.mkdtemp(prefix="est-bench-report-"))
     store = build_store(work / "bench.gpkg", args.events, args.history)

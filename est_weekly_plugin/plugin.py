@@ -29,7 +29,8 @@ LOG_TAG = "EST Weekly"
 
 # Docks: key → (module, class, dock area, icon, permission needed). Imported on first use.
 DOCKS: dict[str, tuple[str, str, Qt.DockWidgetArea, str, str]] = {
-    "reporting": (".gui.reporting.reporting_dock", "ReportingDock", Qt.DockWidgetArea.RightDockWidgetArea, "report.svg", "report"),
+    "reporting": (".gui.reporting.reporting_dock", "ReportingDock", Qt.DockWidgetArea.RightDockWidgetArea, "report.svg",
+                  "report"),
     "review": (".gui.review.review_panel", "ReviewPanel", Qt.DockWidgetArea.RightDockWidgetArea, "review.svg", "review"),
     "compilation": (".gui.compilation.compilation_dock", "CompilationDock", Qt.DockWidgetArea.LeftDockWidgetArea,
                     "compilation.svg", "compile"),

@@ -17,7 +17,7 @@ ORDER = ("domain", "store", "analysis", "maps", "report", "processing", "gui")
 # processing and gui are both on top, but processing must run without a desktop: it may not use gui.
 ALLOWED = {layer: set(ORDER[: index + 1]) for index, layer in enumerate(ORDER)}
 ALLOWED["processing"] = set(ORDER[:5]) | {"processing"}
-WIDGET_MODULES = ("qgis.gui", "qgis.PyQt.QtWidgets", "PyQt5.QtWidgets", "pyqtgraph", "qgis.utils")
+WIDGET_MODULES = ("qgis.gui", "qgis.PyQt.QtWidgets", "PyQt5.QtWidgets", "pyqtgraph", "est_weekly_plugin._vendor", "qgis.utils")
 
 
 def _layer(path: Path) -> str:

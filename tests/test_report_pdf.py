@@ -14,7 +14,10 @@ from qgis.PyQt.QtGui import QColor, QImage
 
 from est_weekly_plugin.domain import i18n
 from est_weekly_plugin.domain.meetings import Priority
-from est_weekly_plugin.report.meeting_report import ReportOptions, build_layout, builtin_template, compute_report, generate_report
+from est_weekly_plugin.report.data import ReportOptions, compute_report
+from est_weekly_plugin.report.export import generate_report
+from est_weekly_plugin.report.fill import build_layout
+from est_weekly_plugin.report.template import builtin_template
 from est_weekly_plugin.store import GeoPackageStore
 from est_weekly_plugin.store.demo import demo_batch
 from est_weekly_plugin.store.meetings import MeetingRepository
@@ -187,7 +190,7 @@ def test_user_template_is_used(demo_store, tmp_path) -> None:
 
 
 def test_opening_the_designer_twice_leaves_one_group_and_no_stray_layers(demo_store, qgis_new_project) -> None:
-    from est_weekly_plugin.report.meeting_report import open_in_designer
+    from est_weekly_plugin.report.export import open_in_designer
 
     data = compute_report(demo_store, ReportOptions(week=WEEK, lang="en"))
     open_in_designer(data, None)

@@ -69,7 +69,7 @@ def test_dock_panel_pdf_and_processing_agree(store, qgis_iface, qgis_new_project
     from est_weekly_plugin.gui.compilation.compilation_dock import CompilationDock
     from est_weekly_plugin.gui.meeting.meeting_panel import MeetingPanel
     from est_weekly_plugin.gui.shared.session import EstSession
-    from est_weekly_plugin.report.meeting_report import ReportOptions, compute_report
+    from est_weekly_plugin.report.data import ReportOptions, compute_report
 
     store.insert_batch(demo_batch(60_000, end_date=TODAY - dt.timedelta(days=1), seed=11), today=TODAY)
     expected = analyse_week(store, WEEK, FILTER)

@@ -18,7 +18,8 @@ from qgis.PyQt.QtCore import pyqtSignal
 from ..domain.errors import EstError
 from ..domain.i18n import tr
 from ..store.base import EventStore
-from .meeting_report import ReportData, ReportOptions, compute_report, generate_report
+from .data import ReportData, ReportOptions, compute_report
+from .export import generate_report
 
 LOG = logging.getLogger(__name__)
 

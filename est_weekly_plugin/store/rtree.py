@@ -126,12 +126,6 @@ def write(conn: sqlite3.Connection, table: str, levels: list[Level], size: int) 
         _write_owners(conn, f'"{table}_rowid"' if level.leaf else f'"{table}_parent"', level.entry_ids, level.owner)
 
 
-def bulk_load(conn: sqlite3.Connection, table: str, ids: np.ndarray, minx: np.ndarray, maxx: np.ndarray,
-              miny: np.ndarray, maxy: np.ndarray) -> None:
-    """Replace the whole content of R*Tree *table* with these entries (inside the caller's transaction)."""
-    size = node_size(conn, table)
-    write(conn, table, plan(ids, minx, maxx, miny, maxy, size), size)
-
 
 def _write_owners(conn: sqlite3.Connection, target: str, ids: np.ndarray, owner: np.ndarray) -> None:
     """id → node rows, appended in key order; consecutive ids go through one JSON array."""

@@ -55,7 +55,8 @@ from ...domain.i18n import format_number, language, tr
 from ...domain.meetings import STATUSES, FollowUp, Meeting, Priority
 from ...domain.model import Category, Organisation
 from ...domain.week import IsoWeek
-from ...report.meeting_report import ReportOptions, compute_report, open_in_designer
+from ...report.data import ReportOptions, compute_report
+from ...report.export import open_in_designer
 from ...report.task import ReportTask
 from ...store.meetings import MeetingRepository
 from ..shared.dock_base import EstDock

@@ -38,6 +38,8 @@ from qgis.PyQt.QtWidgets import (
 from ...domain.errors import ConflictError, EstError
 from ...domain.i18n import tr
 from ...domain.model import Event, Status
+from ...domain.review import possible_duplicates
+from ...domain.roles import may_decide
 from ...maps.layers import find_layers
 from ..shared.dock_base import EstDock
 from ..shared.map_tools import DUPLICATE_COLOUR, PlaceMarker
@@ -67,38 +69,6 @@ from ..shared.widgets import (
 
 # Half the side of the square the map zooms to around a selected report (store CRS metres).
 ZOOM_HALF_SIZE_M = 300.0
-
-
-def time_interval(event: Event) -> tuple[dt.datetime, dt.datetime]:
-    """When the event may have happened: a moment, a span (past midnight continues), or the whole day."""
-    day = dt.datetime.combine(event.event_date, dt.time(0, 0))
-    if event.time_from is None:
-        return day, day + dt.timedelta(days=1)
-    start = dt.datetime.combine(event.event_date, event.time_from)
-    if event.time_to is None:
-        return start, start
-    end = dt.datetime.combine(event.event_date, event.time_to)
-    if end < start:
-        end += dt.timedelta(days=1)
-    return start, end
-
-
-def within_window(a: Event, b: Event, hours: float) -> bool:
-    """True when the two events' possible times come within *hours* of each other."""
-    a_start, a_end = time_interval(a)
-    b_start, b_end = time_interval(b)
-    gap = max(b_start - a_end, a_start - b_end, dt.timedelta(0))
-    return gap <= dt.timedelta(hours=hours)
-
-
-def possible_duplicates(store: Any, event: Event, distance_m: float, window_h: float) -> list[Event]:
-    """Other unrejected reports of the same category near *event* in place and time, any organisation."""
-    days = max(1, math.ceil(window_h / 24.0))
-    near = store.events_near(event.x, event.y, distance_m, event.event_date - dt.timedelta(days=days),
-                             event.event_date + dt.timedelta(days=days), category=event.category,
-                             exclude_uuid=event.uuid)
-    return [other for other in near if other.status in (Status.SUBMITTED, Status.APPROVED)
-            and within_window(event, other, window_h)]
 
 
 def refresh_event_layers() -> None:
@@ -458,9 +428,7 @@ class ReviewPanel(EstDock):
     def _update_buttons(self) -> None:
         may = self.session.may("review")
         # On PostGIS a reviewer never decides on its own report; say so before the database refuses.
-        login = self.session.login
-        own = (self.current is not None and login.enforced and not login.maintainer
-               and self.current.reporter == login.login)
+        own = self.current is not None and not may_decide(self.session.login, self.current.reporter)
         open_report = may and self.current is not None and not own
         if own:
             self.set_status(tr("review.own_report"), HINT_STYLE)

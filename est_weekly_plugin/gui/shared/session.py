@@ -7,21 +7,9 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 from ...domain.errors import PermissionDenied
 from ...domain.i18n import tr
 from ...domain.model import Login, Role
+from ...domain.roles import allowed
 from ...domain.settings import EstSettings
 from ...store import EventStore, GeoPackageStore, PostgisStore
-
-# What each role may do; the docks show only what the role allows.
-PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.REPORTER: frozenset({"report", "view_own"}),
-    Role.REVIEWER: frozenset({"report", "view_own", "review", "compile", "meeting"}),
-    Role.VIEWER: frozenset({"compile"}),
-    Role.ADMIN: frozenset({"report", "view_own", "review", "compile", "meeting", "administer"}),
-}
-
-
-# An administrator login of a shared PostGIS database: the database lets it manage logins,
-# reference data and settings and read everything, but not report or decide.
-PARTNER_ADMIN_PERMISSIONS = frozenset({"compile", "meeting", "administer"})
 
 
 class EstSession(QObject):
@@ -86,11 +74,7 @@ class EstSession(QObject):
     def may(self, permission: str) -> bool:
         if self.store is None:
             return False
-        login = self.login
-        if login.enforced and not login.maintainer and self.role == Role.ADMIN:
-            # On a shared database the administrator manages; reviewers decide (separation of duties)
-            return permission in PARTNER_ADMIN_PERMISSIONS
-        return permission in PERMISSIONS[self.role]
+        return allowed(self.login, self.role, permission)
 
     def require(self, permission: str) -> None:
         if not self.may(permission):

@@ -1,0 +1,49 @@
+"""The review step's rules: when two reports may describe the same event, and what a decision needs.
+
+Kept out of the review panel so the import (near-duplicates of imported rows), Processing and
+tests apply exactly the rules the reviewer sees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from .model import Event, Status
+
+
+def time_interval(event: Event) -> tuple[dt.datetime, dt.datetime]:
+    """When the event may have happened: a moment, a span (past midnight continues), or the whole day."""
+    day = dt.datetime.combine(event.event_date, dt.time(0, 0))
+    if event.time_from is None:
+        return day, day + dt.timedelta(days=1)
+    start = dt.datetime.combine(event.event_date, event.time_from)
+    if event.time_to is None:
+        return start, start
+    end = dt.datetime.combine(event.event_date, event.time_to)
+    if end < start:
+        end += dt.timedelta(days=1)
+    return start, end
+
+
+def within_window(a: Event, b: Event, hours: float) -> bool:
+    """True when the two events' possible times come within *hours* of each other."""
+    a_start, a_end = time_interval(a)
+    b_start, b_end = time_interval(b)
+    gap = max(b_start - a_end, a_start - b_end, dt.timedelta(0))
+    return gap <= dt.timedelta(hours=hours)
+
+
+def possible_duplicates(store: Any, event: Event, distance_m: float, window_h: float) -> list[Event]:
+    """Other unrejected reports of the same category near *event* in place and time, any organisation.
+
+    *store* is any EST store (``events_near``); the domain names no backend.
+    """
+    days = max(1, math.ceil(window_h / 24.0))
+    near = store.events_near(event.x, event.y, distance_m, event.event_date - dt.timedelta(days=days),
+                             event.event_date + dt.timedelta(days=days), category=event.category,
+                             exclude_uuid=event.uuid)
+    return [other for other in near if other.status in (Status.SUBMITTED, Status.APPROVED)
+            and within_window(event, other, window_h)]
+
