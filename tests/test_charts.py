@@ -10,7 +10,7 @@ from conftest import TODAY
 from qgis.PyQt.QtGui import QImage
 
 from est_weekly_plugin.analysis.compilation import chart_data, columns_from_batch
-from est_weekly_plugin.domain import i18n
+from est_weekly_plugin.domain.model import day_number
 from est_weekly_plugin.domain.reference import default_categories, default_organisations
 from est_weekly_plugin.gui.compilation.charts import (
     BarChart,
@@ -20,7 +20,6 @@ from est_weekly_plugin.gui.compilation.charts import (
     fill_category_chart,
     fill_matrix_chart,
     fill_trend_chart,
-    render_compilation_charts,
 )
 from est_weekly_plugin.store.demo import demo_batch
 
@@ -33,16 +32,30 @@ def columns():
                               [c.code for c in CATEGORIES], [o.code for o in default_organisations()])
 
 
+def _colours(image: QImage) -> set[str]:
+    """Every colour in a coarse sample of *image* (every 2nd pixel)."""
+    return {image.pixelColor(x, y).name() for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)}
+
+
 @pytest.mark.parametrize("lang", ["en", "sv"])
-def test_render_compilation_charts_writes_pngs(qgis_app, columns, output_dir, lang: str) -> None:
-    i18n.set_language(lang)
-    paths = render_compilation_charts(columns, CATEGORIES, output_dir / f"charts_{lang}", lang=lang, week="2026-W47",
-                                      size=(900, 500))
+def test_report_charts_are_drawn_headless_in_the_maps_colours(qgis_app, columns, output_dir, lang: str) -> None:
+    """The PDF's charts need no widget (they are drawn in the report task's worker thread)."""
+    from est_weekly_plugin.report.charts import MATRIX_COLOURS, render_report_charts
+
+    in_week = (columns.day >= day_number(dt.date(2026, 11, 16))) & (columns.day <= day_number(dt.date(2026, 11, 22)))
+    paths = render_report_charts(columns.subset(in_week), columns, CATEGORIES, output_dir / f"report_charts_{lang}",
+                                 lang=lang, week="2026-W47", week_size=(820, 290), trend_size=(820, 240))
     assert set(paths) == {"categories", "weekday_hour", "weekly_trend"}
-    for path in paths.values():
-        image = QImage(str(path))
-        assert (image.width(), image.height()) == (900, 500)
-        assert image.pixelColor(5, 5).name() == "#ffffff"  # white background, not transparent
+    images = {key: QImage(str(path)) for key, path in paths.items()}
+    assert (images["categories"].width(), images["categories"].height()) == (820, 290)
+    assert (images["weekly_trend"].width(), images["weekly_trend"].height()) == (820, 240)
+    for image in images.values():
+        assert image.pixelColor(2, 2).name() == "#ffffff"  # white background, not transparent
+    counts = np.bincount(columns.subset(in_week).category, minlength=len(columns.category_codes))
+    top = columns.category_codes[int(np.argmax(counts))]
+    assert next(c.colour for c in CATEGORIES if c.code == top).lower() in _colours(images["categories"])
+    assert MATRIX_COLOURS[-1] in _colours(images["weekday_hour"])  # the busiest hour of the week is the darkest
+    assert "#c51b8a" in _colours(images["weekly_trend"])  # the report's week is marked on the trend
 
 
 def test_bar_chart_contents_and_clicks(qgis_app, columns) -> None:

@@ -39,9 +39,9 @@ def chart_font(pixels: float, bold: bool = False) -> QFont:
     return font
 
 
-def count_text(value: float) -> str:
-    """Counts as integers; aoristic sums to one decimal."""
-    return format_number(value, 0 if abs(value - round(value)) < 1e-9 else 1)
+def count_text(value: float, lang: str | None = None) -> str:
+    """Counts as integers; aoristic sums to one decimal — in *lang*'s number format."""
+    return format_number(value, lang, 0 if abs(value - round(value)) < 1e-9 else 1)
 
 
 def short_week(label: str) -> str:
@@ -68,8 +68,9 @@ def ramp_colour(share: float) -> QColor:
 class ChartImage:
     """A white image with a painter, a title (and optional subtitle) and the plot area below it."""
 
-    def __init__(self, size: tuple[int, int], title: str, subtitle: str = "") -> None:
+    def __init__(self, size: tuple[int, int], title: str, subtitle: str = "", lang: str | None = None) -> None:
         self.width, self.height = size
+        self.lang = lang
         self.scale = max(self.height / 420.0, 0.6)  # text grows with the picture frame
         self.image = QImage(self.width, self.height, QImage.Format.Format_ARGB32)
         self.image.fill(QColor("white"))
@@ -110,10 +111,10 @@ def category_chart(data: ChartData, categories: Sequence[Category], lang: str | 
     """Horizontal bars per category, in the database's order and the map's colours, with their counts."""
     counts = dict(zip(data.category_codes, data.category_counts.tolist()))
     shown = [c for c in categories if c.active or counts.get(c.code, 0)]
-    chart = ChartImage(size, tr("compilation.chart.categories", lang, total=count_text(data.total)))
+    chart = ChartImage(size, tr("compilation.chart.categories", lang, total=count_text(data.total, lang)), lang=lang)
     labels = [c.label(lang) for c in shown]
     label_width = min(max((chart.text_width(text, 12) for text in labels), default=0.0) + 8, chart.width * 0.4)
-    value_width = chart.text_width(count_text(max(counts.values(), default=0)), 11) + 10
+    value_width = chart.text_width(count_text(max(counts.values(), default=0), lang), 11) + 10
     left, right = MARGIN + label_width, chart.width - MARGIN - value_width
     row = (chart.height - chart.top - MARGIN) / max(len(shown), 1)
     peak = max((counts.get(c.code, 0) for c in shown), default=0) or 1
@@ -124,7 +125,7 @@ def category_chart(data: ChartData, categories: Sequence[Category], lang: str | 
                    align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         length = (right - left) * value / peak
         chart.painter.fillRect(QRectF(left, y + row * 0.15, length, row * 0.7), QColor(category.colour or ACCENT))
-        chart.text(QRectF(left + length + 4, y, value_width, row), count_text(value), 11,
+        chart.text(QRectF(left + length + 4, y, value_width, row), count_text(value, lang), 11,
                    align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     chart.painter.setPen(QPen(QColor(GRID), 1))
     chart.painter.drawLine(QPointF(left, chart.top), QPointF(left, chart.height - MARGIN))
@@ -133,13 +134,13 @@ def category_chart(data: ChartData, categories: Sequence[Category], lang: str | 
 
 def matrix_chart(data: ChartData, lang: str | None, size: tuple[int, int]) -> ChartImage:
     """The aoristic weekday × hour matrix: Monday at the top, hours left to right, a colour bar at the right."""
-    chart = ChartImage(size, tr("compilation.chart.weekday_hour", lang))
+    chart = ChartImage(size, tr("compilation.chart.weekday_hour", lang), lang=lang)
     names = tr("compilation.weekdays.short", lang).split(",")
     matrix = np.asarray(data.weekday_hour, dtype=np.float64).reshape(7, 24)
     peak = float(matrix.max()) if matrix.size and matrix.max() > 0 else 1.0
     left = MARGIN + max(chart.text_width(name, 12) for name in names) + 8
     bar_width = 14 * chart.scale
-    peak_text = count_text(peak)
+    peak_text = count_text(peak, lang)
     right = chart.width - MARGIN - bar_width - chart.text_width(peak_text, 11) - 12
     axis = 2.4 * chart.font(12).pixelSize()
     cell_w, cell_h = (right - left) / 24, (chart.height - chart.top - MARGIN - axis) / 7
@@ -173,13 +174,13 @@ def trend_chart(data: ChartData, lang: str | None, week: str | None, size: tuple
     span = f"{labels[0]} – {labels[-1]}" if labels else ""
     subtitle = tr("compilation.chart.trend_with_lead", lang, first=labels[lead], last=labels[-1]) \
         if lead and len(labels) > lead else ""
-    chart = ChartImage(size, tr("compilation.chart.weekly_trend", lang, span=span), subtitle)
+    chart = ChartImage(size, tr("compilation.chart.weekly_trend", lang, span=span), subtitle, lang)
     counts = np.asarray(data.week_counts, dtype=np.float64)
     average = np.asarray(data.weekly_average, dtype=np.float64)
     finite = np.isfinite(average)
     peak = float(np.nanmax(np.concatenate([counts, average[finite], [1.0]]))) * 1.15
     step = nice_step(peak)
-    left = MARGIN + chart.text_width(count_text(math.ceil(peak / step) * step), 11) + 10
+    left = MARGIN + chart.text_width(count_text(math.ceil(peak / step) * step, lang), 11) + 10
     axis = 2.4 * chart.font(12).pixelSize()
     plot = QRectF(left, chart.top, chart.width - MARGIN - left, chart.height - chart.top - MARGIN - axis)
     n = max(len(labels), 1)
@@ -220,7 +221,7 @@ def _trend_grid(chart: ChartImage, plot: QRectF, peak: float, step: float) -> No
         y = plot.bottom() - value / peak * plot.height()
         chart.painter.setPen(QPen(QColor(GRID), 1))
         chart.painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-        chart.text(QRectF(MARGIN, y - 9, plot.left() - MARGIN - 6, 18), count_text(value), 11,
+        chart.text(QRectF(MARGIN, y - 9, plot.left() - MARGIN - 6, 18), count_text(value, chart.lang), 11,
                    align=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         value += step
 

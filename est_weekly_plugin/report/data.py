@@ -236,12 +236,12 @@ def _write_heat_rasters(data: ReportData) -> None:
             data.overview_heat_path, data.overview_heat_max = path, max(peak, 1e-12)
 
 
-def _number(value: float) -> str:
-    return format_number(value, 0 if abs(value - round(value)) < 0.05 else 1)
+def _number(value: float, lang: str | None = None) -> str:
+    return format_number(value, lang, 0 if abs(value - round(value)) < 0.05 else 1)
 
 
-def _signed(value: float) -> str:
-    text = _number(abs(value))
+def _signed(value: float, lang: str | None = None) -> str:
+    text = _number(abs(value), lang)
     return "±0" if abs(value) < 0.05 else ("+" if value > 0 else "−") + text
 
 

@@ -321,13 +321,13 @@ def _fill_tables(layout: QgsPrintLayout, data: ReportData) -> None:
     lang = data.lang
     _set_table(layout, "est_hotspot_table", [tr(f"report.col.{c}", lang) for c in (
         "rank", "place", "district", "count", "change", "categories")],
-        [[str(r.spot.rank), r.place, r.spot.district, str(r.count), _signed(r.change), r.categories]
+        [[str(r.spot.rank), r.place, r.spot.district, str(r.count), _signed(r.change, lang), r.categories]
          for r in data.hotspots], _widths(layout, "est_hotspot_table", (7, 26, 15, 9, 11, 32)),
         data.hotspot_note or tr("report.no_hotspots", lang))
     _set_table(layout, "est_followup_table", [tr(f"report.col.{c}", lang) for c in (
         "rank", "priority", "responsible", "count", "change", "status")],
         [[_priority_code(u.priority), u.priority.name, _names(u.priority.responsible, data.organisation_labels),
-          str(u.current), _signed(u.change), _status(u.priority.status, lang)
+          str(u.current), _signed(u.change, lang), _status(u.priority.status, lang)
           + (f": {u.priority.follow_up_comment}" if u.priority.follow_up_comment else "")]
          for u in data.follow_ups], _widths(layout, "est_followup_table", (7, 27, 22, 9, 10, 25)),
         tr("report.no_previous", lang))

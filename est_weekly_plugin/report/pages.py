@@ -80,8 +80,8 @@ def add_priority_pages(layout: QgsPrintLayout, data: ReportData, hotspot_layer: 
                for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
         others = int(np.count_nonzero(_area_mask(priority, data.week_columns))) - len(counted)
         lines = [
-            tr("report.priority_page.count", lang, count=outcome.current, baseline=_number(outcome.baseline),
-               change=_signed(outcome.change)),
+            tr("report.priority_page.count", lang, count=outcome.current, baseline=_number(outcome.baseline, lang),
+               change=_signed(outcome.change, lang)),
             tr("report.priority_page.weekly", lang, weeks=" · ".join(str(v) for v in outcome.weekly)),
             "",
             tr("report.priority_page.categories", lang,

@@ -6,7 +6,7 @@ charts only ever see counts, never events) and exports the same scene to PNG and
 the dock, the meeting layout and the PDF report share one look. Every chart emits a signal
 when a bar, cell or week is clicked; the dock turns that into a narrower (undoable) filter.
 
-``render_compilation_charts`` draws the charts headless (offscreen Qt) for the PDF report.
+The meeting PDF draws the same charts without widgets (``report.charts``), in the same colours.
 """
 
 from __future__ import annotations
@@ -15,28 +15,22 @@ import html
 import math
 import textwrap
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QFont, QFontMetrics
-from qgis.PyQt.QtWidgets import QApplication, QWidget
+from qgis.PyQt.QtWidgets import QWidget
 
 from est_weekly_plugin._vendor import pyqtgraph as pg
 from est_weekly_plugin._vendor.pyqtgraph import exporters  # noqa: F401 - registers ImageExporter / SVGExporter on pg.exporters
 
-from ...analysis.compilation import ChartData, chart_data
-from ...domain.i18n import format_number, tr
-from ...domain.model import Category, EventColumns, Organisation
+from ...analysis.compilation import ChartData
+from ...domain.i18n import tr
+from ...domain.model import Category, Organisation
+from ...report.charts import ACCENT, AVERAGE, FONT_FAMILY, GRID, HIGHLIGHT, MATRIX_COLOURS, TEXT, count_text, short_week
 
-FONT_FAMILY = "DejaVu Sans"
-TEXT = "#2b2b2b"
-GRID = "#d0d4d9"
-ACCENT = "#1f4e79"  # EST blue: bars without a category colour, the trend line
-AVERAGE = "#e6550d"
-HIGHLIGHT = "#c51b8a"
 SUBTITLE_CHARS = 64  # characters per subtitle line
-MATRIX_COLOURS = ["#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
 
 
 def _font(size: float, bold: bool = False) -> QFont:
@@ -174,7 +168,7 @@ class BarChart(_Chart):
         item.addItem(bars)
         self._items.append(bars)
         for position, value in zip(positions, self.values):
-            text = pg.TextItem(_number(value), color=TEXT, anchor=(0, 0.5) if self.horizontal else (0.5, 1))
+            text = pg.TextItem(count_text(value), color=TEXT, anchor=(0, 0.5) if self.horizontal else (0.5, 1))
             text.setFont(_font(8.5))
             text.setPos(*((value, position) if self.horizontal else (position, value)))
             item.addItem(text)
@@ -289,7 +283,7 @@ class TrendChart(_Chart):
         else:
             self.marker.setData([], [])
         step = max(1, int(math.ceil(len(self.labels) / 13)))
-        ticks = [(float(i), _short_week(self.labels[i])) for i in range(len(self.labels) - 1, -1, -step)]
+        ticks = [(float(i), short_week(self.labels[i])) for i in range(len(self.labels) - 1, -1, -step)]
         item = self.getPlotItem()
         item.getAxis("bottom").setTicks([ticks])
         peak = float(np.nanmax(np.concatenate([counts, average[finite], [1.0]])))
@@ -309,14 +303,8 @@ class TrendChart(_Chart):
             self.weekClicked.emit(week)
 
 
-def _number(value: float) -> str:
-    """Counts as integers with a thin space every three digits; aoristic sums to one decimal."""
-    return format_number(value, 0 if abs(value - round(value)) < 1e-9 else 1)
 
 
-def _short_week(label: str) -> str:
-    """ "2026-W47" → "v. 47" / "W47": the year is in the title, the axis needs the number."""
-    return tr("compilation.chart.week_tick", week=label[-2:].lstrip("0"))
 
 
 # --------------------------------------------------------------------------- filling the charts
@@ -327,7 +315,7 @@ def fill_category_chart(chart: BarChart, data: ChartData, categories: Sequence[C
     known = [c for c in categories if c.active or counts.get(c.code, 0)]
     chart.set_bars([c.code for c in known], [c.label(lang) for c in known], [counts.get(c.code, 0) for c in known],
                    [c.colour for c in known], value_label=tr("compilation.chart.events", lang), selected=selected)
-    chart.set_title(tr("compilation.chart.categories", lang, total=_number(data.total)))
+    chart.set_title(tr("compilation.chart.categories", lang, total=count_text(data.total)))
 
 
 def fill_organisation_chart(chart: BarChart, data: ChartData, organisations: Sequence[Organisation],
@@ -403,48 +391,3 @@ def export_chart(plot_widget: pg.PlotWidget, path: Path | str, width: Optional[i
         raise ValueError(f"charts export as .png or .svg, not {path.suffix!r}")
     exporter.export(str(path))
     return path
-
-
-def _settle(widget: QWidget, size: Tuple[int, int]) -> None:
-    """Lay the widget out at *size* without a screen (offscreen Qt needs a show and events)."""
-    widget.resize(*size)
-    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    widget.show()
-    for _ in range(3):
-        QApplication.processEvents()
-
-
-def render_compilation_charts(
-    columns: EventColumns,
-    categories: list[Category],
-    out_dir: Path,
-    *,
-    lang: str | None = None,
-    week: str | None = None,
-    size: tuple[int, int] = (900, 500),
-) -> dict[str, Path]:
-    """Headless PNGs of the compilation charts for *columns* (already filtered by the caller).
-
-    Keys: "categories" (bars by category in the categories' colours), "weekday_hour" (the
-    aoristic 7 × 24 matrix) and "weekly_trend" (events per ISO week with the 4-week average,
-    *week* highlighted and the line ending there when given).
-    """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data = chart_data(columns, week=week)
-    charts: Dict[str, _Chart] = {}
-    category_chart = BarChart(horizontal=True)
-    fill_category_chart(category_chart, data, categories, lang)
-    charts["categories"] = category_chart
-    matrix_chart = MatrixChart()
-    fill_matrix_chart(matrix_chart, data, lang)
-    charts["weekday_hour"] = matrix_chart
-    trend_chart = TrendChart()
-    fill_trend_chart(trend_chart, data, lang, week)
-    charts["weekly_trend"] = trend_chart
-    paths: Dict[str, Path] = {}
-    for key, chart in charts.items():
-        _settle(chart, size)
-        paths[key] = export_chart(chart, out_dir / f"{key}.png")
-        chart.dispose()
-    return paths
