@@ -104,7 +104,7 @@ def test_plural_forms_in_errors_and_problems() -> None:
     assert "holds 1 value an import" in one.message("en") and "in row 5." in one.message("en")
     assert "holds 2 values an import" in two.message("en") and "in rows 5, 7." in two.message("en")
     assert "har 1 värde som" in one.message("sv") and "på rad 5." in one.message("sv")
-    assert "har 2 värden som" in two.message("sv") and "på raderna 5, 7." in two.message("sv")
+    assert "har 2 värden som" in two.message("sv") and "på rader 5, 7." in two.message("sv")
     # without count= the first whole number among the fields picks the form
     assert Problem("event_date", "date_too_old", {"years": 1}).message("en") == "The date is more than 1 year ago."
     assert Problem("event_date", "date_too_old", {"years": 10}).message("en") == "The date is more than 10 years ago."
@@ -152,8 +152,9 @@ def test_dates_follow_qlocale(c_locale) -> None:  # noqa: ANN001
     assert format_date(day, "en", long=True) == "Wednesday, 2 December 2026"
 
 
-def test_coordinates_stay_as_they_are_not_as_amounts() -> None:
+def test_coordinates_and_row_numbers_stay_as_they_are_not_as_amounts() -> None:
     outside = Problem("place", "place_outside", {"x": 300000, "y": 6100000})
     degrees = Problem("place", "place_in_degrees", {"x": 12.69, "y": 56.04})
     assert "(300000, 6100000)" in outside.message("en") and "(300000, 6100000)" in outside.message("sv")
     assert "(12.69, 56.04)" in degrees.message("sv")
+    assert ValidationError([outside], row=29_999).message("sv").startswith("Rad 30000 kan inte sparas (1 problem)")
