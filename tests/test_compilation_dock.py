@@ -14,7 +14,8 @@ from qgis.PyQt.QtCore import QSize, Qt
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import QApplication
 
-from est_weekly_plugin.gui.compilation.compilation_dock import FILTER_ENTRY, PROJECT_SCOPE, CompilationDock
+from est_weekly_plugin.domain.settings import PROJECT_SCOPE
+from est_weekly_plugin.gui.compilation.compilation_dock import CompilationDock
 from est_weekly_plugin.gui.compilation.compilation_layer import (
     EVENTS_QML,
     HEATMAP_QML,
@@ -23,6 +24,7 @@ from est_weekly_plugin.gui.compilation.compilation_layer import (
     CompilationLayers,
     style_path,
 )
+from est_weekly_plugin.gui.compilation.controller import FILTER_ENTRY
 from est_weekly_plugin.gui.shared.session import EstSession
 from est_weekly_plugin.maps.layers import LAYER_PROPERTY
 from est_weekly_plugin.store.demo import demo_batch
@@ -72,7 +74,7 @@ def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> No
     assert dock.wait_until_idle()
     vandalism = dock.result.count
     assert 0 < vandalism < total
-    assert dock.category_chart.values.sum() == vandalism
+    assert dock.charts_tab.category_chart.values.sum() == vandalism
     panel.preset.setCurrentIndex(panel.preset.findData("last_4_weeks"))
     assert dock.wait_until_idle()
     assert "Vandalism" in panel.summary.text() and "weeks 44–47" in panel.summary.text()
@@ -81,23 +83,26 @@ def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> No
     # The trend shows the 4 chosen weeks and the 4 before them (same filter without dates).
     charts = dock.result.charts
     assert charts.lead_weeks == 4 and charts.week_labels == [f"2026-W{w}" for w in range(40, 48)]
-    assert "2026-W44–2026-W47" in dock.trend_chart.subtitle and "4 weeks before" in dock.trend_chart.subtitle
-    assert dock.trend_chart.range_region.isVisible() or dock.tabs.currentIndex() == 0
+    trend = dock.charts_tab.trend_chart
+    assert "2026-W44–2026-W47" in trend.subtitle and "4 weeks before" in trend.subtitle
+    # the chosen weeks are shaded apart from the four before them
+    assert trend.range_region.isVisible() and trend.range_region.getRegion() == pytest.approx((3.5, 7.5))
     # Who reported it: a click on the organisation chart's top bar narrows the filter …
-    top = dock.organisation_chart.keys[0]
-    dock.organisation_chart.barClicked.emit(top)
+    organisations = dock.charts_tab.organisation_chart
+    top, top_count = organisations.keys[0], int(organisations.values[0])
+    organisations.barClicked.emit(top)
     assert dock.wait_until_idle()
     assert dock.filter.organisations == [top]
-    assert dock.result.count == int(dock.organisation_chart.values.max()) or dock.result.count <= four_weeks
+    assert dock.result.count == top_count < four_weeks  # the events that bar counted
     # … and undo restores it.
     dock.undo_button.click()
     assert dock.wait_until_idle()
     assert dock.filter.organisations == [] and dock.result.count == four_weeks
     # Matrix click → weekday and hour.
-    dock.matrix_chart.cellClicked.emit(5, 22)
+    dock.charts_tab.matrix_chart.cellClicked.emit(5, 22)
     assert dock.wait_until_idle()
     assert dock.filter.weekdays == [5] and (dock.filter.hour_start, dock.filter.hour_end) == (22, 23)
-    dock.undo_stack.undo()
+    dock.controller.undo_stack.undo()
     assert dock.wait_until_idle()
     # The filter is in the project, and a saved filter reloads.
     stored, ok = QgsProject.instance().readEntry(PROJECT_SCOPE, FILTER_ENTRY, "")
@@ -105,7 +110,7 @@ def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> No
     dock.save_filter("vandalism 4w")
     panel.clear_button.click()
     assert dock.wait_until_idle() and dock.result.count == total
-    dock.load_filter("vandalism 4w")
+    dock.controller.load_filter("vandalism 4w")
     assert dock.wait_until_idle() and dock.result.count == four_weeks
     # Layers follow the filter.
     roles = {layer.customProperty(LAYER_PROPERTY): layer for layer in QgsProject.instance().mapLayers().values()}
@@ -133,7 +138,7 @@ def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> No
     _render(canvas, output_dir / "compilation_canvas_heatmap.png")
     # Street scale: 10 m pixels around Knutpunkten.
     canvas.setExtent(QgsRectangle(355700, 6212800, 356900, 6213800))
-    dock.recompute()
+    dock.controller.recompute()
     assert dock.wait_until_idle()
     assert dock.result.density_spec.pixel_size == 10.0
     _render(canvas, output_dir / "compilation_canvas_heatmap_street.png")
@@ -200,8 +205,10 @@ def test_qml_styles_load_and_follow_the_database(qgis_new_project, tmp_path) -> 
 def test_dock_without_store(qgis_iface, qgis_new_project) -> None:
     session = EstSession()
     dock = CompilationDock(qgis_iface, session)
-    assert dock.engine is None and "Open an EST database" in dock.status.text()
-    dock.recompute()
+    assert dock.engine is None and "Open an EST database" in dock.page_message.text()
+    assert dock.stack.currentWidget() is dock.message_page
+    dock.controller.recompute()  # nothing to compute on: no task, no result
+    assert not dock.controller.tasks.running and dock.result is None and dock.wait_until_idle()
     dock.shutdown()
 
 
@@ -220,11 +227,11 @@ def test_hotspot_click_zooms_the_canvas(dock, qgis_iface) -> None:
     canvas = qgis_iface.mapCanvas()
     canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
     canvas.setExtent(QgsRectangle(1390000, 7480000, 1400000, 7490000))  # far from the hot spots
-    assert dock.hotspot_list.count() >= 3
+    assert dock.hotspots_tab.list.count() >= 3
     spot = dock.result.hotspots.hotspots[2]
     assert not canvas.extent().contains(_canvas_point(canvas, spot.x, spot.y))
     dock.tabs.setCurrentIndex(2)
-    dock.hotspot_list.setCurrentRow(2)
+    dock.hotspots_tab.list.setCurrentRow(2)
     extent = canvas.extent()
     assert extent.contains(_canvas_point(canvas, spot.x, spot.y))
     # the hot-spot area and ~300 m around it, not the city
@@ -235,7 +242,7 @@ def test_hotspot_click_zooms_the_canvas(dock, qgis_iface) -> None:
     assert min(extent.width(), extent.height()) < min(area.width(), area.height()) + 2_000
     # The extent change recomputes; the list keeps its selection without zooming again.
     assert dock.wait_until_idle()
-    assert dock.hotspot_list.currentRow() == 2
+    assert dock.hotspots_tab.list.currentRow() == 2
 
 
 def test_trends_tab_and_emerging_cells(dock, qgis_iface, output_dir) -> None:
@@ -245,25 +252,26 @@ def test_trends_tab_and_emerging_cells(dock, qgis_iface, output_dir) -> None:
     assert sorted(dock.filter.categories) == ["klotter", "skadegorelse"]
     trends = dock.result.trends
     assert trends is not None and trends.week == "2026-W47"
-    table = dock.trend_table
+    table = dock.trends_tab.table
     assert table.rowCount() > 0 and table.columnCount() == 5
     names = {table.item(i, 0).text() for i in range(table.rowCount())}
     assert "Vandalism" in names and "Graffiti" in names
-    for index in range(1, dock.trend_group.count()):
-        dock.trend_group.setCurrentIndex(index)
-        assert dock.trend_table.rowCount() > 0
+    for index in range(1, dock.trends_tab.group.count()):
+        dock.trends_tab.group.setCurrentIndex(index)
+        assert dock.trends_tab.table.rowCount() > 0
     # Rising rows are highlighted.
     for i in range(table.rowCount()):
         rising = float(table.item(i, 3).data(Qt.ItemDataRole.UserRole)) > 0
         assert (table.item(i, 0).background().color().name() == "#fbd9c4") == rising
     # Emerging cells: the demo's new hot spot at Dalhems skatepark.
-    cells = [dock.emerging_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dock.emerging_list.count())]
+    emerging = dock.trends_tab.emerging_list
+    cells = [emerging.item(i).data(Qt.ItemDataRole.UserRole) for i in range(emerging.count())]
     near = [i for i, c in enumerate(cells) if isinstance(c, dict) and int(c["trend"]) > 0
             and abs(c["x"] - 359710) <= 150 and abs(c["y"] - 6216590) <= 150]
     assert near, cells
-    assert "Dalhem" in dock.emerging_list.item(near[0]).text()
+    assert "Dalhem" in emerging.item(near[0]).text()
     dock.tabs.setCurrentIndex(3)
-    dock.emerging_list.setCurrentRow(near[0])
+    emerging.setCurrentRow(near[0])
     canvas = qgis_iface.mapCanvas()
     assert canvas.extent().contains(_canvas_point(canvas, cells[near[0]]["x"], cells[near[0]]["y"]))
     assert dock.wait_until_idle()
@@ -317,7 +325,7 @@ def test_an_export_is_recorded_in_the_audit_log(dock, tmp_path) -> None:
     """Who exported what, with which filter: a published lägesbild can be traced."""
     _tick(dock.panel.categories, "klotter")
     assert dock.wait_until_idle()
-    dock.export_events(tmp_path / "klotter.csv")
+    dock.controller.export_events(tmp_path / "klotter.csv")
     assert dock.wait_until_idle(timeout_ms=20_000)
     from qgis.PyQt.QtWidgets import QApplication as _App
 
@@ -348,12 +356,12 @@ def test_on_postgis_the_same_engine_gives_hotspots_trends_and_exports(qgis_iface
             assert widget.wait_until_idle()
             _tick(widget.panel.categories, "skadegorelse")
             assert widget.wait_until_idle()
-            assert widget.hotspot_list.count() >= 3 and widget.result.hotspots is not None
-            assert widget.emerging_list.count() >= 0 and widget.result.count > 0
-            widget.export_events(tmp_path / f"{name}.csv")
+            assert widget.hotspots_tab.list.count() >= 3 and widget.result.hotspots is not None
+            assert widget.trends_tab.emerging_list.count() >= 0 and widget.result.count > 0
+            widget.controller.export_events(tmp_path / f"{name}.csv")
             assert widget.wait_until_idle(timeout_ms=20_000)
-            results[name] = (widget.result.count, [widget.hotspot_list.item(i).text()
-                                                   for i in range(widget.hotspot_list.count())],
+            results[name] = (widget.result.count, [widget.hotspots_tab.list.item(i).text()
+                                                   for i in range(widget.hotspots_tab.list.count())],
                              (tmp_path / f"{name}.csv").read_text(encoding="utf-8-sig").count("\n"))
         finally:
             widget.shutdown()
@@ -385,7 +393,7 @@ def test_another_users_approval_shows_without_a_manual_reload(backend, request, 
     try:
         assert widget.wait_until_idle()
         before = widget.result.count
-        assert not widget.poll_changes()  # nothing changed
+        assert not widget.controller.poll_changes()  # nothing changed
         other = store.reopen()  # another reviewer's QGIS, on its own connection
         try:
             saved = other.submit(make_event(event_date=TODAY - dt.timedelta(days=2)), actor="bo", today=TODAY)
@@ -396,7 +404,7 @@ def test_another_users_approval_shows_without_a_manual_reload(backend, request, 
         real_load = type(store).load_columns
         monkeypatch.setattr(type(store), "load_columns", lambda self, *a, **k: loads.append(1) or real_load(self, *a, **k))
         first_token = widget.engine.change_token
-        assert widget.poll_changes()
+        assert widget.controller.poll_changes()
         assert widget.wait_until_idle()
         assert widget.result.count == before + 1
         assert loads == [] and widget.engine.change_token != first_token  # merged, not reloaded
@@ -408,7 +416,7 @@ def test_another_users_approval_shows_without_a_manual_reload(backend, request, 
             again.update_event(event.uuid, event.version, "granskare.gun", as_reporter=False, category="narkotika")
         finally:
             again.close()
-        assert widget.poll_changes() and widget.wait_until_idle()
+        assert widget.controller.poll_changes() and widget.wait_until_idle()
         assert loads == [] and len(widget.engine) == size  # changed in place
         narcotics = widget.engine.columns.category_codes.index("narkotika")
         assert widget.engine.columns.category[np.searchsorted(widget.engine.columns.fid, saved.fid)] == narcotics
@@ -435,8 +443,8 @@ def test_an_unfinished_week_is_labelled_and_never_compared(qgis_iface, qgis_new_
         assert widget.result.trends.week == "2026-W48" and widget.result.charts.week_labels[-1] == "2026-W48"
         widget.set_filter(CompilationFilter(date_from=dt.date(2026, 11, 30), date_to=dt.date(2026, 12, 6)))
         assert widget.wait_until_idle()  # the user picks the unfinished week: counted, not compared
-        assert widget.result.trends.unfinished and "is not over yet" in widget.trend_summary.text()
-        changes = {widget.trend_table.item(row, 3).text() for row in range(widget.trend_table.rowCount())}
+        assert widget.result.trends.unfinished and "is not over yet" in widget.trends_tab.summary.text()
+        changes = {widget.trends_tab.table.item(row, 3).text() for row in range(widget.trends_tab.table.rowCount())}
         assert changes <= {"–"}
         for edit in (widget.panel.date_from, widget.panel.date_to):
             assert edit.date().year() == 2026  # never Qt's 2000-01-01 in the date fields

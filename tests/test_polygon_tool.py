@@ -94,7 +94,7 @@ def test_drawn_area_filters_like_brute_force(dock, qgis_iface) -> None:
     assert dock.filter.place_wkt is None and dock.result.count == total
     assert not dock.area_band.visible and dock.area_band.band.numberOfVertices() == 0
     # Undo brings the area (and its outline) back.
-    dock.undo_stack.undo()
+    dock.controller.undo_stack.undo()
     assert dock.wait_until_idle()
     assert dock.filter.place_wkt == wkt and dock.area_band.visible and dock.result.count == expected
 

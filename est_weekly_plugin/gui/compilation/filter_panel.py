@@ -165,6 +165,7 @@ class FilterPanel(QWidget):
             place_grid.addWidget(button, index, 0)
         where_layout.addLayout(place_grid)
         self.place_label = QLabel()
+        self.place_label.setWordWrap(True)  # "Begränsat till ett område på kartan." at 320 px
         where_layout.addWidget(self.place_label)
         layout.addWidget(where)
 
