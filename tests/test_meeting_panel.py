@@ -22,7 +22,8 @@ from qgis.PyQt.QtWidgets import QComboBox
 
 from est_weekly_plugin.domain.meetings import Priority
 from est_weekly_plugin.domain.model import Role
-from est_weekly_plugin.gui.meeting.meeting_panel import CheckList, MeetingPanel, format_time_focus, parse_time_focus
+from est_weekly_plugin.gui.meeting.meeting_panel import MeetingPanel
+from est_weekly_plugin.gui.meeting.pickers import CheckList, format_time_focus, parse_time_focus
 from est_weekly_plugin.gui.shared.session import EstSession
 from est_weekly_plugin.store.demo import demo_batch
 from est_weekly_plugin.store.meetings import MeetingRepository
