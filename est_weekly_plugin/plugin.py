@@ -15,6 +15,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QFileDialog
 
+from .domain import log as est_log
 from .domain.errors import EstError
 from .domain.i18n import tr
 from .domain.paths import resource
@@ -65,6 +66,7 @@ class EstWeeklyPlugin:
             QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self) -> None:  # noqa: N802 - QGIS's name
+        est_log.install()  # the plugin's Python log reaches QGIS's Log Messages panel, tab "EST Weekly"
         self.initProcessing()
         self.toolbar = self.iface.addToolBar(tr("plugin.toolbar"))
         self.toolbar.setObjectName("EstWeeklyToolbar")
@@ -115,6 +117,7 @@ class EstWeeklyPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        est_log.uninstall()
 
     # ------------------------------------------------------------------ actions
     def _add_action(self, key: str, icon: str, callback: Any) -> QAction:

@@ -387,12 +387,15 @@ def test_no_store_and_roles(gpkg_store, qgis_iface, canvas):
         assert "No EST database is open" in widget.page_message.text()
         session.settings.local_role = Role.VIEWER.value
         session.set_store(gpkg_store)
+        widget.settle()
         assert widget.stack.currentWidget() is widget.message_page
         assert widget.page_message.text().startswith("Your role (Viewer) may not report events.")
         session.set_local_role(Role.REPORTER)
+        widget.settle()
         assert widget.stack.currentWidget() is widget.form_page
         assert "not a security boundary" in widget.role_label.text()
         session.set_store(None)
+        widget.settle()
         assert widget.stack.currentWidget() is widget.message_page
     finally:
         session.store = None

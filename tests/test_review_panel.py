@@ -319,12 +319,15 @@ def test_reporter_and_viewer_never_see_review_actions(gpkg_store, qgis_iface, ca
         assert "No EST database is open" in widget.page_message.text()
         session.settings.local_role = Role.REPORTER.value
         session.set_store(gpkg_store)
+        widget.settle()
         assert widget.stack.currentWidget() is widget.message_page
         assert widget.page_message.text() == "Your role (Reporter) may not review reports."
         assert not widget.approve_button.isVisibleTo(widget)
         session.set_local_role(Role.VIEWER)
+        widget.settle()
         assert widget.page_message.text() == "Your role (Viewer) may not review reports."
         session.set_local_role(Role.REVIEWER)
+        widget.settle()
         assert widget.stack.currentIndex() == 1
         assert "not a security boundary" in widget.role_label.text()
     finally:
@@ -432,6 +435,8 @@ def test_plugin_creates_both_docks(gpkg_store, qgis_iface, canvas):
         assert reporting.stack.currentWidget() is reporting.form_page
         assert review.stack.currentIndex() == 1
         plugin.session.set_store(None)
+        reporting.settle()
+        review.settle()
         assert reporting.stack.currentWidget() is reporting.message_page
         assert review.stack.currentWidget() is review.message_page
     finally:

@@ -17,7 +17,6 @@ from ..shared.dock_base import SUCCESS_STYLE, EstDock, message_page
 from ..shared.session import EstSession
 from ..shared.widgets import (
     EventForm,
-    add_event_row,
     add_items,
     event_table,
     hint_label,
@@ -27,6 +26,7 @@ from ..shared.widgets import (
     scroll_area,
     select_event,
     selected_event,
+    set_event_rows,
 )
 
 # message_page and SUCCESS_STYLE live in dock_base now; still importable from here for older callers.
@@ -178,12 +178,13 @@ class ReportingDock(EstDock):
             return
         events = self.try_store(
             lambda: store.events(reporter=self.session.user, oldest_first=False, limit=MY_REPORTS_LIMIT))
+        rows = []
         for event in events or []:
             values = (event.event_date.isoformat(), self._category_label(event.category), status_text(event))
             place = event.place_name or f"{event.x:.0f}, {event.y:.0f}"
-            row = add_event_row(self.my_reports, event, values,
-                                f"{place}\n{event.description}\n{status_text(event)}".strip())
-            self.my_reports.item(row, 1).setIcon(self.form.category.icon_of(event.category))
+            rows.append((event, values, f"{place}\n{event.description}\n{status_text(event)}".strip(),
+                         self.form.category.icon_of(event.category)))
+        set_event_rows(self.my_reports, rows)
         self._update_buttons()
 
     def selected_report(self) -> Event | None:

@@ -64,6 +64,7 @@ from ..shared.widgets import (
     select_event,
     selected_event,
     selected_events,
+    set_event_rows,
     vertical,
 )
 
@@ -245,19 +246,21 @@ class ReviewPanel(EstDock):
         if events is None:
             return
         self.queue.blockSignals(True)
-        self.queue.setRowCount(0)
+        today = dt.date.today()
+        received_at = tr("review.received_at", at="{at}")  # formatted once, filled per row
+        rows = []
         for event in events:
             local = event.created_at.astimezone() if event.created_at else None
             # short, so the organisation keeps its room in a narrow dock: the time today, else the day
-            received = "" if local is None else (local.strftime("%H:%M") if local.date() == dt.date.today()
+            received = "" if local is None else (f"{local:%H:%M}" if local.date() == today
                                                  else f"{local.day}/{local.month}")
             organisation = self._names.get(f"org:{event.organisation}", event.organisation)
             values = (received, self._names.get(event.category, event.category), organisation)
-            stamp = local.strftime("%Y-%m-%d %H:%M") if local is not None else ""
-            tip = "\n".join(part for part in (stamp and tr("review.received_at", at=stamp), when_text(event),
+            stamp = f"{local:%Y-%m-%d %H:%M}" if local is not None else ""
+            tip = "\n".join(part for part in (stamp and received_at.replace("{at}", stamp), when_text(event),
                                                organisation, event.place_name, event.description) if part)
-            row = add_event_row(self.queue, event, values, tip)
-            self.queue.item(row, 1).setIcon(self.form.category.icon_of(event.category))
+            rows.append((event, values, tip, self.form.category.icon_of(event.category)))
+        set_event_rows(self.queue, rows)
         self.queue.blockSignals(False)
         self.queue_count.setText(tr("review.queue_count", count=len(events)))
         if keep is None or not self.select_report(keep):

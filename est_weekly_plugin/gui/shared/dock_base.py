@@ -124,9 +124,24 @@ class EstDock(QgsDockWidget):
 
     def follow_session(self) -> None:
         """Keep in step with the session (store or role changed, events changed) and show the right page now."""
-        self.session.store_changed.connect(self.refresh_store)
+        self.session.store_changed.connect(self.store_changed_later)
         self.session.events_changed.connect(self.refresh_events)
         self.refresh_store()
+
+    def store_changed_later(self) -> None:
+        """Read the new store in a turn of the event loop of this dock's own: with every dock open,
+        opening a database then freezes QGIS for the longest dock's read, never for their sum."""
+        self._store_refresh_pending = True
+        self.session.run_in_turn(self._refresh_store_now)
+
+    def _refresh_store_now(self) -> None:
+        if getattr(self, "_store_refresh_pending", False):
+            self._store_refresh_pending = False
+            self.refresh_store()
+
+    def settle(self) -> None:
+        """Apply a store change at once rather than in a later turn of the event loop (tests, scripts)."""
+        self._refresh_store_now()
 
     # ------------------------------------------------------------------ store and role
     def refresh_store(self) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import QObject, pyqtSignal
+from collections.abc import Callable
+
+from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ...domain.errors import PermissionDenied
 from ...domain.i18n import tr
@@ -24,6 +26,29 @@ class EstSession(QObject):
         self.store: EventStore | None = None
         self.settings = EstSettings.load()
         self._login: Login | None = None
+        self._turns: list[Callable[[], None]] = []
+
+    def run_in_turn(self, callback: Callable[[], None]) -> None:
+        """Run *callback* in a turn of the event loop of its own, after those queued before it.
+
+        Why: when a database opens, every open dock reads it; one after the other in one turn
+        they would freeze QGIS for the sum of their reads. In turns of their own, QGIS repaints
+        and reacts between them, and the longest freeze is the longest single read.
+        """
+        self._turns.append(callback)
+        if len(self._turns) == 1:
+            QTimer.singleShot(0, self._next_turn)
+
+    def _next_turn(self) -> None:
+        if not self._turns:
+            return
+        callback = self._turns[0]
+        try:
+            callback()
+        finally:
+            self._turns.pop(0)
+            if self._turns:
+                QTimer.singleShot(0, self._next_turn)
 
     # ------------------------------------------------------------------ store
     def set_store(self, store: EventStore | None) -> None:

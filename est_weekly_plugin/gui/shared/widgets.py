@@ -687,6 +687,29 @@ def add_event_row(table: QTableWidget, event: Event, values: Sequence[str], tool
     return row
 
 
+def set_event_rows(table: QTableWidget, rows: Sequence[tuple[Any, Sequence[str], str, QIcon | None]]) -> None:
+    """Replace the table's rows with (event, values, tooltip, icon of the second column) in one pass:
+    one resize and one repaint for hundreds of reports, not one per row."""
+    table.setUpdatesEnabled(False)
+    sorting = table.isSortingEnabled()
+    table.setSortingEnabled(False)
+    try:
+        table.setRowCount(0)
+        table.setRowCount(len(rows))
+        for row, (event, values, tooltip, icon) in enumerate(rows):
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setToolTip(tooltip)
+                if column == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, event)
+                elif column == 1 and icon is not None:
+                    item.setIcon(icon)
+                table.setItem(row, column, item)
+    finally:
+        table.setSortingEnabled(sorting)
+        table.setUpdatesEnabled(True)
+
+
 def event_in_row(table: QTableWidget, row: int) -> Event:
     """The report a row of an :func:`event_table` shows."""
     return table.item(row, 0).data(Qt.ItemDataRole.UserRole)
