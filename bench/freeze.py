@@ -21,13 +21,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from pytest_qgis.mock_qgis_classes import MockMessageBar  # noqa: E402 - the tests' QGIS interface stand-in
+from pytest_qgis.qgis_interface import QgisInterface  # noqa: E402
 from qgis.core import QgsApplication, QgsProject, QgsVectorLayer  # noqa: E402
 from qgis.gui import QgsMapCanvas  # noqa: E402
 from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QTimer  # noqa: E402
 from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
-
-from pytest_qgis.mock_qgis_classes import MockMessageBar  # noqa: E402 - the tests' QGIS interface stand-in
-from pytest_qgis.qgis_interface import QgisInterface  # noqa: E402
 
 TARGET_MS = 100.0
 
