@@ -12,6 +12,7 @@ from pathlib import Path
 from qgis.core import (
     QgsFillSymbol,
     QgsLayoutItemLegend,
+    QgsLayoutItemMap,
     QgsLayoutItemMapOverview,
     QgsLayoutItemPage,
     QgsLayoutItemPicture,
@@ -91,6 +92,84 @@ _A4 = {
 }
 
 
+def _add_text_or_picture(layout: QgsPrintLayout, item_id: str, rect: tuple, page: int, paper: str) -> None:
+    """Titles, headings, footers, the no-events notice, chart pictures and tables, by their id."""
+    if item_id == "est_title":
+        _label(layout, item_id, rect, 18 if paper == "A3" else 14, bold=True, colour=EST_BLUE, page=page)
+    elif item_id.startswith("est_heading"):
+        _label(layout, item_id, rect, 10.5, bold=True, colour=EST_BLUE, page=page)
+    elif item_id in ("est_subtitle",):
+        _label(layout, item_id, rect, 9.5 if paper == "A3" else 8.5, page=page)
+    elif item_id.startswith("est_footer"):
+        _label(layout, item_id, rect, 6.5, colour="#5a6570", page=page)
+    elif item_id == "est_no_events":
+        label = _label(layout, item_id, rect, 16, bold=True, colour="#8a1c1c", page=page)
+        label.setHAlign(Qt.AlignmentFlag.AlignHCenter)
+        label.setVAlign(Qt.AlignmentFlag.AlignVCenter)
+        label.setBackgroundEnabled(True)
+        label.setBackgroundColor(QColor(255, 255, 255, 225))
+        label.setFrameEnabled(True)
+    elif item_id.startswith("est_chart"):
+        _picture(layout, item_id, rect, page)
+    elif item_id.endswith("_table"):
+        _table(layout, item_id, rect, page)
+
+
+def _add_legend(layout: QgsPrintLayout, main: QgsLayoutItemMap, item_id: str, rect: tuple, page: int) -> None:
+    """The legend: heat ramp, hot-spots and priorities in three columns."""
+    legend = QgsLayoutItemLegend(layout)
+    legend.setId(item_id)
+    legend.setLinkedMap(main)
+    legend.setBackgroundEnabled(False)
+    legend.setFrameEnabled(False)
+    legend.setAutoUpdateModel(False)
+    legend.setResizeToContents(False)
+    legend.setColumnCount(3)
+    legend.setSymbolWidth(5)
+    legend.setSymbolHeight(3.5)
+    legend.setBoxSpace(0.5)
+    for style, size, bold in ((QgsLegendStyle.Style.Title, 8.0, True),
+                              (QgsLegendStyle.Style.Group, 7.5, True),
+                              (QgsLegendStyle.Style.Subgroup, 7.5, False),
+                              (QgsLegendStyle.Style.SymbolLabel, 7.5, False)):
+        font = QFont(FONT)
+        font.setPointSizeF(size)
+        font.setBold(bold)
+        legend.rstyle(style).setFont(font)
+    legend.rstyle(QgsLegendStyle.Style.Title).setMargin(QgsLegendStyle.Side.Bottom, 1.0)
+    # Small margins: the heat ramp and its low/high labels must fit the legend's height.
+    legend.rstyle(QgsLegendStyle.Style.Symbol).setMargin(QgsLegendStyle.Side.Top, 1.0)
+    legend.rstyle(QgsLegendStyle.Style.SymbolLabel).setMargin(QgsLegendStyle.Side.Top, 1.0)
+    _place(layout, legend, rect, page)
+
+
+def _add_scalebar(layout: QgsPrintLayout, main: QgsLayoutItemMap, item_id: str, rect: tuple, page: int) -> None:
+    """A 2 km scale bar in four segments."""
+    bar = QgsLayoutItemScaleBar(layout)
+    bar.setId(item_id)
+    bar.setStyle("Single Box")
+    bar.setLinkedMap(main)
+    bar.setUnits(QgsUnitTypes.DistanceUnit.DistanceKilometers)
+    bar.setMapUnitsPerScaleBarUnit(1000.0)
+    bar.setUnitLabel("km")
+    bar.setNumberOfSegments(4)
+    bar.setNumberOfSegmentsLeft(0)
+    bar.setUnitsPerSegment(0.5)
+    bar.setTextFormat(_text_format(7.0))
+    _place(layout, bar, rect, page)
+
+
+def _add_north_arrow(layout: QgsPrintLayout, main: QgsLayoutItemMap, item_id: str, rect: tuple, page: int) -> None:
+    """QGIS's own north arrow, linked to the main map."""
+    arrow = QgsLayoutItemPicture(layout)
+    arrow.setId(item_id)
+    arrow.setPicturePath(QgsSymbolLayerUtils.svgSymbolNameToPath(
+        "arrows/NorthArrow_02.svg", QgsProject.instance().pathResolver()))
+    arrow.setLinkedMap(main)
+    arrow.setNorthMode(QgsLayoutItemPicture.NorthMode.GridNorth)
+    _place(layout, arrow, rect, page)
+
+
 def create_default_layout(project: QgsProject, paper: str) -> QgsPrintLayout:
     """The built-in meeting layout, built in code (the shipped .qpt files are saved from this)."""
     width, height = PAPER_SIZES[paper]
@@ -113,74 +192,14 @@ def create_default_layout(project: QgsProject, paper: str) -> QgsPrintLayout:
     overview.setLinkedMap(main)
     overview.setFrameSymbol(QgsFillSymbol.createSimple(
         {"color": "0,0,0,0", "outline_color": PRIORITY_COLOUR, "outline_width": "0.5"}))
+    builders = {"est_legend": _add_legend, "est_scalebar": _add_scalebar, "est_north_arrow": _add_north_arrow}
     for item_id, (page, rect) in spec.items():
         if item_id in ("est_main_map", "est_inset_map"):
             continue
-        if item_id == "est_title":
-            _label(layout, item_id, rect, 18 if paper == "A3" else 14, bold=True, colour=EST_BLUE, page=page)
-        elif item_id.startswith("est_heading"):
-            _label(layout, item_id, rect, 10.5, bold=True, colour=EST_BLUE, page=page)
-        elif item_id in ("est_subtitle",):
-            _label(layout, item_id, rect, 9.5 if paper == "A3" else 8.5, page=page)
-        elif item_id.startswith("est_footer"):
-            _label(layout, item_id, rect, 6.5, colour="#5a6570", page=page)
-        elif item_id == "est_no_events":
-            label = _label(layout, item_id, rect, 16, bold=True, colour="#8a1c1c", page=page)
-            label.setHAlign(Qt.AlignmentFlag.AlignHCenter)
-            label.setVAlign(Qt.AlignmentFlag.AlignVCenter)
-            label.setBackgroundEnabled(True)
-            label.setBackgroundColor(QColor(255, 255, 255, 225))
-            label.setFrameEnabled(True)
-        elif item_id.startswith("est_chart"):
-            _picture(layout, item_id, rect, page)
-        elif item_id.endswith("_table"):
-            _table(layout, item_id, rect, page)
-        elif item_id == "est_legend":
-            legend = QgsLayoutItemLegend(layout)
-            legend.setId(item_id)
-            legend.setLinkedMap(main)
-            legend.setBackgroundEnabled(False)
-            legend.setFrameEnabled(False)
-            legend.setAutoUpdateModel(False)
-            legend.setResizeToContents(False)
-            legend.setColumnCount(3)
-            legend.setSymbolWidth(5)
-            legend.setSymbolHeight(3.5)
-            legend.setBoxSpace(0.5)
-            for style, size, bold in ((QgsLegendStyle.Style.Title, 8.0, True),
-                                      (QgsLegendStyle.Style.Group, 7.5, True),
-                                      (QgsLegendStyle.Style.Subgroup, 7.5, False),
-                                      (QgsLegendStyle.Style.SymbolLabel, 7.5, False)):
-                font = QFont(FONT)
-                font.setPointSizeF(size)
-                font.setBold(bold)
-                legend.rstyle(style).setFont(font)
-            legend.rstyle(QgsLegendStyle.Style.Title).setMargin(QgsLegendStyle.Side.Bottom, 1.0)
-            # Small margins: the heat ramp and its low/high labels must fit the legend's height.
-            legend.rstyle(QgsLegendStyle.Style.Symbol).setMargin(QgsLegendStyle.Side.Top, 1.0)
-            legend.rstyle(QgsLegendStyle.Style.SymbolLabel).setMargin(QgsLegendStyle.Side.Top, 1.0)
-            _place(layout, legend, rect, page)
-        elif item_id == "est_scalebar":
-            bar = QgsLayoutItemScaleBar(layout)
-            bar.setId(item_id)
-            bar.setStyle("Single Box")
-            bar.setLinkedMap(main)
-            bar.setUnits(QgsUnitTypes.DistanceUnit.DistanceKilometers)
-            bar.setMapUnitsPerScaleBarUnit(1000.0)
-            bar.setUnitLabel("km")
-            bar.setNumberOfSegments(4)
-            bar.setNumberOfSegmentsLeft(0)
-            bar.setUnitsPerSegment(0.5)
-            bar.setTextFormat(_text_format(7.0))
-            _place(layout, bar, rect, page)
-        elif item_id == "est_north_arrow":
-            arrow = QgsLayoutItemPicture(layout)
-            arrow.setId(item_id)
-            arrow.setPicturePath(QgsSymbolLayerUtils.svgSymbolNameToPath(
-                "arrows/NorthArrow_02.svg", QgsProject.instance().pathResolver()))
-            arrow.setLinkedMap(main)
-            arrow.setNorthMode(QgsLayoutItemPicture.NorthMode.GridNorth)
-            _place(layout, arrow, rect, page)
+        if item_id in builders:
+            builders[item_id](layout, main, item_id, rect, page)
+        else:
+            _add_text_or_picture(layout, item_id, rect, page, paper)
     return layout
 
 

@@ -69,43 +69,50 @@ def _share_brute(start: int, end: int, hour_start: int, hour_end: int) -> float:
     return sum(inside(start + k) for k in range(length)) / length
 
 
+def _brute_codes(cols: EventColumns, f: CompilationFilter, i: int) -> bool:
+    """Organisation and category, one event at a time."""
+    if f.organisations and cols.organisation_codes[cols.organisation[i]] not in f.organisations:
+        return False
+    return not (f.categories and cols.category_codes[cols.category[i]] not in f.categories)
+
+
+def _brute_when(cols: EventColumns, f: CompilationFilter, i: int) -> bool:
+    """Weekday, dates and the hour window's share, one event at a time."""
+    date = date_from_day(int(cols.day[i]))
+    if (f.weekdays and date.weekday() not in f.weekdays) or (f.date_from and date < f.date_from) \
+            or (f.date_to and date > f.date_to):
+        return False
+    if f.hour_start is None:
+        return True
+    return _share_brute(int(cols.minute_from[i]), int(cols.minute_to[i]), f.hour_start, f.hour_end) >= f.hour_min_share
+
+
+def _brute_inside(ring: list, px: float, py: float) -> bool:
+    """Even-odd ray casting, the textbook way."""
+    inside = False
+    for (ax, ay), (bx, by) in zip(ring, ring[1:] + ring[:1]):
+        if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
+            inside = not inside
+    return inside
+
+
+def _brute_where(cols: EventColumns, f: CompilationFilter, i: int, districts: list, ring: list | None) -> bool:
+    """Nearest district and the drawn place, one event at a time."""
+    if f.districts:
+        dist = [(cols.x[i] - d.x) ** 2 + (cols.y[i] - d.y) ** 2 for d in districts]
+        if districts[int(np.argmin(dist))].code not in f.districts:
+            return False
+    return ring is None or _brute_inside(ring, cols.x[i], cols.y[i])
+
+
 def _brute_mask(cols: EventColumns, f: CompilationFilter) -> np.ndarray:
+    """The filter's meaning spelled out event by event: the oracle the vectorised mask must equal."""
     districts = load_districts()
     ring = None
     if f.place_wkt:
         ring = [tuple(map(float, p.split())) for p in f.place_wkt.split("((")[1].split("))")[0].split(",")]
-    out = []
-    for i in range(len(cols)):
-        ok = True
-        if f.organisations and cols.organisation_codes[cols.organisation[i]] not in f.organisations:
-            ok = False
-        if f.categories and cols.category_codes[cols.category[i]] not in f.categories:
-            ok = False
-        date = date_from_day(int(cols.day[i]))
-        if f.weekdays and date.weekday() not in f.weekdays:
-            ok = False
-        if f.date_from and date < f.date_from:
-            ok = False
-        if f.date_to and date > f.date_to:
-            ok = False
-        if f.hour_start is not None:
-            share = _share_brute(int(cols.minute_from[i]), int(cols.minute_to[i]), f.hour_start, f.hour_end)
-            if share < f.hour_min_share:
-                ok = False
-        if f.districts:
-            dist = [(cols.x[i] - d.x) ** 2 + (cols.y[i] - d.y) ** 2 for d in districts]
-            if districts[int(np.argmin(dist))].code not in f.districts:
-                ok = False
-        if ring is not None:
-            inside = False
-            px, py = cols.x[i], cols.y[i]
-            for (ax, ay), (bx, by) in zip(ring, ring[1:] + ring[:1]):
-                if (ay > py) != (by > py) and px < ax + (py - ay) * (bx - ax) / (by - ay):
-                    inside = not inside
-            if not inside:
-                ok = False
-        out.append(ok)
-    return np.array(out, dtype=bool)
+    return np.array([_brute_codes(cols, f, i) and _brute_when(cols, f, i) and _brute_where(cols, f, i, districts, ring)
+                     for i in range(len(cols))], dtype=bool)
 
 
 PLACE = "POLYGON((355000 6208000, 360500 6207000, 361000 6214000, 357500 6216500, 355500 6212000, 355000 6208000))"

@@ -172,19 +172,7 @@ def density_grid(
     _check(kernel, output)
     if pixel_size <= 0 or radius <= 0:
         raise ValueError("pixel_size and radius must be positive")
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).ravel()
-    if x.shape != y.shape:
-        raise ValueError("x and y must have the same length")
-    w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
-    if w is not None and w.shape != x.shape:
-        raise ValueError("weights must have one value per point")
-    finite = np.isfinite(x) & np.isfinite(y)
-    if w is not None:
-        finite &= np.isfinite(w)
-    if not finite.all():
-        x, y = x[finite], y[finite]
-        w = None if w is None else w[finite]
+    x, y, w = _finite_points(x, y, weights)
 
     if extent is None:
         if x.size == 0:
@@ -226,6 +214,25 @@ def density_grid(
     else:
         values = _binned_fft(col_pos, row_pos, w, rows, cols, pixel_size, radius, kernel, output, decay)
     return DensityGrid(values, xmin, ymax, float(pixel_size))
+
+
+def _finite_points(x: np.ndarray, y: np.ndarray, weights: Optional[np.ndarray]
+                   ) -> tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]:
+    """Flat float arrays of the points (and weights) with a finite position and weight; shapes checked."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError("x and y must have the same length")
+    w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    if w is not None and w.shape != x.shape:
+        raise ValueError("weights must have one value per point")
+    finite = np.isfinite(x) & np.isfinite(y)
+    if w is not None:
+        finite &= np.isfinite(w)
+    if not finite.all():
+        x, y = x[finite], y[finite]
+        w = None if w is None else w[finite]
+    return x, y, w
 
 
 def _check(kernel: str, output: str) -> None:
