@@ -484,3 +484,21 @@ def test_the_map_shows_the_selection_with_a_legend_that_says_what_it_shows(qgis_
         widget.close()
         widget.shutdown()
     assert root.findLayer(everything.id()).itemVisibilityChecked()  # … and is back when the dock closes
+
+
+def test_a_role_that_may_not_compile_is_told_so(qgis_iface, qgis_new_project, gpkg_store) -> None:
+    from gui_helpers import make_session
+
+    from est_weekly_plugin.domain.model import Role
+
+    session = make_session(gpkg_store, role=Role.REPORTER)
+    widget = CompilationDock(qgis_iface, session, today=TODAY)
+    try:
+        assert widget.stack.currentWidget() is widget.message_page and widget.engine is None
+        assert "may not see the compilation" in widget.page_message.text()
+        session.set_local_role(Role.VIEWER)  # a viewer may: the dock follows in a turn of its own
+        widget.settle()
+        assert widget.stack.currentWidget() is widget.content_page
+        assert widget.wait_until_idle() and widget.result is not None
+    finally:
+        widget.shutdown()

@@ -67,6 +67,7 @@ class CompilationDock(EstDock):
         self.draw_tool: Optional[PolygonDrawTool] = None
         self.area_band: Optional[AreaBand] = None
         self._tool_before_drawing: Any = None
+        self._shut_down = False  # a store change still queued for this dock is then ignored
         self.set_content(self._build())
         self._connect()
         if self.canvas is not None:
@@ -162,6 +163,8 @@ class CompilationDock(EstDock):
     # -- store (EstDock's hooks) -------------------------------------------------------------
     def refresh_store(self) -> None:
         """As every dock; a role that may not compile is told so in the shared words."""
+        if self._shut_down:
+            return
         if self.session.store is not None and not self.session.may(self.permission):
             self.leave_store()
             self.show_message(tr("error.permission", role=tr(f"role.{self.session.role.value}"),
@@ -356,10 +359,11 @@ class CompilationDock(EstDock):
     # -- teardown --------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Cancel tasks, give the map back and free the chart scenes before Qt deletes the widgets."""
+        self._shut_down = True
         self.controller.shutdown()
         if self.layers is not None:
             self.layers.restore_unfiltered()
-        for signal, slot in ((self.session.store_changed, self.refresh_store),
+        for signal, slot in ((self.session.store_changed, self.store_changed_later),
                              (self.session.events_changed, self.refresh_events)):
             try:
                 signal.disconnect(slot)
