@@ -344,6 +344,7 @@ def test_on_postgis_the_same_engine_gives_hotspots_trends_and_exports(qgis_iface
     """PostGIS used to drop the hot-spot and emerging analysis; now both backends run one engine."""
     monkeypatch.setenv("PGPASSWORD", pg_store.info.password)  # QGIS's layers carry no password
     batch = demo_batch(20_000, end_date=TODAY - dt.timedelta(days=1), seed=11)
+    QgsProject.instance().removeEntry(PROJECT_SCOPE, FILTER_ENTRY)  # not the filter an earlier test left
     results = {}
     for name, store in (("postgis", pg_store), ("gpkg", gpkg_store)):
         store.insert_batch(batch, today=TODAY)
@@ -355,6 +356,7 @@ def test_on_postgis_the_same_engine_gives_hotspots_trends_and_exports(qgis_iface
         try:
             assert widget.wait_until_idle()
             _tick(widget.panel.categories, "skadegorelse")
+            _tick(widget.panel.categories, "klotter")
             assert widget.wait_until_idle()
             assert widget.hotspots_tab.list.count() >= 3 and widget.result.hotspots is not None
             assert widget.trends_tab.emerging_list.count() >= 0 and widget.result.count > 0
