@@ -62,8 +62,11 @@ class EstWeeklyPlugin:
         if self.provider is None:
             from .processing.provider import EstProcessingProvider
 
-            self.provider = EstProcessingProvider()
-            QgsApplication.processingRegistry().addProvider(self.provider)
+            provider = EstProcessingProvider()
+            # QGIS refuses (and deletes) a second provider with the same id, e.g. another plugin
+            # instance's: keep a reference only to one the registry took
+            if QgsApplication.processingRegistry().addProvider(provider):
+                self.provider = provider
 
     def initGui(self) -> None:  # noqa: N802 - QGIS's name
         est_log.install()  # the plugin's Python log reaches QGIS's Log Messages panel, tab "EST Weekly"

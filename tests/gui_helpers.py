@@ -21,8 +21,8 @@ from qgis.PyQt.QtWidgets import QApplication, QWidget
 
 from est_weekly_plugin.domain.model import Role
 from est_weekly_plugin.domain.settings import EstSettings
+from est_weekly_plugin.gui.reporting.event_form import TimeModeWidget
 from est_weekly_plugin.gui.shared.session import EstSession
-from est_weekly_plugin.gui.shared.widgets import TimeModeWidget
 
 CANVAS_CRS = "EPSG:3857"  # deliberately not the store CRS: every point must be transformed
 CENTRE = (356500.0, 6213700.0)  # SWEREF 99 TM, central Helsingborg

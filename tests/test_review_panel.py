@@ -24,7 +24,7 @@ from gui_helpers import (
     shown,
     type_into,
 )
-from qgis.core import Qgis, QgsProject
+from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QDate, QPoint, Qt
 from qgis.PyQt.QtWidgets import QApplication
 
@@ -444,6 +444,8 @@ def test_plugin_creates_both_docks(gpkg_store, qgis_iface, canvas):
         for dock in plugin.docks.values():
             dispose(dock)
         plugin.session.store = None
+        if plugin.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(plugin.provider)
 
 
 def test_a_reviewer_login_decides_on_others_reports_but_not_its_own(pg_store, qgis_iface, canvas):

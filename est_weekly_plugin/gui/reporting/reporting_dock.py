@@ -16,7 +16,6 @@ from ...domain.model import Event, Role, Status
 from ..shared.dock_base import SUCCESS_STYLE, EstDock, message_page
 from ..shared.session import EstSession
 from ..shared.widgets import (
-    EventForm,
     add_items,
     event_table,
     hint_label,
@@ -28,6 +27,7 @@ from ..shared.widgets import (
     selected_event,
     set_event_rows,
 )
+from .event_form import EventForm
 
 # message_page and SUCCESS_STYLE live in dock_base now; still importable from here for older callers.
 __all__ = ["MY_REPORTS_LIMIT", "SUCCESS_STYLE", "ReportingDock", "message_page", "status_text"]

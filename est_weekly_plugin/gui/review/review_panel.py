@@ -41,6 +41,7 @@ from ...domain.model import Event, Status
 from ...domain.review import possible_duplicates
 from ...domain.roles import may_decide
 from ...maps.layers import find_layers
+from ..reporting.event_form import EventForm
 from ..shared.dock_base import EstDock
 from ..shared.map_tools import DUPLICATE_COLOUR, PlaceMarker
 from ..shared.privacy_widgets import PersonalDataWarning, describe_flags
@@ -48,7 +49,6 @@ from ..shared.session import EstSession
 from ..shared.widgets import (
     HINT_STYLE,
     CategoryCombo,
-    EventForm,
     FieldError,
     OrganisationCombo,
     add_event_row,

@@ -32,7 +32,7 @@ an ``EstError`` into the words the user reads, so no dock needs its own ``except
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from qgis.core import Qgis
 from qgis.gui import QgsDockWidget
@@ -44,7 +44,10 @@ from ...domain.errors import ConflictError, DatabaseUnavailable, EstError, Valid
 from ...domain.i18n import tr
 from ...maps.places import AddressSource, configured_layer, online_geocoder
 from .session import EstSession
-from .widgets import ERROR_STYLE, EventForm, hint_label
+
+if TYPE_CHECKING:  # the form is the reporting step's; a dock only holds one
+    from ..reporting.event_form import EventForm
+from .widgets import ERROR_STYLE, hint_label
 
 SUCCESS_STYLE = "color: #1b5e20;"
 # How long (seconds) a dock's message stays in QGIS's message bar.
