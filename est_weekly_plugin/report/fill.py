@@ -42,7 +42,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QSizeF
 
 from ..analysis.hotspots import HotSpot
-from ..domain.i18n import tr
+from ..domain.i18n import format_date, tr
 from ..domain.meetings import Priority
 from ..domain.reference import districts
 from ..domain.week import IsoWeek
@@ -290,9 +290,9 @@ def _fill_texts(layout: QgsPrintLayout, data: ReportData) -> None:
     week_number = data.monday.isocalendar()[1]
     _set_text(layout, "est_title", tr("report.title", lang, municipality=data.municipality, week=week_number,
                                       year=data.monday.isocalendar()[0]))
-    meeting = tr("report.meeting_on", lang, date=data.meeting_date.isoformat()) if data.meeting_date else ""
+    meeting = tr("report.meeting_on", lang, date=format_date(data.meeting_date, lang)) if data.meeting_date else ""
     _set_text(layout, "est_subtitle", "\n".join(part for part in (
-        tr("report.subtitle", lang, first=data.monday.isoformat(), last=data.sunday.isoformat(),
+        tr("report.subtitle", lang, first=format_date(data.monday, lang), last=format_date(data.sunday, lang),
            count=data.event_count, filter=data.filter_sentence), meeting) if part))
     generated = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     footer = tr("report.footer", lang, generated=generated, cell=int(data.cell_size))

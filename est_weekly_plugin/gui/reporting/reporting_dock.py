@@ -11,7 +11,7 @@ from typing import Any
 
 from qgis.PyQt.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from ...domain.i18n import tr
+from ...domain.i18n import format_date, tr
 from ...domain.model import Event, Role, Status
 from ..shared.dock_base import SUCCESS_STYLE, EstDock, message_page
 from ..shared.session import EstSession
@@ -151,7 +151,7 @@ class ReportingDock(EstDock):
         self._finish_editing()
         self.form.clear(keep_organisation=True, keep_date=True)
         text = tr("reporting.updated" if was_edit else "reporting.submitted",
-                  category=self._category_label(saved.category), date=saved.event_date.isoformat())
+                  category=self._category_label(saved.category), date=format_date(saved.event_date))
         self.report_success(text)
         self.refresh_my_reports()
         self.session.events_changed.emit()
@@ -180,7 +180,7 @@ class ReportingDock(EstDock):
             lambda: store.events(reporter=self.session.user, oldest_first=False, limit=MY_REPORTS_LIMIT))
         rows = []
         for event in events or []:
-            values = (event.event_date.isoformat(), self._category_label(event.category), status_text(event))
+            values = (format_date(event.event_date), self._category_label(event.category), status_text(event))
             place = event.place_name or f"{event.x:.0f}, {event.y:.0f}"
             rows.append((event, values, f"{place}\n{event.description}\n{status_text(event)}".strip(),
                          self.form.category.icon_of(event.category)))
@@ -208,7 +208,7 @@ class ReportingDock(EstDock):
             return
         self._editing = current
         self.form.set_event(current)
-        self.edit_banner.setText(tr("reporting.editing", date=current.event_date.isoformat(),
+        self.edit_banner.setText(tr("reporting.editing", date=format_date(current.event_date),
                                     category=self._category_label(current.category)))
         self.edit_banner.show()
         self.submit_button.setText(tr("reporting.save_changes"))
@@ -229,7 +229,7 @@ class ReportingDock(EstDock):
         store = self.session.store
         if selected is None or store is None or selected.status != Status.SUBMITTED:
             return
-        if not self.confirm(tr("reporting.withdraw.confirm", date=selected.event_date.isoformat(),
+        if not self.confirm(tr("reporting.withdraw.confirm", date=format_date(selected.event_date),
                                category=self._category_label(selected.category))):
             return
         if self.try_store(lambda: store.withdraw(selected.uuid, selected.version, self.session.user)) is None:

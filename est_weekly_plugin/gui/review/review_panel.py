@@ -36,7 +36,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ...domain.errors import ConflictError, EstError
-from ...domain.i18n import tr
+from ...domain.i18n import format_date, format_distance, format_number, tr
 from ...domain.model import Event, Status
 from ...domain.review import possible_duplicates
 from ...domain.roles import may_decide
@@ -82,9 +82,14 @@ def refresh_event_layers() -> None:
 def when_text(event: Event) -> str:
     """Date and time as the reviewer reads it: "2026-11-20 22:00–23:30", or "… (time unknown)"."""
     if event.time_from is None:
-        return tr("review.when.unknown", date=event.event_date.isoformat())
-    text = f"{event.event_date.isoformat()} {event.time_from:%H:%M}"
+        return tr("review.when.unknown", date=format_date(event.event_date))
+    text = f"{format_date(event.event_date)} {event.time_from:%H:%M}"
     return f"{text}–{event.time_to:%H:%M}" if event.time_to is not None else text
+
+
+def _plain(value: float) -> str:
+    """A setting as the user typed it: "150", "1,5" (Swedish), no needless decimals."""
+    return format_number(value, None, 0 if float(value).is_integer() else 1)
 
 
 class ReviewPanel(EstDock):
@@ -361,14 +366,14 @@ class ReviewPanel(EstDock):
         self._duplicates = found
         settings = self.session.settings
         self.duplicates_group.setTitle(tr("review.duplicates", count=len(found)))
-        self.duplicates_hint.setText(tr("review.duplicates.hint", distance=f"{settings.duplicate_distance_m:g}",
-                                        hours=f"{settings.duplicate_window_h:g}"))
+        self.duplicates_hint.setText(tr("review.duplicates.hint", distance=_plain(settings.duplicate_distance_m),
+                                        hours=_plain(settings.duplicate_window_h)))
         self.duplicates.setRowCount(0)
         point = self.form.point
         for other in found:
             distance = math.hypot(other.x - point[0], other.y - point[1]) if point else 0.0
             organisation = self._names.get(f"org:{other.organisation}", other.organisation)
-            values = (f"{when_text(other)}\n{organisation}", tr("review.metres", distance=f"{distance:.0f}"),
+            values = (f"{when_text(other)}\n{organisation}", format_distance(distance, unit="m"),
                       tr(f"status.{other.status.value}"))
             add_event_row(self.duplicates, other, values, f"{other.place_name}\n{other.description}".strip())
         self.duplicates.setVisible(bool(found))
@@ -541,7 +546,7 @@ class ReviewPanel(EstDock):
             return False
         reason = self.reason.text().strip() or tr(
             "review.duplicate_reason", organisation=self._names.get(f"org:{kept.organisation}", kept.organisation),
-            date=kept.event_date.isoformat(), id=kept.uuid[:8])
+            date=format_date(kept.event_date), id=kept.uuid[:8])
         return self._run(lambda store, user: store.review(duplicate.uuid, duplicate.version, user, Status.REJECTED,
                                                           reason=reason, duplicate_of=kept.uuid),
                          tr("review.marked_duplicate", id=kept.uuid[:8]))

@@ -26,7 +26,7 @@ from qgis.core import (
 
 from ...analysis.hotspots import HotSpot
 from ...domain.errors import EstError
-from ...domain.i18n import tr
+from ...domain.i18n import format_date, tr
 from ...maps.places import fold, search_districts
 
 ZOOM_HALF_SIZE_M = 300.0
@@ -89,7 +89,7 @@ class EstLocatorFilter(QgsLocatorFilter):
         if feedback is not None and feedback.isCanceled():
             return found
         for event in self._events(text):
-            label = tr("locator.event", date=event.event_date.isoformat(), place=event.place_name or "–",
+            label = tr("locator.event", date=format_date(event.event_date), place=event.place_name or "–",
                        category=event.category)
             found.append(self._result(label, tr("locator.group.events"), {"x": event.x, "y": event.y}))
         return found
