@@ -53,7 +53,7 @@ class CompilationDock(EstDock):
     """Filters, charts, hot-spots, trends and exports of the approved events; follows the session's store."""
 
     permission = "compile"
-    not_allowed_key = "error.permission"  # formatted with the permission too: see refresh_store
+    not_allowed_key = "compilation.not_allowed"
     no_store_key = "compilation.dock.no_store"
 
     def __init__(self, iface: Any, session: Any, parent: Optional[QWidget] = None, *,
@@ -162,15 +162,9 @@ class CompilationDock(EstDock):
 
     # -- store (EstDock's hooks) -------------------------------------------------------------
     def refresh_store(self) -> None:
-        """As every dock; a role that may not compile is told so in the shared words."""
-        if self._shut_down:
-            return
-        if self.session.store is not None and not self.session.may(self.permission):
-            self.leave_store()
-            self.show_message(tr("error.permission", role=tr(f"role.{self.session.role.value}"),
-                                 action=tr(f"permission.{self.permission}")))
-            return
-        super().refresh_store()
+        """As every dock, but never once shut down (a store change may still be queued for it)."""
+        if not self._shut_down:
+            super().refresh_store()
 
     def leave_store(self) -> None:
         self.controller.leave()
