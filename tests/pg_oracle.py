@@ -1,8 +1,8 @@
-"""The compilation filter as SQL over the PostGIS compilation view, and aggregates from it.
+"""A test oracle: the compilation filter as SQL over the PostGIS compilation view, and aggregates from it.
 
-The plugin computes in memory (``analysis.compilation``); these give the same numbers in the
-database — the filter's WHERE, grid counts, chart data and a heat map from grid counts — for
-database-side use, and are tested against the engine so the filter has one meaning.
+The plugin computes in memory (``analysis.compilation``); these compute the same numbers in the
+database — the filter's WHERE, grid counts, chart data and a heat map from grid counts — written
+independently, so a test that finds both equal shows the filter has one meaning.
 """
 
 from __future__ import annotations
@@ -13,12 +13,19 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..domain.model import EventColumns, date_from_day, day_number
-from ..domain.reference import District, districts
-from .compilation import BASELINE_WEEKS, TREND_WEEKS, ChartData, DensitySpec, _range_mondays, rolling_baseline
-from .density import DensityGrid, density_grid
-from .filters import MINUTES_PER_DAY, CompilationFilter, polygon_rings, weekday_hour_matrix
-from .trends import iso_week_monday_day, week_label, week_monday
+from est_weekly_plugin.analysis.compilation import (
+    BASELINE_WEEKS,
+    TREND_WEEKS,
+    ChartData,
+    DensitySpec,
+    _range_mondays,
+    rolling_baseline,
+)
+from est_weekly_plugin.analysis.density import DensityGrid, density_grid
+from est_weekly_plugin.analysis.filters import MINUTES_PER_DAY, CompilationFilter, polygon_rings, weekday_hour_matrix
+from est_weekly_plugin.analysis.trends import iso_week_monday_day, week_label, week_monday
+from est_weekly_plugin.domain.model import EventColumns, date_from_day, day_number
+from est_weekly_plugin.domain.reference import District, districts
 
 _MINUTE_FROM = "(extract(hour FROM e.time_from)::int * 60 + extract(minute FROM e.time_from)::int)"
 _MINUTE_TO = "(extract(hour FROM coalesce(e.time_to, e.time_from))::int * 60 " \

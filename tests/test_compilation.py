@@ -8,6 +8,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from conftest import TODAY
+from pg_oracle import postgis_chart_data, postgis_grid_counts
 
 from est_weekly_plugin.analysis.compilation import (
     CompilationEngine,
@@ -18,7 +19,6 @@ from est_weekly_plugin.analysis.compilation import (
 )
 from est_weekly_plugin.analysis.density import density_grid
 from est_weekly_plugin.analysis.filters import CompilationFilter
-from est_weekly_plugin.analysis.server_side import postgis_chart_data, postgis_grid_counts
 from est_weekly_plugin.analysis.trends import week_label, week_monday
 from est_weekly_plugin.domain.model import date_from_day
 from est_weekly_plugin.domain.reference import default_categories, default_organisations, municipality

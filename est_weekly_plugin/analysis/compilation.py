@@ -8,8 +8,8 @@ Python, no re-reading of the database. Work that does not depend on the filter (
 of each event, its ISO week, the binned pixel of each event) is computed once and cached.
 
 PostGIS uses this same engine (the approved events read once through binary COPY, row-level
-rules applied). The same filter as SQL lives with the PostGIS adapter
-(``analysis.server_side``), kept equal to the engine's numbers by tests.
+rules applied). The tests check its numbers against the same filter written as SQL over the
+PostGIS compilation view (``tests/pg_oracle.py``), so the filter has one meaning.
 """
 
 from __future__ import annotations
