@@ -37,6 +37,17 @@ def english_by_default() -> Iterator[None]:
     i18n.set_language(None)
 
 
+@pytest.fixture(autouse=True)
+def project_without_est_entries(qgis_app) -> None:  # noqa: ANN001
+    """Each test starts from a project that remembers no EST database, filter or saved filter
+    (pytest-qgis's new project keeps custom entries, so one test's would leak into the next)."""
+    from qgis.core import QgsProject
+
+    from est_weekly_plugin.domain.settings import PROJECT_SCOPE
+
+    QgsProject.instance().removeEntry(PROJECT_SCOPE, "/")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def qgis_log_to_python(qgis_app) -> None:  # noqa: ANN001
     """Forward QGIS's message log into Python logging so failures show QGIS's own words."""

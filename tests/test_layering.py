@@ -89,3 +89,13 @@ def test_the_rule_finds_what_it_looks_for(tmp_path: Path, monkeypatch: pytest.Mo
     (fake / layer / "probe.py").write_text(source, encoding="utf-8")
     monkeypatch.setitem(globals(), "PACKAGE", fake)
     assert bool(layering_offences()) is offends
+
+
+MAX_LINES = 600
+
+
+def test_no_module_is_a_god_module() -> None:
+    """Issue #11: no module over 600 lines (complexity ≤ 12 is ruff's C901 in ``make lint``)."""
+    long = {str(path.relative_to(PACKAGE)): n for path in _modules()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}

@@ -186,7 +186,9 @@ def test_open_in_layout_designer_adds_the_filled_layout(qgis_iface, session) -> 
     panel = MeetingPanel(qgis_iface, session)
     panel.week_edit.setText("2026-W47")
     panel.refresh_events()
-    layout = panel.open_designer()
+    assert panel.open_designer() is not None  # a task: QGIS stays responsive while the layout is made
+    assert panel.wait_until_idle()
+    layout = panel.designer_layout
     try:
         assert layout is not None and not panel.status.text()
         assert manager.layoutByName("EST meeting 2026-W47") is layout
@@ -204,8 +206,10 @@ def test_open_in_layout_designer_adds_the_filled_layout(qgis_iface, session) -> 
         main = layout.itemById("est_main_map")
         assert main.layers(), "the main map shows the week's layers"
         # opening again replaces the layout of the same name rather than adding another
-        again = panel.open_designer()
-        assert manager.layoutByName("EST meeting 2026-W47") is again and len(manager.layouts()) == before + 1
+        assert panel.open_designer() is not None and panel.wait_until_idle()
+        again = panel.designer_layout
+        assert again is not layout and manager.layoutByName("EST meeting 2026-W47") is again
+        assert len(manager.layouts()) == before + 1
     finally:
         for existing in manager.layouts():
             if existing.name() == "EST meeting 2026-W47":

@@ -220,6 +220,7 @@ class CompilationResult:
     emerging: Optional[EmergingResult] = None  # latest 4 weeks vs the 4 before, per cell
     emerging_cells: List[Dict[str, object]] = field(default_factory=list)  # + "x", "y", "district"
     timings: Dict[str, float] = field(default_factory=dict)
+    view: Any = None  # what the interface prepared from it in the worker (e.g. the map's features)
 
     @property
     def density_max(self) -> float:

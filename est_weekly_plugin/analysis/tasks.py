@@ -147,9 +147,12 @@ def refresh_engine_task(connection: KeptConnection, engine: CompilationEngine,
 def recompute_task(engine: Any, compilation_filter: CompilationFilter, density: Optional[DensitySpec],
                    done: Callable[[Optional[CompilationResult], Optional[BaseException]], None], *,
                    week: Optional[str] = None, hotspots: bool = True,
-                   names: Optional[KeptConnection] = None) -> QgsTask:
+                   names: Optional[KeptConnection] = None,
+                   prepare: Optional[Callable[[CompilationResult], Any]] = None) -> QgsTask:
     """One filter change: counts, chart data, heat map and Gi* hot-spot areas (named through
-    *names*, a connection of the task's own, as the weekly service names them)."""
+    *names*, a connection of the task's own, as the weekly service names them). *prepare* turns
+    the result into what the interface shows (``result.view``) here in the worker, so the GUI
+    thread only hands it over — building tens of thousands of map features there would freeze QGIS."""
 
     def work(task: QgsTask) -> CompilationResult:
         result = engine.compute(compilation_filter, week=week, density=density, hotspots=hotspots,
@@ -157,6 +160,8 @@ def recompute_task(engine: Any, compilation_filter: CompilationFilter, density: 
         if names is not None and result.hotspots is not None and result.hotspots.hotspots:
             with names.use() as store:
                 name_areas(store, result)
+        if prepare is not None and not task.isCanceled():
+            result.view = prepare(result)
         return result
 
     return function_task("EST: compile", work, done)

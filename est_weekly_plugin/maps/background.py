@@ -10,6 +10,7 @@ provider and attribution, which the PDF prints beside the map.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from .layers import LAYER_PROPERTY, geopackage_writer
 BACKGROUND_KEY = "map_background"  # est_settings: JSON of :class:`Background`
 ROLE = "background"
 _PROVIDERS = ("wms", "gdal", "ogr", "postgres", "wfs", "arcgismapserver", "arcgisfeatureserver")
+
+_OPEN_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,13 @@ class Background:
         store.set_setting(BACKGROUND_KEY, None, actor)
 
     def layer(self) -> QgsMapLayer | None:
-        """A new layer of it (main thread), or None when it cannot be opened (offline, file gone)."""
+        """A new layer of it, owned by the calling thread (the canvas's on the GUI thread, the PDF's in
+        the report task), or None when it cannot be opened (offline, file gone)."""
         if self.provider in ("ogr", "postgres", "wfs", "arcgisfeatureserver"):
-            layer: QgsMapLayer = QgsVectorLayer(self.source, self.name, self.provider)
+            # QGIS's OGR provider can deadlock when two threads open the same GeoPackage at once
+            # (QGIS PR #58337, still open): the plugin's threads take turns
+            with _OPEN_LOCK:
+                layer: QgsMapLayer = QgsVectorLayer(self.source, self.name, self.provider)
         else:
             layer = QgsRasterLayer(self.source, self.name, self.provider)
         if not layer.isValid():

@@ -131,10 +131,11 @@ class EstAlgorithm(QgsProcessingAlgorithm):
         path = self.parameterAsFile(parameters, self.DATABASE, context)
         connection = self.parameterAsString(parameters, self.CONNECTION, context)
         try:
-            if path:
-                return GeoPackageStore.open(path)
+            # a chosen PostGIS connection wins: the file parameter comes prefilled with the open database
             if connection:
                 return PostgisStore.open(PgConnectionInfo.from_qgis_connection(connection))
+            if path:
+                return GeoPackageStore.open(path)
         except EstError as error:
             raise QgsProcessingException(error.message()) from error
         raise QgsProcessingException(tr("processing.error.no_store"))

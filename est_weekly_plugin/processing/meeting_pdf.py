@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
@@ -34,11 +33,6 @@ class MeetingPdf(EstAlgorithm):
 
     def name(self) -> str:
         return "meetingpdf"
-
-    def flags(self) -> QgsProcessingAlgorithm.Flags:
-        # The charts are drawn by Qt widgets and the layout is exported like QGIS's designer does:
-        # both belong in the main thread.
-        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:  # noqa: N802
         self._add_common()

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 from qgis.core import (
     QgsGeometry,
-    QgsMapLayer,
 )
 
 from ..analysis.density import density_grid
@@ -61,7 +60,6 @@ class ReportOptions:
     template: Path | None = None  # a user's .qpt; None → the built-in one for the paper
     atlas: bool = True  # one page per priority area after the overview
     top: int = TOP_HOTSPOTS
-    background_layer: QgsMapLayer | None = None
 
     def __post_init__(self) -> None:
         self.week = IsoWeek.of(self.week).label
@@ -115,7 +113,7 @@ class ReportData:
     meeting_organisations: tuple[str, ...] = ()
     cell_size: float = 100.0  # Gi*'s cell (the database's analysis settings)
     hotspot_note: str = ""  # the method and correction, or why no significance is claimed
-    background: Background | None = None  # the database's background map (opened on the main thread)
+    background: Background | None = None  # the database's background map (each layout opens its own layer)
 
     @property
     def week(self) -> str:
@@ -227,7 +225,8 @@ def _write_heat_rasters(data: ReportData) -> None:
         width = extent[2] - extent[0]
         pixel = max(10.0, width / target_px)
         grid = density_grid(cols.x, cols.y, extent=extent, pixel_size=pixel, radius=radius)
-        path = Path(grid.to_geotiff(str(data.work_dir / f"{name}.tif"), data.epsg))
+        # uncompressed: a scratch file, and GDAL holds the GIL while it deflates (QGIS would stall meanwhile)
+        path = Path(grid.to_geotiff(str(data.work_dir / f"{name}.tif"), data.epsg, compress=False))
         positive = grid.values[grid.values > 0]
         peak = float(np.quantile(positive, 0.998)) if positive.size else 1.0
         if name == "heat":

@@ -1,12 +1,14 @@
 """Exporting the meeting PDF and handing the filled layout to the layout designer.
 
 The Processing algorithm, the meeting panel's task and ``make demo`` all go through
-:func:`generate_report`.
+:func:`generate_report`, which builds the layout in a project of its own: it runs in whichever
+thread calls it (the report task's worker, Processing's), never touching the user's project.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from ..domain.i18n import tr
 from ..domain.model import EventColumns
 from ..store.base import EventStore
 from .data import ProgressCallback, ReportData, ReportOptions, ReportResult, compute_report
-from .fill import build_layout
+from .fill import build_layout, layout_stages
 
 LOG = logging.getLogger(__name__)
 
@@ -64,6 +66,17 @@ def generate_report(store: EventStore, options: ReportOptions, out: Path, *, col
 
 def open_in_designer(data: ReportData, iface: Any) -> QgsPrintLayout:
     """Add the filled layout (and its layers, in a group) to the user's project and open the designer."""
+    stages = designer_stages(data, iface)
+    while True:
+        try:
+            next(stages)
+        except StopIteration as finished:
+            return finished.value
+
+
+def designer_stages(data: ReportData, iface: Any) -> Generator[None, None, QgsPrintLayout]:
+    """:func:`open_in_designer` one short step at a time (GUI thread: the layout joins the user's
+    project), so a caller can give each step its own turn of the event loop; returns the layout."""
     project = QgsProject.instance()
     root = project.layerTreeRoot()
     name = tr("report.layer_group", data.lang, week=data.week)
@@ -71,7 +84,7 @@ def open_in_designer(data: ReportData, iface: Any) -> QgsPrintLayout:
     if previous is not None:  # opened again: the new layout replaces the old one and its layers
         project.removeMapLayers([layer.layerId() for layer in previous.findLayers()])
         root.removeChildNode(previous)
-    layout, warnings, layers = build_layout(data, project)
+    layout, warnings, layers = yield from layout_stages(data, project)
     group = root.insertGroup(0, name)
     for layer in layers:
         group.addLayer(layer)
@@ -81,6 +94,7 @@ def open_in_designer(data: ReportData, iface: Any) -> QgsPrintLayout:
     if existing is not None:
         manager.removeLayout(existing)
     manager.addLayout(layout)
+    yield
     open_designer = getattr(iface, "openLayoutDesigner", None)  # absent on test and headless interfaces
     if callable(open_designer):
         open_designer(layout)

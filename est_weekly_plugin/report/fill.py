@@ -7,7 +7,7 @@ headless export in the report task and one the user opens in the layout designer
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from qgis.core import (
     QgsMapLayerLegendUtils,
     QgsMarkerSymbol,
     QgsPalLayerSettings,
+    QgsPathResolver,
     QgsPrintLayout,
     QgsProject,
     QgsRasterLayer,
@@ -50,7 +51,7 @@ from ..maps.layers import point_label_layer, scratch_layer, simple_labeling
 from ..maps.styles import heatmap_renderer, label_heat_legend
 from .charts import render_report_charts
 from .data import ReportData, _names, _signed, _status
-from .pages import add_priority_pages
+from .pages import priority_pages
 from .template import WIDTH_PROPERTY, load_template
 
 HOTSPOT_COLOUR = "#08306b"
@@ -182,29 +183,53 @@ class LayoutLayers:
                 if layer is not None]
 
 
-def build_layout(data: ReportData, project: QgsProject, *, background: QgsMapLayer | None = None
-                 ) -> tuple[QgsPrintLayout, list[str], list[QgsMapLayer]]:
+def build_layout(data: ReportData, project: QgsProject) -> tuple[QgsPrintLayout, list[str], list[QgsMapLayer]]:
     """Fill the template for *data*; layers are added to *project* (kept alive by it)."""
+    stages = layout_stages(data, project)
+    while True:
+        try:
+            next(stages)
+        except StopIteration as finished:
+            return finished.value
+
+
+def layout_stages(data: ReportData, project: QgsProject
+                  ) -> Generator[None, None, tuple[QgsPrintLayout, list[str], list[QgsMapLayer]]]:
+    """:func:`build_layout` in steps of well under 100 ms each, so the layout designer's copy can be
+    built on the GUI thread one step per turn of the event loop; returns what build_layout does."""
     lang = data.lang
     options = data.options
     layout, warnings = load_template(project, options.paper, options.template, lang)
     layout.setName(tr("report.layout_name", lang, week=data.week))
-    layers = _layout_layers(data, project, background)
+    warnings += html_label_warnings(layout, lang)
+    yield
+    layers = _layout_layers(data, project)
     _fill_maps(layout, data, layers)
     _fill_legend(layout, data, layers)
+    yield
     _fill_decorations(layout, data)
     _fill_texts(layout, data)
     _fill_charts(layout, data)
+    yield
     _fill_tables(layout, data)
+    yield
     added = layers.added()
     if options.atlas:
-        added += add_priority_pages(layout, data, layers.hotspots, layers.priorities, layers.districts,
-                                    layers.background)
+        added += yield from priority_pages(layout, data, layers.hotspots, layers.priorities, layers.districts,
+                                           layers.background)
     layout.refresh()
     return layout, warnings, added
 
 
-def _layout_layers(data: ReportData, project: QgsProject, background: QgsMapLayer | None) -> LayoutLayers:
+def html_label_warnings(layout: QgsPrintLayout, lang: str) -> list[str]:
+    """QGIS draws no HTML-mode label off the GUI thread (the PDF is exported in a task): say which of
+    a user's template would come out empty, so it can be set to plain text in the designer."""
+    return [tr("report.html_label", lang, id=item.id() or item.displayName())
+            for item in layout.items() if isinstance(item, QgsLayoutItemLabel)
+            and item.mode() == QgsLayoutItemLabel.Mode.ModeHtml]
+
+
+def _layout_layers(data: ReportData, project: QgsProject) -> LayoutLayers:
     lang = data.lang
     layers = LayoutLayers(
         hotspots=_hotspot_layer(data, [row.spot for row in data.hotspots]),
@@ -212,8 +237,7 @@ def _layout_layers(data: ReportData, project: QgsProject, background: QgsMapLaye
         heat=_heat_layer(data.heat_path, data.heat_max, tr("report.legend.heat", lang), tr("report.legend.low", lang),
                          tr("report.legend.high", lang)),
         overview_heat=_heat_layer(data.overview_heat_path, data.overview_heat_max, tr("report.legend.heat", lang)),
-        background=background or data.options.background_layer or (data.background.layer() if data.background
-                                                                    else None))
+        background=data.background.layer() if data.background else None)
     added = layers.added()
     if layers.background is not None and project.mapLayer(layers.background.id()) is None:
         added.append(layers.background)  # kept alive by the project like the layout's other layers
@@ -277,8 +301,7 @@ def _fill_decorations(layout: QgsPrintLayout, data: ReportData) -> None:
     arrow = layout.itemById("est_north_arrow")
     if isinstance(arrow, QgsLayoutItemPicture) and not Path(arrow.picturePath()).is_file():
         # Templates store the SVG's absolute path; resolve it again on this machine (Windows, macOS).
-        arrow.setPicturePath(QgsSymbolLayerUtils.svgSymbolNameToPath("arrows/NorthArrow_02.svg",
-                                                                    QgsProject.instance().pathResolver()))
+        arrow.setPicturePath(QgsSymbolLayerUtils.svgSymbolNameToPath("arrows/NorthArrow_02.svg", QgsPathResolver()))
     no_events = layout.itemById("est_no_events")
     if no_events is not None:
         no_events.setVisibility(data.event_count == 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import numpy as np
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -26,12 +28,13 @@ from .data import BASELINE_WEEKS, ReportData, _names, _number, _signed
 from .template import EST_BLUE, _label, _map, _place, _text_format
 
 
-def add_priority_pages(layout: QgsPrintLayout, data: ReportData, hotspot_layer: QgsVectorLayer,
-                        priority_layer: QgsVectorLayer, district_layer: QgsVectorLayer,
-                        background: QgsMapLayer | None) -> list[QgsMapLayer]:
+def priority_pages(layout: QgsPrintLayout, data: ReportData, hotspot_layer: QgsVectorLayer,
+                   priority_layer: QgsVectorLayer, district_layer: QgsVectorLayer,
+                   background: QgsMapLayer | None) -> Generator[None, None, list[QgsMapLayer]]:
     """One page per priority area: the week's events of the area as category-coloured points on the
     background with the area's outline, and its numbers — every one of them from the same selection
-    as the follow-up (``priority_mask``), so they add up. Returns the layers it added."""
+    as the follow-up (``priority_mask``), so they add up. Yields after each page (the designer's copy
+    is built on the GUI thread a step at a time); returns the layers it added."""
     lang = data.lang
     added: list[QgsMapLayer] = []
     collection = layout.pageCollection()
@@ -99,6 +102,7 @@ def add_priority_pages(layout: QgsPrintLayout, data: ReportData, hotspot_layer: 
         text_rect = (10, map_rect[1] + map_rect[3] + 12, width - 20, height - map_rect[3] - 45) if portrait \
             else (map_rect[0] + map_rect[2] + 8, 22, width - map_rect[2] - 28, height - 40)
         _label(layout, f"est_priority_text_{index}", text_rect, 10.5, page=index).setText("\n".join(lines))
+        yield
     return added
 
 

@@ -12,6 +12,7 @@ hot-spot, the filtered layers — and, like every EST dock, to the session throu
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Optional
 
 from qgis.core import (
@@ -25,6 +26,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
+from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QTimer
 from qgis.PyQt.QtWidgets import QFileDialog, QHBoxLayout, QMenu, QScrollArea, QTabWidget, QToolButton, QVBoxLayout, QWidget
 
 from ...analysis.compilation import CompilationResult, DensitySpec, density_spec_for
@@ -34,7 +36,7 @@ from ...domain.reference import districts
 from ..shared.dock_base import EstDock
 from ..shared.widgets import ERROR_STYLE
 from .charts_tab import ChartsTab
-from .compilation_layer import CompilationLayers
+from .compilation_layer import CompilationLayers, prepare_features
 from .controller import CompilationController
 from .filter_panel import FilterPanel
 from .hotspots_tab import HotspotsTab
@@ -62,12 +64,15 @@ class CompilationDock(EstDock):
         self.today = today or dt.date.today()  # which weeks are complete, what "last week" means
         self.panel = FilterPanel(self.today)
         self.controller = CompilationController(session, self.today, density_spec=self.density_spec,
-                                                is_visible=self.isVisible, describe=self.panel.describe, parent=self)
+                                                is_visible=self.isVisible, describe=self.panel.describe,
+                                                prepare_view=self._prepare_view, parent=self)
         self.layers: Optional[CompilationLayers] = None
         self.draw_tool: Optional[PolygonDrawTool] = None
         self.area_band: Optional[AreaBand] = None
         self._tool_before_drawing: Any = None
         self._shut_down = False  # a store change still queued for this dock is then ignored
+        self._result_serial = 0  # which result the steps of _show_result belong to
+        self._showing = False  # a result's steps are still being shown
         self.set_content(self._build())
         self._connect()
         if self.canvas is not None:
@@ -92,8 +97,16 @@ class CompilationDock(EstDock):
         self.controller.set_filter(compilation_filter)
 
     def wait_until_idle(self, timeout_ms: int = 60_000) -> bool:
-        """Process events until no task of this dock runs (tests, benchmarks, scripts)."""
-        return self.controller.wait_until_idle(timeout_ms)
+        """Process events until no task of this dock runs and the map has all its points (tests, scripts)."""
+        clock = QElapsedTimer()
+        clock.start()
+        idle = self.controller.wait_until_idle(timeout_ms)
+        while self._still_showing() and clock.elapsed() < timeout_ms:
+            QCoreApplication.processEvents()
+        return idle and not self._still_showing()
+
+    def _still_showing(self) -> bool:
+        return self._showing or (self.layers is not None and self.layers.adding_points)
 
     # -- widgets ---------------------------------------------------------------------------
     def _build(self) -> QWidget:
@@ -203,13 +216,33 @@ class CompilationDock(EstDock):
         self._show_area(compilation_filter.place_wkt)
 
     def _show_result(self, result: CompilationResult) -> None:
-        """Charts, hot-spot list, trends and map layers for *result* (main thread)."""
+        """Charts, hot-spot list, trends and map layers for *result* (GUI thread), each in a turn of the
+        event loop of its own so QGIS repaints between them; a newer result stops the older one's."""
         controller = self.controller
-        self.charts_tab.show_result(result, controller.categories, controller.organisations)
-        self.hotspots_tab.show_result(result, controller.engine, controller.categories)
-        self.trends_tab.show_result(result)
+        steps: list[Callable[[], object]] = [
+            lambda: self.charts_tab.show_result(result, controller.categories, controller.organisations),
+            lambda: self.hotspots_tab.show_result(result, controller.engine, controller.categories),
+            lambda: self.trends_tab.show_result(result),
+        ]
         if self.layers is not None:
-            self.layers.update(result, controller.selected(result), controller.categories)
+            layers = self.layers
+            steps.append(lambda: layers.update(result, controller.selected(result), controller.categories))
+        self._result_serial += 1
+        self._showing = True
+        self._show_steps(steps, self._result_serial)
+
+    def _show_steps(self, steps: list[Callable[[], object]], serial: int) -> None:
+        if serial != self._result_serial or self._shut_down:
+            return
+        steps.pop(0)()
+        if steps:
+            QTimer.singleShot(0, lambda: self._show_steps(steps, serial))
+        else:
+            self._showing = False
+
+    def _prepare_view(self, result: CompilationResult) -> Any:
+        """In the computing task's worker: the map's features of *result*, ready to hand over."""
+        return prepare_features(result, self.controller.selected(result))
 
     def density_spec(self) -> Optional[DensitySpec]:
         """The heat map grid for the current view: the canvas extent (in the store CRS) cut

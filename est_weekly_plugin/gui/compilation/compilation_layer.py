@@ -18,6 +18,7 @@ canvas — above it the heat map is the honest view and the legend says so.
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -26,6 +27,7 @@ from qgis.core import (
     QgsColorRampShader,
     QgsFeature,
     QgsField,
+    QgsFields,
     QgsGeometry,
     QgsLayerTreeGroup,
     QgsMapLayer,
@@ -36,7 +38,7 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtCore import QTimer, QVariant
 
 from ...analysis.compilation import CompilationResult
 from ...domain.i18n import tr
@@ -47,6 +49,7 @@ from ...maps.layers import LAYER_PROPERTY, category_renderer, find_layers, scrat
 from ...maps.styles import heatmap_renderer, label_heat_legend
 
 POINTS_LIMIT = 50_000
+POINTS_PER_TURN = 3_000  # about 10 ms of the GUI thread's time each
 POINTS_MIN_SCALE = 40_000.0  # 1:40 000 and closer
 HEATMAP_ROLE = "compilation_heatmap"
 POINTS_ROLE = "compilation_points"
@@ -86,6 +89,8 @@ class CompilationLayers:
         self.points: Optional[QgsVectorLayer] = None
         self.hotspot_cells: Optional[QgsVectorLayer] = None
         self.points_truncated = False
+        self._points_serial = 0  # which update_points call the points being added in turns belong to
+        self.adding_points = False  # prepared points still going in, a few thousand per turn
         self._points_style: Optional[tuple] = None
         self._hidden: List[str] = []  # layers of all approved events unticked while the compilation shows
 
@@ -106,7 +111,8 @@ class CompilationLayers:
         if result.density is not None:
             self.update_heatmap(result, lang)
         self.update_hotspot_cells(result, lang)
-        self.update_points(selected, categories, lang)
+        prepared = result.view if isinstance(result.view, PreparedFeatures) else None
+        self.update_points(selected, categories, lang, prepared.points if prepared is not None else None)
         self.hide_unfiltered()
 
     def hide_unfiltered(self) -> None:
@@ -159,15 +165,12 @@ class CompilationLayers:
         return layer
 
     def update_points(self, selected: Optional[EventColumns], categories: Sequence[Category],
-                      lang: Optional[str] = None) -> Optional[QgsVectorLayer]:
+                      lang: Optional[str] = None, features: Optional[List[QgsFeature]] = None
+                      ) -> Optional[QgsVectorLayer]:
         name = tr("compilation.layer.points", lang)
         if not self._alive(self.points):
             layer = scratch_layer(f"Point?crs=EPSG:{self.epsg}", name)
-            layer.dataProvider().addAttributes([
-                QgsField("fid", QVariant.LongLong), QgsField("category", QVariant.String),
-                QgsField("organisation", QVariant.String), QgsField("event_date", QVariant.String),
-                QgsField("time", QVariant.String),
-            ])
+            layer.dataProvider().addAttributes(point_fields().toList())
             layer.updateFields()
             layer.setCustomProperty(LAYER_PROPERTY, POINTS_ROLE)
             # Points from street scale on; at city scale the heat map is the readable view.
@@ -187,13 +190,31 @@ class CompilationLayers:
         provider.truncate()
         count = 0 if selected is None else len(selected)
         self.points_truncated = count > POINTS_LIMIT
+        self._points_serial += 1
         if selected is not None and 0 < count <= POINTS_LIMIT:
-            provider.addFeatures(_features(layer, selected))
+            if features is None:
+                provider.addFeatures(point_features(selected))
+            else:
+                self._add_in_turns(layer, features, self._points_serial)
         layer.setName(name if not self.points_truncated else tr("compilation.layer.points_hidden", lang,
                                                                   limit=f"{POINTS_LIMIT:,}".replace(",", "\u202f")))
         layer.updateExtents()
         layer.triggerRepaint()
         return layer
+
+    def _add_in_turns(self, layer: QgsVectorLayer, features: List[QgsFeature], serial: int, start: int = 0) -> None:
+        """Hand prepared points to the layer a few thousand per turn of the event loop: tens of
+        thousands at once would freeze QGIS. A newer result (another *serial*) stops the rest."""
+        if serial != self._points_serial or not self._alive(layer):
+            return
+        end = min(start + POINTS_PER_TURN, len(features))
+        layer.dataProvider().addFeatures(features[start:end])
+        self.adding_points = end < len(features)
+        if self.adding_points:
+            QTimer.singleShot(0, lambda: self._add_in_turns(layer, features, serial, end))
+        else:
+            layer.updateExtents()
+            layer.triggerRepaint()
 
     def _style_points(self, layer: QgsVectorLayer, categories: Sequence[Category], lang: Optional[str]) -> None:
         """The QML for the default categories (labels in *lang*), else a renderer from the database."""
@@ -216,10 +237,7 @@ class CompilationLayers:
         name = tr("compilation.layer.hotspot_cells", lang)
         if not self._alive(self.hotspot_cells):
             layer = scratch_layer(f"Polygon?crs=EPSG:{self.epsg}", name)
-            layer.dataProvider().addAttributes([
-                QgsField("class", QVariant.Int), QgsField("class_key", QVariant.String),
-                QgsField("count", QVariant.Double), QgsField("z", QVariant.Double), QgsField("p", QVariant.Double),
-            ])
+            layer.dataProvider().addAttributes(cell_fields().toList())
             layer.updateFields()
             layer.setCustomProperty(LAYER_PROPERTY, HOTSPOT_CELLS_ROLE)
             load_style(layer, HOTSPOT_CELLS_QML)
@@ -233,15 +251,8 @@ class CompilationLayers:
         assert layer is not None
         provider = layer.dataProvider()
         provider.truncate()
-        if result.hotspots is not None:
-            features = []
-            for record in result.hotspots.cells_wkt(only_significant=True):
-                feature = QgsFeature(layer.fields())
-                feature.setGeometry(QgsGeometry.fromWkt(str(record["wkt"])))
-                feature.setAttributes([record["class"], record["class_key"], record["count"], record["z"],
-                                       record["p"]])
-                features.append(feature)
-            provider.addFeatures(features)
+        prepared = result.view if isinstance(result.view, PreparedFeatures) else None
+        provider.addFeatures(prepared.cells if prepared is not None else cell_features(result))
         layer.setName(name)
         layer.updateExtents()
         layer.triggerRepaint()
@@ -275,8 +286,55 @@ def _style_heatmap(layer: QgsRasterLayer, maximum: float) -> None:
     renderer.setClassificationMax(maximum)
 
 
-def _features(layer: QgsVectorLayer, columns: EventColumns) -> List[QgsFeature]:
-    fields = layer.fields()
+@dataclass
+class PreparedFeatures:
+    """The map's features of one result, made in the computing task's worker thread."""
+
+    points: Optional[List[QgsFeature]]  # None: too many to draw (or none selected)
+    cells: List[QgsFeature]
+
+
+def prepare_features(result: CompilationResult, selected: Optional[EventColumns]) -> PreparedFeatures:
+    """What :meth:`CompilationLayers.update` adds, built off the GUI thread (QgsFeature and
+    QgsGeometry are plain values: safe in any thread)."""
+    count = 0 if selected is None else len(selected)
+    points = point_features(selected) if selected is not None and 0 < count <= POINTS_LIMIT else None
+    return PreparedFeatures(points, cell_features(result))
+
+
+def point_fields() -> QgsFields:
+    fields = QgsFields()
+    for name, kind in (("fid", QVariant.LongLong), ("category", QVariant.String), ("organisation", QVariant.String),
+                       ("event_date", QVariant.String), ("time", QVariant.String)):
+        fields.append(QgsField(name, kind))
+    return fields
+
+
+def cell_fields() -> QgsFields:
+    fields = QgsFields()
+    for name, kind in (("class", QVariant.Int), ("class_key", QVariant.String), ("count", QVariant.Double),
+                       ("z", QVariant.Double), ("p", QVariant.Double)):
+        fields.append(QgsField(name, kind))
+    return fields
+
+
+def cell_features(result: CompilationResult) -> List[QgsFeature]:
+    """The significant Gi* cells (hot and cold) of *result*."""
+    if result.hotspots is None:
+        return []
+    fields = cell_fields()
+    features = []
+    for record in result.hotspots.cells_wkt(only_significant=True):
+        feature = QgsFeature(fields)
+        feature.setGeometry(QgsGeometry.fromWkt(str(record["wkt"])))
+        feature.setAttributes([record["class"], record["class_key"], record["count"], record["z"], record["p"]])
+        features.append(feature)
+    return features
+
+
+def point_features(columns: EventColumns) -> List[QgsFeature]:
+    """One point per selected event, with what its label and identify show."""
+    fields = point_fields()
     features: List[QgsFeature] = []
     categories = columns.category_codes
     organisations = columns.organisation_codes

@@ -69,6 +69,7 @@ class CompilationController(QObject):
                  density_spec: Callable[[], Optional[DensitySpec]] = lambda: None,
                  is_visible: Callable[[], bool] = lambda: True,
                  describe: Callable[[CompilationFilter], str] = lambda f: f.describe(),
+                 prepare_view: Optional[Callable[[CompilationResult], Any]] = None,
                  parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -76,6 +77,7 @@ class CompilationController(QObject):
         self.density_spec = density_spec
         self.is_visible = is_visible
         self.describe = describe
+        self.prepare_view = prepare_view  # runs in the computing task's worker: see recompute_task
         self.engine: Any = None
         self.result: Optional[CompilationResult] = None
         self.filter = default_filter(today)  # the last four complete weeks, not two years
@@ -261,7 +263,8 @@ class CompilationController(QObject):
                 return
             self.show_result(result)
 
-        task = recompute_task(self.engine, self.filter, self.density_spec(), done, names=self._connection)
+        task = recompute_task(self.engine, self.filter, self.density_spec(), done, names=self._connection,
+                              prepare=self.prepare_view)
         holder["generation"] = self.tasks.start("compute", task)
 
     def show_result(self, result: CompilationResult) -> None:

@@ -23,7 +23,7 @@ from qgis.core import (
     QgsProject,
 )
 from qgis.gui import QgsMapToolEmitPoint
-from qgis.PyQt.QtCore import QCoreApplication, QDate, QElapsedTimer, Qt
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QElapsedTimer, Qt, QTimer
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -49,9 +49,9 @@ from ...domain.errors import EstError
 from ...domain.i18n import language, tr
 from ...domain.meetings import FollowUp, Meeting, Priority
 from ...domain.week import IsoWeek
-from ...report.data import ReportOptions, compute_report
-from ...report.export import open_in_designer
-from ...report.task import ReportTask
+from ...report.data import ReportOptions
+from ...report.export import designer_stages
+from ...report.task import DesignerDataTask, ReportTask
 from ...store.meetings import MeetingRepository
 from ..shared.dock_base import EstDock
 from ..shared.session import EstSession
@@ -86,6 +86,8 @@ class MeetingPanel(EstDock):
         self.hotspots: list[HotSpot] = []
         self.analysis = TaskKeeper()  # the week's follow-up and hot-spots, computed in the background
         self.task: ReportTask | None = None
+        self.designer_task: DesignerDataTask | None = None  # until the layout is in the project
+        self.designer_layout: Any = None
         self.map_tool: QgsMapToolEmitPoint | None = None
         self.last_pdf: Path | None = None
         self.set_content(scroll_area(self._build()))
@@ -259,12 +261,16 @@ class MeetingPanel(EstDock):
         self.analysis.start("analyse", function_task(f"EST: meeting {week}", work, done))
 
     def wait_until_idle(self, timeout_ms: int = 60_000) -> bool:
-        """Process events until the analysis task is done (tests, scripts)."""
+        """Process events until the analysis, a PDF export and the designer's layout are done (tests, scripts)."""
         clock = QElapsedTimer()
         clock.start()
-        while self.analysis.running and clock.elapsed() < timeout_ms:
+        while self.busy() and clock.elapsed() < timeout_ms:
             QCoreApplication.processEvents()
-        return not self.analysis.running
+        return not self.busy()
+
+    def busy(self) -> bool:
+        """The week's analysis, a PDF export or the designer's layout is still on its way."""
+        return self.analysis.running or self.task is not None or self.designer_task is not None
 
     def _names(self) -> dict[str, str]:
         """Organisation names as the pickers show them, by code."""
@@ -436,15 +442,39 @@ class MeetingPanel(EstDock):
         self.set_status(message)
         self.push_message(message, Qgis.Critical)
 
-    def open_designer(self) -> Any:
-        """Add the filled layout to the project and open it in QGIS's layout designer (adjust, save as template)."""
+    def open_designer(self) -> DesignerDataTask | None:
+        """Put the filled layout into the project and open QGIS's layout designer (adjust, save as template).
+
+        The numbers and charts come from a task; the layout joins the user's project on the GUI
+        thread in short steps, one per turn of the event loop, so QGIS never freezes for it.
+        """
         store = self.session.store
-        if store is None or not self.session.may(self.permission):
+        if store is None or self.designer_task is not None or not self.session.may(self.permission):
             return None
-        options = self.report_options()
+        task = DesignerDataTask(store, self.report_options())
+        task.ready.connect(self._designer_data_ready)
+        task.failed.connect(self._designer_failed)
+        self.designer_task = task
+        self.designer_layout = None
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _designer_data_ready(self, data: Any) -> None:
+        self._next_designer_stage(designer_stages(data, self.iface))
+
+    def _next_designer_stage(self, stages: Any) -> None:
         try:
-            return open_in_designer(compute_report(store, options), self.iface)
+            next(stages)
+        except StopIteration as finished:
+            self.designer_task = None
+            self.designer_layout = finished.value
+            return
         except EstError as error:
-            self.set_status(error.message())
-            self.push_message(error.message(), Qgis.Warning)
-            return None
+            self._designer_failed(error.message())
+            return
+        QTimer.singleShot(0, lambda: self._next_designer_stage(stages))
+
+    def _designer_failed(self, message: str) -> None:
+        self.designer_task = None
+        self.set_status(message)
+        self.push_message(message, Qgis.Warning)
