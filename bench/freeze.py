@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,10 +26,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pytest_qgis.mock_qgis_classes import MockMessageBar  # noqa: E402 - the tests' QGIS interface stand-in
 from pytest_qgis.qgis_interface import QgisInterface  # noqa: E402
-from qgis.core import QgsApplication, QgsProject, QgsVectorLayer  # noqa: E402
+from qgis.core import QgsApplication, QgsPrintLayout, QgsProject, QgsReadWriteContext, QgsVectorLayer  # noqa: E402
 from qgis.gui import QgsMapCanvas  # noqa: E402
 from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QTimer  # noqa: E402
 from qgis.PyQt.QtWidgets import QMainWindow  # noqa: E402
+from qgis.PyQt.QtXml import QDomDocument  # noqa: E402
 
 TARGET_MS = 100.0
 
@@ -80,6 +82,7 @@ def main() -> None:
     app = QgsApplication([], True)
     app.initQgis()
     from est_weekly_plugin.plugin import EstWeeklyPlugin
+    from est_weekly_plugin.report.template import builtin_template
 
     work = Path(tempfile.mkdtemp(prefix="est-freeze-"))
     database = work / "est.gpkg"
@@ -125,16 +128,30 @@ def main() -> None:
     stall, total = watch.measure(lambda: meeting.export_pdf(pdf), lambda: pdf.exists() and idle())
     rows.append(("export the meeting PDF", stall, total))
 
-    stall, total = watch.measure(meeting.open_designer, idle)
+    stall, total = watch.measure(meeting.open_designer, lambda: idle() and not meeting.busy())
     rows.append(("open the layout designer", stall, total))
+
+    def load_template() -> None:  # what QGIS's own "New layout from template" does on the GUI thread
+        document = QDomDocument()
+        document.setContent(builtin_template("A3").read_text(encoding="utf-8"))
+        QgsPrintLayout(QgsProject.instance()).loadFromTemplate(document, QgsReadWriteContext())
+
+    stall, total = watch.measure(load_template, lambda: True)
+    rows.append(("QGIS: new layout from the meeting template", stall, total))
 
     print(f"{'action':40} {'longest freeze ms':>18} {'total ms':>10}  target ≤ {TARGET_MS:.0f} ms")
     for name, stall, total in rows:
         print(f"{name:40} {stall:18.0f} {total:10.0f}  {'ok' if stall <= TARGET_MS else 'OVER'}")
-    reference = rows[0][1]
-    for name, stall, _total in rows[1:]:
-        print(f"ratio to QGIS adding the layer, {name}: {stall / max(reference, 1.0):.1f}×")
+    layer_reference, template_reference = rows[0][1], rows[-1][1]
+    for name, stall, _total in rows[1:-2]:
+        print(f"ratio to QGIS adding the layer, {name}: {stall / max(layer_reference, 1.0):.1f}×")
+    print(f"ratio to QGIS's new layout from the template, open the layout designer: "
+          f"{rows[-2][1] / max(template_reference, 1.0):.1f}×")
+    for dock in plugin.docks.values():  # free the chart scenes before Qt tears the widgets down
+        getattr(dock, "shutdown", lambda: None)()
     plugin.session.close()
+    sys.stdout.flush()
+    os._exit(0)  # PyQt's interpreter teardown of a QGIS application can crash; the figures are out
 
 
 if __name__ == "__main__":

@@ -102,3 +102,26 @@ def test_matrix_and_trend(qgis_app, columns, tmp_path) -> None:
         export_chart(trend, tmp_path / "trend.jpg")
     matrix.dispose()
     trend.dispose()
+
+
+def test_refilling_the_bars_raises_nothing_and_relabels(qgis_app, columns, monkeypatch) -> None:
+    """Chart updates reuse their items: removing pyqtgraph items makes PyQt5 raise from itemChange,
+    which QGIS would show as a Python error at every filter change."""
+    import sys
+
+    errors: list = []
+    monkeypatch.setattr(sys, "excepthook", lambda *args: errors.append(args))
+    chart = BarChart(horizontal=True)
+    chart.resize(600, 400)
+    chart.show()
+    first = chart_data(columns)
+    fill_category_chart(chart, first, CATEGORIES, "en")
+    qgis_app.processEvents()
+    fewer = [c for c in CATEGORIES if c.code in ("klotter", "skadegorelse")]
+    fill_category_chart(chart, first, fewer, "en")
+    qgis_app.processEvents()
+    assert errors == []
+    shown = [text.textItem.toPlainText() for text in chart._texts if text.isVisible()]
+    counts = dict(zip(first.category_codes, first.category_counts.tolist()))
+    assert shown == [str(counts[c.code]) for c in fewer]
+    chart.dispose()

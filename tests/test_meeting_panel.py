@@ -119,6 +119,8 @@ def test_export_runs_as_a_task_with_progress(qgis_iface, session, tmp_path: Path
     assert finished == [(str(tmp_path / "meeting.pdf"), 1)]
     assert panel.last_pdf == tmp_path / "meeting.pdf" and panel.progress.isHidden()
     assert "meeting.pdf" in panel.status.text()
+    entry = session.store.audit_log(subject="export")[-1]  # recorded by the task, off the GUI thread
+    assert (entry.action, entry.changes["rows"], entry.changes["filter"]) == ("export", 1, "meeting 2026-W47")
 
 
 def test_pickers_show_labels_colours_and_store_codes(qgis_iface, session) -> None:

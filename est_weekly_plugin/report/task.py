@@ -54,10 +54,10 @@ class _ReportWork(QgsTask):
             own = self.store.reopen()  # the worker thread's own connection, never the GUI's
             try:
                 self.data = compute_report(own, self.options, progress=self._progress)
+                self._check_cancel()
+                self.work(own)
             finally:
                 own.close()
-            self._check_cancel()
-            self.work()
         except EstError as error:
             self.error = tr("report.cancelled", self.options.lang) if error.code == "cancelled" \
                 else error.message(self.options.lang)
@@ -68,8 +68,8 @@ class _ReportWork(QgsTask):
             return False
         return True
 
-    def work(self) -> None:
-        """What follows the numbers, still in the worker thread."""
+    def work(self, store: EventStore) -> None:
+        """What follows the numbers, still in the worker thread (*store*: its own connection)."""
 
 
 class ReportTask(_ReportWork):
@@ -77,13 +77,14 @@ class ReportTask(_ReportWork):
 
     done = pyqtSignal(str, int, list)
 
-    def __init__(self, store: EventStore, options: ReportOptions, out: Path) -> None:
+    def __init__(self, store: EventStore, options: ReportOptions, out: Path, actor: str | None = None) -> None:
         super().__init__(tr("report.task", options.lang, week=options.week), store, options)
         self.out = Path(out)
+        self.actor = actor  # given: the export goes into the audit log, from the worker too
         self.pages = 0
         self.warnings: list[str] = []
 
-    def work(self) -> None:
+    def work(self, store: EventStore) -> None:
         assert self.data is not None
         self.setProgress(75)
         project = QgsProject()  # the worker's own, never the user's
@@ -94,6 +95,11 @@ class ReportTask(_ReportWork):
         self.warnings = warnings + more
         del layout
         project.clear()
+        if self.actor is not None:  # who exported which week: the audit log (a commit the GUI need not wait for)
+            try:
+                store.record_export(self.actor, self.out.name, f"meeting {self.options.week}", self.pages)
+            except EstError as refused:
+                self.warnings.append(refused.message(self.options.lang))
 
     def finished(self, result: bool) -> None:  # noqa: FBT001 - QGIS's signature
         if result:
@@ -111,7 +117,7 @@ class DesignerDataTask(_ReportWork):
     def __init__(self, store: EventStore, options: ReportOptions) -> None:
         super().__init__(tr("report.designer_task", options.lang, week=options.week), store, options)
 
-    def work(self) -> None:
+    def work(self, store: EventStore) -> None:
         assert self.data is not None
         project = QgsProject()  # a scratch layout in the worker sizes and draws the charts
         build_layout(self.data, project)

@@ -107,7 +107,10 @@ class BarChart(_Chart):
         self.keys: List[str] = []
         self.labels: List[str] = []
         self.values = np.zeros(0)
-        self._items: List[pg.GraphicsObject] = []
+        # Kept and updated, never removed: removing pyqtgraph items from a scene makes PyQt5 raise
+        # "unable to convert a QVariant back to a Python object" in their itemChange.
+        self._bars: Optional[pg.BarGraphItem] = None
+        self._texts: List[pg.TextItem] = []
         self.scene().sigMouseClicked.connect(self._clicked)
         self.getPlotItem().showGrid(x=horizontal, y=not horizontal, alpha=0.25)
 
@@ -123,9 +126,6 @@ class BarChart(_Chart):
     ) -> None:
         """Replace the bars. Horizontal bars run top to bottom in the given order."""
         item = self.getPlotItem()
-        for old in self._items:
-            item.removeItem(old)
-        self._items = []
         self.keys, self.labels = list(keys), list(labels)
         self.values = np.asarray(values, dtype=np.float64)
         n = len(self.keys)
@@ -137,8 +137,7 @@ class BarChart(_Chart):
         positions = np.arange(n, dtype=np.float64)
         peak = float(self.values.max()) if n and self.values.max() > 0 else 1.0
         if self.horizontal:
-            bars = pg.BarGraphItem(x0=np.zeros(n), y=positions, height=0.7, width=self.values, brushes=brushes,
-                                   pens=pens)
+            shape = dict(x0=np.zeros(n), y=positions, height=0.7, width=self.values, x=None, y0=None)
             ticks = [list(zip(positions, self.labels))]
             left = item.getAxis("left")
             left.setTicks(ticks)
@@ -157,22 +156,35 @@ class BarChart(_Chart):
             item.setLabel("left", "")
             item.getAxis("left").showLabel(False)
         else:
-            bars = pg.BarGraphItem(x=positions, y0=np.zeros(n), width=0.7, height=self.values, brushes=brushes,
-                                   pens=pens)
+            shape = dict(x=positions, y0=np.zeros(n), width=0.7, height=self.values, x0=None, y=None)
             item.getAxis("bottom").setTicks([list(zip(positions, self.labels))])
             item.getAxis("left").setTicks(None)
             item.getViewBox().invertY(False)
             item.setXRange(-0.6, max(n - 0.4, 0.6), padding=0)
             item.setYRange(0, peak * 1.15, padding=0)
             self.set_axis_label("left", value_label)
-        item.addItem(bars)
-        self._items.append(bars)
-        for position, value in zip(positions, self.values):
-            text = pg.TextItem(count_text(value), color=TEXT, anchor=(0, 0.5) if self.horizontal else (0.5, 1))
+        if self._bars is None:
+            self._bars = pg.BarGraphItem(brushes=brushes, pens=pens, **shape)
+            item.addItem(self._bars)
+        else:
+            self._bars.setOpts(brushes=brushes, pens=pens, **shape)
+        self._set_value_labels(positions)
+
+    def _set_value_labels(self, positions: np.ndarray) -> None:
+        """One count beside (or above) each bar; labels left from a longer list are hidden."""
+        item = self.getPlotItem()
+        while len(self._texts) < len(positions):
+            text = pg.TextItem("", color=TEXT, anchor=(0, 0.5) if self.horizontal else (0.5, 1))
             text.setFont(_font(8.5))
-            text.setPos(*((value, position) if self.horizontal else (position, value)))
             item.addItem(text)
-            self._items.append(text)
+            self._texts.append(text)
+        for index, text in enumerate(self._texts):
+            shown = index < len(positions)
+            text.setVisible(shown)
+            if shown:
+                value, position = self.values[index], positions[index]
+                text.setText(count_text(value))
+                text.setPos(*((value, position) if self.horizontal else (position, value)))
 
     def key_at(self, scene_pos: QPointF) -> Optional[str]:
         """The key of the bar (row or column band) under a scene position."""

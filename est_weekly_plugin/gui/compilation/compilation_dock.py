@@ -26,7 +26,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, QTimer
+from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer
 from qgis.PyQt.QtWidgets import QFileDialog, QHBoxLayout, QMenu, QScrollArea, QTabWidget, QToolButton, QVBoxLayout, QWidget
 
 from ...analysis.compilation import CompilationResult, DensitySpec, density_spec_for
@@ -34,6 +34,7 @@ from ...analysis.filters import CompilationFilter
 from ...domain.i18n import tr
 from ...domain.reference import districts
 from ..shared.dock_base import EstDock
+from ..shared.turns import in_next_turn
 from ..shared.widgets import ERROR_STYLE
 from .charts_tab import ChartsTab
 from .compilation_layer import CompilationLayers, prepare_features
@@ -236,7 +237,7 @@ class CompilationDock(EstDock):
             return
         steps.pop(0)()
         if steps:
-            QTimer.singleShot(0, lambda: self._show_steps(steps, serial))
+            in_next_turn(lambda: self._show_steps(steps, serial))
         else:
             self._showing = False
 

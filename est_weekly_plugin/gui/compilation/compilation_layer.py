@@ -38,7 +38,7 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QTimer, QVariant
+from qgis.PyQt.QtCore import QVariant
 
 from ...analysis.compilation import CompilationResult
 from ...domain.i18n import tr
@@ -47,6 +47,7 @@ from ...domain.paths import resource
 from ...domain.reference import default_categories
 from ...maps.layers import LAYER_PROPERTY, category_renderer, find_layers, scratch_layer
 from ...maps.styles import heatmap_renderer, label_heat_legend
+from ..shared.turns import in_next_turn
 
 POINTS_LIMIT = 50_000
 POINTS_PER_TURN = 3_000  # about 10 ms of the GUI thread's time each
@@ -211,7 +212,7 @@ class CompilationLayers:
         layer.dataProvider().addFeatures(features[start:end])
         self.adding_points = end < len(features)
         if self.adding_points:
-            QTimer.singleShot(0, lambda: self._add_in_turns(layer, features, serial, end))
+            in_next_turn(lambda: self._add_in_turns(layer, features, serial, end))
         else:
             layer.updateExtents()
             layer.triggerRepaint()

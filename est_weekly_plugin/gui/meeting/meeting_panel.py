@@ -23,7 +23,7 @@ from qgis.core import (
     QgsProject,
 )
 from qgis.gui import QgsMapToolEmitPoint
-from qgis.PyQt.QtCore import QCoreApplication, QDate, QElapsedTimer, Qt, QTimer
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QElapsedTimer, Qt
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -55,6 +55,7 @@ from ...report.task import DesignerDataTask, ReportTask
 from ...store.meetings import MeetingRepository
 from ..shared.dock_base import EstDock
 from ..shared.session import EstSession
+from ..shared.turns import in_next_turn
 from ..shared.widgets import (
     add_event_row,
     add_items,
@@ -414,7 +415,7 @@ class MeetingPanel(EstDock):
                                                   str(Path.home() / f"EST_{self.week}.pdf"), "PDF (*.pdf)")
             if not path:
                 return None
-        task = ReportTask(store, self.report_options(), Path(path))
+        task = ReportTask(store, self.report_options(), Path(path), actor=self.session.user)  # audited by the task
         task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
         task.done.connect(self._export_done)
         task.failed.connect(self._export_failed)
@@ -431,10 +432,6 @@ class MeetingPanel(EstDock):
         for warning in warnings:
             self.push_message(warning, Qgis.Warning)
         self.report_success(tr("meeting.panel.exported", path=path, pages=pages))
-        store = self.session.store
-        if store is not None:  # every export is in the audit log
-            self.try_store(lambda: store.record_export(self.session.user, Path(path).name,
-                                                       f"meeting {self.report_options().week}", pages))
 
     def _export_failed(self, message: str) -> None:
         self.task = None
@@ -460,7 +457,8 @@ class MeetingPanel(EstDock):
         return task
 
     def _designer_data_ready(self, data: Any) -> None:
-        self._next_designer_stage(designer_stages(data, self.iface))
+        stages = designer_stages(data, self.iface)
+        in_next_turn(lambda: self._next_designer_stage(stages))  # not in the turn that ended the task
 
     def _next_designer_stage(self, stages: Any) -> None:
         try:
@@ -472,7 +470,7 @@ class MeetingPanel(EstDock):
         except EstError as error:
             self._designer_failed(error.message())
             return
-        QTimer.singleShot(0, lambda: self._next_designer_stage(stages))
+        in_next_turn(lambda: self._next_designer_stage(stages))
 
     def _designer_failed(self, message: str) -> None:
         self.designer_task = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
+from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ...domain.errors import PermissionDenied
 from ...domain.i18n import tr
@@ -12,6 +12,7 @@ from ...domain.model import Login, Role
 from ...domain.roles import allowed
 from ...domain.settings import EstSettings
 from ...store import EventStore, GeoPackageStore, PostgisStore
+from .turns import in_next_turn
 
 
 class EstSession(QObject):
@@ -37,7 +38,7 @@ class EstSession(QObject):
         """
         self._turns.append(callback)
         if len(self._turns) == 1:
-            QTimer.singleShot(0, self._next_turn)
+            in_next_turn(self._next_turn)
 
     def _next_turn(self) -> None:
         if not self._turns:
@@ -48,7 +49,7 @@ class EstSession(QObject):
         finally:
             self._turns.pop(0)
             if self._turns:
-                QTimer.singleShot(0, self._next_turn)
+                in_next_turn(self._next_turn)
 
     # ------------------------------------------------------------------ store
     def set_store(self, store: EventStore | None) -> None:
