@@ -33,7 +33,7 @@ def test_administrator_sets_retention_pseudonymises_and_answers_an_access_reques
         assert store.audit_log(subject="export")[-1].subject_uuid == "subject access: lena.vakt"
         # then the retention rule, now
         assert dialog.pseudonymise() == 1
-        assert dialog.message.text() == "1 events pseudonymised."
+        assert dialog.message.text() == "1 event pseudonymised."  # one, not "1 events"
         assert store.get(old.uuid).reporter == "" and store.get(recent.uuid).reporter == "lena.vakt"
         dialog.grab().save(str(output_dir / "privacy_dialog_en.png"))
     finally:

@@ -160,7 +160,7 @@ def test_queue_is_oldest_first_and_filterable(panel, session):
                                  for r in range(panel.queue.rowCount()))]
 
     assert queued() == [first.uuid, second.uuid, third.uuid]
-    assert panel.queue_count.text() == "3 report(s) waiting, oldest first"
+    assert panel.queue_count.text() == "3 reports waiting, oldest first"
     choose(panel.filter_organisation, "bevakning")
     assert queued() == [second.uuid, third.uuid]
     choose(panel.filter_category, "klotter")
