@@ -24,7 +24,7 @@ from ..domain.errors import DatabaseUnavailable, EstError, SchemaError
 from ..domain.model import EventColumns, Status
 from ..domain.reference import municipality
 from ..domain.validation import Extent
-from . import rtree, schema, schema_security_gpkg
+from . import rtree, schema, schema_import, schema_security_gpkg
 from .base import SETUP_ACTOR, EventStore, StoreSettings
 from .batch import TIME_TEXT, EventBatch
 from .gpkg_codec import (
@@ -424,13 +424,16 @@ class GeoPackageStore(EventStore):
             batch.reviewer or nothing, reviewed, batch.review_reason or nothing, created,
             itertools.repeat(getattr(self, "_bulk_source", "form")),
             batch.personal_data if batch.personal_data is not None else itertools.repeat(""),
+            batch.source_id or itertools.repeat(None),
+            batch.location_precision.tolist() if batch.location_precision is not None else itertools.repeat("point"),
         )
 
     def _bulk_insert(self, cursor: Any, rows: Iterator[tuple[Any, ...]], now: np.datetime64) -> None:
         cursor.executemany(
             "INSERT INTO events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
             "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, "
-            "version, source, personal_data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?15, ?15, 1, ?16, ?17)",
+            "version, source, personal_data, source_id, location_precision) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?15, ?15, 1, ?16, ?17, ?18, ?19)",
             rows,
         )
 
@@ -449,12 +452,12 @@ class GeoPackageStore(EventStore):
             cursor.execute(schema.gpkg_feature_count_triggers("events")[0])
             cursor.execute("SELECT actor FROM est_audit_context WHERE id = 1")
             row = cursor.fetchone()
-            cursor.execute(schema_security_gpkg.gpkg_event_audit_after_fid(),
+            cursor.execute(schema_import.gpkg_event_audit_after_fid(),
                            (row[0] if row else schema_security_gpkg.OUTSIDE_ACTOR, self._timestamp(utc_now()),
                             self._audit_after_fid))
             if self._audit_index:
                 cursor.execute(self._audit_index)
-            cursor.execute(schema_security_gpkg.GPKG_EVENT_AUDIT_INSERT_TRIGGER)
+            cursor.execute(schema_import.GPKG_EVENT_AUDIT_INSERT_TRIGGER_V7)
             cursor.execute("UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM events) "
                            "WHERE table_name = 'events'")
         if self._bulk_points:
@@ -505,7 +508,7 @@ class GeoPackageStore(EventStore):
         return fids, pairs[:, 0], pairs[:, 1]
 
     # ------------------------------------------------------------------ columnar read
-    def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
+    def _load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
         """All events of *status* as numpy columns, without a Python loop over rows.
 
         SQLite concatenates each column over all rows into one byte string (raw point bytes,

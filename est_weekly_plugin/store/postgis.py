@@ -438,7 +438,7 @@ class PostgisStore(PgLogins, PgColumnarRead, EventStore):
         cursor.copy_expert(
             f"COPY {S}.events (geom, uuid, category, organisation, reporter, event_date, time_from, time_to, "
             "place_name, description, status, reviewer, reviewed_at, review_reason, created_at, updated_at, source, "
-            "personal_data) "
+            "personal_data, source_id, location_precision) "
             "FROM STDIN",
             CopyText(batch, now, int(self.settings.epsg), getattr(self, "_bulk_source", "form")),
             size=1 << 20,

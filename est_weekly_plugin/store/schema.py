@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import schema_changes, schema_privacy, schema_security, schema_security_gpkg
+from . import schema_changes, schema_import, schema_privacy, schema_security, schema_security_gpkg
 
 GPKG = "gpkg"
 POSTGIS = "postgis"
@@ -299,6 +299,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               schema_privacy.GPKG_V5, schema_privacy.PG_V5, formatted=False),
     Migration(6, "a change feed: each event's audit row names its transaction (the compilation stays current)",
               schema_changes.GPKG_V6, schema_changes.PG_V6, formatted=False),
+    Migration(7, "events from other systems: location precision, shared import profiles, police and Open311 sources",
+              schema_import.GPKG_V7, schema_import.PG_V7, formatted=False),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
