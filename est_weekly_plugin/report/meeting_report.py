@@ -280,7 +280,7 @@ def _map_extent(spots: Sequence[HotSpot], priorities: Sequence[Priority], urban:
 
 def _write_heat_rasters(data: ReportData) -> None:
     """Heat map of the week for the main map (fine) and the whole municipality (coarse inset)."""
-    cols = data.week_columns
+    cols = data.week_columns.placed()  # area events (a municipality's centroid) never enter the heat map
     if not len(cols):
         return
     for name, extent, target_px, radius in (("heat", data.map_extent, 1400, 200.0),
@@ -893,7 +893,7 @@ def _add_priority_pages(layout: QgsPrintLayout, data: ReportData, hotspot_layer:
         item = _map(layout, f"est_priority_map_{index}", map_rect, page=index)
         item.setCrs(QgsCoordinateReferenceSystem(f"EPSG:{data.epsg}"))
         counted = data.week_columns.subset(priority_mask(priority, data.week_columns))
-        points = _event_points(data, counted, tr("report.priority_page.points", lang))
+        points = _event_points(data, counted.placed(), tr("report.priority_page.points", lang))
         layout.project().addMapLayer(points, False)
         added.append(points)
         item.setLayers([priority_layer, points, district_layer, *([background] if background else [])])

@@ -16,16 +16,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ..domain.errors import DatabaseUnavailable, EstError, SchemaError
 from ..domain.i18n import sort_key
-from ..domain.model import PRECISION_CODES, Category, Event, EventColumns, Organisation, Precision, Status
+from ..domain.model import Category, Event, EventColumns, Organisation, Precision, Status
 from ..domain.reference import default_categories, default_organisations, municipality
 from ..domain.validation import Extent, ValidationContext
 from . import schema
 from .changes import ChangeFeed
 from .privacy_ops import PrivacyOps
+from .sources import SourceOps
 from .values import (
     EVENT_FIELDS,
     as_date,
@@ -34,7 +33,6 @@ from .values import (
     check_actor,
     database_refusal,
     require_uuid,
-    mark_precision,
     utc_now,
 )
 from .writing import EventWriting
@@ -68,7 +66,7 @@ class StoreSettings:
     epsg: int
 
 
-class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
+class EventStore(EventWriting, PrivacyOps, ChangeFeed, SourceOps, ABC):
     """The EST database: events, reference data, review, audit log and columnar reads."""
 
     dialect: str = ""
@@ -109,21 +107,6 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
 
     @abstractmethod
     def _is_connection_error(self, error: Exception) -> bool: ...
-
-    def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
-        """All events of *status* as numpy columns, without a per-row Python loop, with each event's
-        location precision (area events are few: read by a second small query on a partial index)."""
-        columns = self._load_columns(status)
-        if not len(columns):
-            return columns
-        table = "approved_events" if status == Status.APPROVED else "events"
-        where, params = ("location_precision <> 'point'", ()) if status is None else \
-            ("location_precision <> 'point' AND status = ?", (Status(status).value,))
-        rows = self._query(f"SELECT fid, location_precision FROM {self._table(table)} WHERE {where}", params)
-        if rows:
-            mark_precision(columns, np.array([int(row[0]) for row in rows], dtype=np.int64),
-                           np.array([PRECISION_CODES[row[1]] for row in rows], dtype=np.uint8))
-        return columns
 
     @abstractmethod
     def _load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:

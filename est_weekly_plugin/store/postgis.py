@@ -265,6 +265,10 @@ class PostgisStore(PgLogins, PgColumnarRead, EventStore):
     def _json_param_sql(self) -> str:
         return "?::jsonb"
 
+    def _save_profile(self, cursor: Any, name: str, source: str, source_name: str, payload: str) -> None:
+        # the database checks the role: reviewers may save profiles but not write sources directly
+        cursor.execute(f"SELECT {S}.save_import_profile(%s, %s, %s, %s::jsonb)", (name, source, source_name, payload))
+
     def _is_connection_error(self, error: Exception) -> bool:
         import psycopg2
 

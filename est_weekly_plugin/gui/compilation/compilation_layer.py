@@ -40,7 +40,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ...analysis.compilation import CompilationResult
 from ...domain.i18n import tr
-from ...domain.model import Category, EventColumns, date_from_day
+from ...domain.model import PRECISION_CODES, Category, EventColumns, date_from_day
 from ...domain.paths import resource
 from ...domain.reference import default_categories
 from ...maps.layers import LAYER_PROPERTY, category_renderer, find_layers, scratch_layer
@@ -161,12 +161,13 @@ class CompilationLayers:
     def update_points(self, selected: Optional[EventColumns], categories: Sequence[Category],
                       lang: Optional[str] = None) -> Optional[QgsVectorLayer]:
         name = tr("compilation.layer.points", lang)
+        selected = selected.placed() if selected is not None else None  # area events are never drawn
         if not self._alive(self.points):
             layer = scratch_layer(f"Point?crs=EPSG:{self.epsg}", name)
             layer.dataProvider().addAttributes([
                 QgsField("fid", QVariant.LongLong), QgsField("category", QVariant.String),
                 QgsField("organisation", QVariant.String), QgsField("event_date", QVariant.String),
-                QgsField("time", QVariant.String),
+                QgsField("time", QVariant.String), QgsField("precision", QVariant.String),
             ])
             layer.updateFields()
             layer.setCustomProperty(LAYER_PROPERTY, POINTS_ROLE)
@@ -280,9 +281,11 @@ def _features(layer: QgsVectorLayer, columns: EventColumns) -> List[QgsFeature]:
     features: List[QgsFeature] = []
     categories = columns.category_codes
     organisations = columns.organisation_codes
-    for fid, x, y, cat, org, day, start, end in zip(
+    precision_names = {code: name for name, code in PRECISION_CODES.items()}
+    for fid, x, y, cat, org, day, start, end, precision in zip(
         columns.fid.tolist(), columns.x.tolist(), columns.y.tolist(), columns.category.tolist(),
         columns.organisation.tolist(), columns.day.tolist(), columns.minute_from.tolist(), columns.minute_to.tolist(),
+        columns.precision.tolist(),
     ):
         feature = QgsFeature(fields)
         feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
@@ -291,6 +294,6 @@ def _features(layer: QgsVectorLayer, columns: EventColumns) -> List[QgsFeature]:
             time += f"–{end // 60:02d}:{end % 60:02d}"
         feature.setAttributes([fid, categories[cat] if 0 <= cat < len(categories) else "",
                                organisations[org] if 0 <= org < len(organisations) else "",
-                               date_from_day(day).isoformat(), time])
+                               date_from_day(day).isoformat(), time, precision_names.get(precision, "")])
         features.append(feature)
     return features
