@@ -35,6 +35,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ...domain.duplicates import within_window
 from ...domain.errors import ConflictError, EstError
 from ...domain.i18n import tr
 from ...domain.model import Event, Status
@@ -67,28 +68,6 @@ from ..shared.widgets import (
 
 # Half the side of the square the map zooms to around a selected report (store CRS metres).
 ZOOM_HALF_SIZE_M = 300.0
-
-
-def time_interval(event: Event) -> tuple[dt.datetime, dt.datetime]:
-    """When the event may have happened: a moment, a span (past midnight continues), or the whole day."""
-    day = dt.datetime.combine(event.event_date, dt.time(0, 0))
-    if event.time_from is None:
-        return day, day + dt.timedelta(days=1)
-    start = dt.datetime.combine(event.event_date, event.time_from)
-    if event.time_to is None:
-        return start, start
-    end = dt.datetime.combine(event.event_date, event.time_to)
-    if end < start:
-        end += dt.timedelta(days=1)
-    return start, end
-
-
-def within_window(a: Event, b: Event, hours: float) -> bool:
-    """True when the two events' possible times come within *hours* of each other."""
-    a_start, a_end = time_interval(a)
-    b_start, b_end = time_interval(b)
-    gap = max(b_start - a_end, a_start - b_end, dt.timedelta(0))
-    return gap <= dt.timedelta(hours=hours)
 
 
 def possible_duplicates(store: Any, event: Event, distance_m: float, window_h: float) -> list[Event]:

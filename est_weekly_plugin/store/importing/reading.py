@@ -1,0 +1,287 @@
+"""Reading a file or a project layer into plain text columns, with what a stock QGIS has: GDAL/OGR.
+
+Why OGR and not geopandas: OGR is the library QGIS's own "ogr" provider reads with, and it ships
+with every QGIS (osgeo is part of it), so CSV, Excel, GeoPackage, GeoJSON and Shapefile read the
+same on Windows as here. Large files go through OGR's Arrow stream (GDAL >= 3.6): whole columns as
+numpy arrays, no Python loop over a million features. Layers already in the project are read
+feature by feature through QGIS itself.
+
+A CSV is decoded in the user's encoding: strict UTF-8 first, else Windows-1252 (Excel's "CSV" on a
+Swedish Windows). Everything comes back as text; the mapping step parses dates and numbers so it
+can report each bad value with its row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...domain.errors import EstError
+
+# What the wizard offers; "auto" is strict UTF-8 when the bytes allow, else Windows-1252.
+ENCODINGS = ("auto", "utf-8", "cp1252")
+FILE_FILTER = "*.csv *.txt *.xlsx *.gpkg *.geojson *.json *.shp"
+_TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+@dataclass
+class SourceTable:
+    """A source's rows as text columns (one list of str per column) and, when it has geometries,
+    each row's point (a polygon's centroid) in the source's CRS; NaN where a row has none."""
+
+    name: str
+    columns: dict[str, list[str]]
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+    crs: str = ""  # authority id of the geometries ("EPSG:4326"), "" without geometries
+    encoding: str = "utf-8"
+    notes: list[str] = field(default_factory=list)
+    row_offset: int = 1  # the number the user sees for the first row (2 in a spreadsheet: after its header)
+
+    def __len__(self) -> int:
+        first = next(iter(self.columns.values()), None)
+        return len(first) if first is not None else (0 if self.x is None else int(self.x.size))
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.columns)
+
+    @property
+    def has_geometry(self) -> bool:
+        return self.x is not None
+
+    def head(self, count: int) -> SourceTable:
+        """The first *count* rows (the wizard's preview works on these)."""
+        cut = slice(0, count)
+        return SourceTable(self.name, {k: v[cut] for k, v in self.columns.items()},
+                           None if self.x is None else self.x[cut], None if self.y is None else self.y[cut],
+                           self.crs, self.encoding, list(self.notes), self.row_offset)
+
+
+def detect_encoding(path: str | Path) -> str:
+    """'utf-8' when the whole file is valid UTF-8 (a BOM included), else 'cp1252'."""
+    data = Path(path).read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def read_source(path: str | Path, *, layer: str | None = None, encoding: str = "auto",
+                is_cancelled: Callable[[], bool] | None = None) -> SourceTable:
+    """The rows of a file: JSON feeds (police, Open311), GeoJSON, CSV, Excel, GeoPackage, Shapefile."""
+    path = Path(path)
+    if not path.exists():
+        raise EstError("file_missing", path=str(path))
+    suffix = path.suffix.lower()
+    if suffix == ".json" or suffix == ".geojson":
+        records = _json_records(path)
+        if records is not None:
+            return _table_from_records(path.stem, records)
+    chosen = encoding
+    if suffix in _TEXT_SUFFIXES:
+        chosen = detect_encoding(path) if encoding == "auto" else encoding
+    return _read_ogr(path, layer, chosen, is_cancelled)
+
+
+def _json_records(path: Path) -> list[dict[str, Any]] | None:
+    """A JSON array of objects (the police's events API, Open311 GeoReport v2); None for GeoJSON."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise EstError("import_unreadable", path=path.name, detail=str(error)[:160]) from error
+    if isinstance(data, dict) and data.get("type") in ("FeatureCollection", "Feature"):
+        return None
+    if isinstance(data, dict):  # some services wrap the list: {"service_requests": [...]}
+        data = next((value for value in data.values() if isinstance(value, list)), None)
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise EstError("import_unreadable", path=path.name, detail="JSON: no list of records")
+    return data
+
+
+def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """{"location": {"name": …}} → {"location.name": …}; values as text."""
+    flat: dict[str, str] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = "" if value is None else str(value)
+    return flat
+
+
+def _table_from_records(name: str, records: list[dict[str, Any]]) -> SourceTable:
+    flat = [_flatten(record) for record in records]
+    names = list(dict.fromkeys(key for row in flat for key in row))
+    return SourceTable(name, {key: [row.get(key, "") for row in flat] for key in names})
+
+
+def _open_options(path: Path) -> tuple[str, list[str]]:
+    suffix = path.suffix.lower()
+    if suffix in _TEXT_SUFFIXES:
+        return (f"CSV:{path}" if suffix != ".csv" else str(path)), ["AUTODETECT_TYPE=NO", "EMPTY_STRING_AS_NULL=NO"]
+    if suffix in (".xlsx", ".ods"):
+        return str(path), ["HEADERS=FORCE", "FIELD_TYPES=STRING"]
+    return str(path), []
+
+
+def _read_ogr(path: Path, layer: str | None, encoding: str,
+              is_cancelled: Callable[[], bool] | None) -> SourceTable:
+    from osgeo import gdal
+
+    gdal.UseExceptions()
+    name, options = _open_options(path)
+    try:
+        dataset = gdal.OpenEx(name, gdal.OF_VECTOR | gdal.OF_READONLY, open_options=options)
+    except RuntimeError as error:
+        raise EstError("import_unreadable", path=path.name, detail=str(error).splitlines()[0][:160]) from error
+    if dataset is None or dataset.GetLayerCount() == 0:
+        raise EstError("import_unreadable", path=path.name, detail="no layer")
+    source = dataset.GetLayerByName(layer) if layer else dataset.GetLayer(0)
+    if source is None:
+        raise EstError("import_unreadable", path=path.name, detail=f"no layer {layer}")
+    table = _read_ogr_layer(source, path.stem, "utf-8" if path.suffix.lower() not in _TEXT_SUFFIXES else encoding,
+                            is_cancelled)
+    table.encoding = encoding
+    table.row_offset = 2 if path.suffix.lower() in (*_TEXT_SUFFIXES, ".xlsx", ".ods") else 1
+    return table
+
+
+def layer_names(path: str | Path) -> list[str]:
+    """The layers of a multi-layer file (GeoPackage), for the wizard's choice."""
+    from osgeo import gdal
+
+    gdal.UseExceptions()
+    path = Path(path)
+    if path.suffix.lower() in (".json", ".geojson") + _TEXT_SUFFIXES:
+        return []
+    try:
+        dataset = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_READONLY)
+    except RuntimeError:
+        return []
+    return [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
+
+
+def _read_ogr_layer(source: Any, name: str, encoding: str,
+                    is_cancelled: Callable[[], bool] | None) -> SourceTable:
+    """All features of an OGR layer through its Arrow stream: text columns + points."""
+    definition = source.GetLayerDefn()
+    fields = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
+    geometry_name = source.GetGeometryColumn() or "wkb_geometry"
+    has_geometry = definition.GetGeomFieldCount() > 0
+    parts: dict[str, list[np.ndarray]] = {f: [] for f in fields}
+    wkb: list[np.ndarray] = []
+    stream = source.GetArrowStreamAsNumPy(options=["USE_MASKED_ARRAYS=NO", "INCLUDE_FID=NO"])
+    for batch in stream:
+        if is_cancelled is not None and is_cancelled():
+            raise EstError("cancelled")
+        for column in fields:
+            parts[column].append(batch[column])
+        if has_geometry:
+            wkb.append(batch[geometry_name])
+    columns = {column: _decode(values, encoding) for column, values in parts.items()}
+    table = SourceTable(name, columns, encoding=encoding)
+    if has_geometry:
+        table.x, table.y = _points(np.concatenate(wkb) if wkb else np.zeros(0, object))
+        reference = source.GetSpatialRef()
+        table.crs = _authid(reference)
+    return table
+
+
+def _authid(reference: Any) -> str:
+    if reference is None:
+        return ""
+    reference.AutoIdentifyEPSG()
+    code, authority = reference.GetAuthorityCode(None), reference.GetAuthorityName(None)
+    return f"{authority}:{code}" if code and authority else reference.ExportToWkt()
+
+
+def _decode(parts: list[np.ndarray], encoding: str) -> list[str]:
+    """One text column from Arrow batches: bytes decoded once per distinct value when values repeat."""
+    if not parts:
+        return []
+    values = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if values.dtype.kind == "U":
+        return values.tolist()
+    if values.dtype.kind != "S" and values.dtype != object:
+        return [str(v) for v in values.tolist()]
+    raw = values.tolist()
+    distinct = set(raw)
+    if len(distinct) * 4 < len(raw):  # categories, dates, organisations: decode each value once
+        lookup = {value: _text(value, encoding) for value in distinct}
+        return [lookup[value] for value in raw]
+    return [_text(value, encoding) for value in raw]
+
+
+def _text(value: Any, encoding: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode(encoding, errors="replace").strip()
+    return str(value).strip()
+
+
+def _points(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of WKB geometries: 2D little-endian points decoded by numpy, anything else by OGR
+    (a line's or polygon's centroid stands for it; NaN for an empty geometry)."""
+    n = wkb.size
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
+    lengths = np.fromiter((len(g) if g is not None else 0 for g in wkb.tolist()), dtype=np.int64, count=n)
+    simple = lengths == 21
+    if simple.any():
+        raw = np.frombuffer(b"".join(wkb[simple].tolist()), dtype=np.uint8).reshape(-1, 21)
+        little_point = (raw[:, 0] == 1) & (raw[:, 1] == 1) & (raw[:, 2:5] == 0).all(axis=1)
+        xy = np.ascontiguousarray(raw[:, 5:21]).view("<f8")
+        index = np.flatnonzero(simple)
+        x[index[little_point]], y[index[little_point]] = xy[little_point, 0], xy[little_point, 1]
+        simple[index[~little_point]] = False
+    from osgeo import ogr
+
+    for i in np.flatnonzero(~simple & (lengths > 0)).tolist():
+        geometry = ogr.CreateGeometryFromWkb(bytes(wkb[i]))
+        if geometry is not None and not geometry.IsEmpty():
+            centre = geometry.Centroid() if geometry.GetGeometryType() != ogr.wkbPoint else geometry
+            x[i], y[i] = centre.GetX(), centre.GetY()
+    return x, y
+
+
+def read_layer(layer: Any, is_cancelled: Callable[[], bool] | None = None) -> SourceTable:
+    """A vector layer already in the project (any provider QGIS reads), feature by feature."""
+    fields = [f.name() for f in layer.fields()]
+    columns: dict[str, list[str]] = {name: [] for name in fields}
+    xs: list[float] = []
+    ys: list[float] = []
+    spatial = layer.isSpatial()
+    for number, feature in enumerate(layer.getFeatures()):
+        if number % 10_000 == 0 and is_cancelled is not None and is_cancelled():
+            raise EstError("cancelled")
+        for name, value in zip(fields, feature.attributes()):
+            columns[name].append(_attribute_text(value))
+        if spatial:
+            geometry = feature.geometry()
+            point = None if geometry.isNull() or geometry.isEmpty() else geometry.centroid().asPoint()
+            xs.append(point.x() if point is not None else float("nan"))
+            ys.append(point.y() if point is not None else float("nan"))
+    table = SourceTable(layer.name(), columns)
+    if spatial:
+        table.x, table.y = np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64)
+        table.crs = layer.crs().authid() or layer.crs().toWkt()
+    return table
+
+
+def _attribute_text(value: Any) -> str:
+    """A QGIS attribute as text (NULL → "", dates as ISO)."""
+    if value is None or (hasattr(value, "isNull") and value.isNull()):
+        return ""
+    if hasattr(value, "toString") and hasattr(value, "isValid"):  # QDate, QDateTime, QTime
+        from qgis.PyQt.QtCore import Qt
+
+        return value.toString(Qt.DateFormat.ISODate)
+    return str(value).strip()
