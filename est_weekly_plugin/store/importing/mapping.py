@@ -212,7 +212,7 @@ def _map_location(rows: MappedRows, table: SourceTable, profile: ImportProfile, 
         missing = ~(np.isfinite(rows.x) & np.isfinite(rows.y))
         rows.flag(missing & np.array([bool(a) for a in column("address")], dtype=bool), "address_unmatched",
                   column("address"))
-    rows.flag(missing, "no_location", column("address") if profile.column("address") else None)
+    rows.flag(missing, "no_location")
 
 
 def _locate(rows: MappedRows, addresses: list[str], missing: np.ndarray, locator: Locator) -> None:

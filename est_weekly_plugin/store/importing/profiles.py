@@ -35,15 +35,16 @@ TARGET_FIELDS = ("category", "organisation", "date", "time_from", "time_to", "da
 
 # Usual column names (lower case) per field: a new spreadsheet is mapped without clicking.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "category": ("category", "kategori", "händelsetyp", "typ", "type", "service_name", "ärendetyp"),
+    "category": ("category", "kategori", "händelsetyp", "händelse", "typ", "type", "service_name", "ärendetyp"),
     "organisation": ("organisation", "organization", "rapporterande organisation", "org", "organisation_kod"),
     "date": ("event_date", "date", "datum", "händelsedatum"),
     "time_from": ("time_from", "time", "tid", "tid_från", "tid_fran", "från", "fran", "klockslag", "starttid"),
     "time_to": ("time_to", "tid_till", "till", "sluttid"),
     "datetime": ("datetime", "requested_datetime", "tidpunkt", "datum_tid"),
     "place_name": ("place_name", "place", "plats", "platsnamn", "location.name", "objekt", "fastighet"),
-    "description": ("description", "beskrivning", "text", "summary", "händelse", "notering", "kommentar"),
-    "source_id": ("source_id", "id", "ärendenummer", "arendenummer", "service_request_id", "rapportnummer", "löpnummer"),
+    "description": ("description", "beskrivning", "text", "summary", "notering", "kommentar", "anteckning"),
+    "source_id": ("source_id", "id", "ärendenummer", "ärendenr", "arendenummer", "service_request_id", "rapportnummer",
+                  "rapportnr", "löpnummer"),
     "x": ("x", "e", "easting", "e_sweref99tm", "lon", "lng", "long", "longitude", "östlig"),
     "y": ("y", "n", "northing", "n_sweref99tm", "lat", "latitude", "nordlig"),
     "latlon": ("location.gps", "gps", "latlon", "koordinater"),

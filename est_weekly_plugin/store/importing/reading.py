@@ -137,21 +137,40 @@ def _read_ogr(path: Path, layer: str | None, encoding: str,
     from osgeo import gdal
 
     gdal.UseExceptions()
+    memory = ""
+    if path.suffix.lower() in _TEXT_SUFFIXES and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+        # OGR hands text over as bytes and its Arrow export expects UTF-8 (column names included):
+        # the file is re-encoded once, in GDAL's in-memory file system
+        memory = f"/vsimem/est_import_{id(path)}.csv"
+        gdal.FileFromMemBuffer(memory, path.read_bytes().decode(encoding, errors="replace").encode("utf-8"))
+    try:
+        table = _read_dataset(Path(memory) if memory else path, path.name, layer, is_cancelled)
+    finally:
+        if memory:
+            gdal.Unlink(memory)
+    table.name = path.stem
+    table.encoding = encoding
+    table.row_offset = 2 if path.suffix.lower() in (*_TEXT_SUFFIXES, ".xlsx", ".ods") else 1
+    return table
+
+
+def _read_dataset(path: Path, shown: str, layer: str | None, is_cancelled: Callable[[], bool] | None) -> SourceTable:
+    from osgeo import gdal
+
     name, options = _open_options(path)
     try:
         dataset = gdal.OpenEx(name, gdal.OF_VECTOR | gdal.OF_READONLY, open_options=options)
     except RuntimeError as error:
-        raise EstError("import_unreadable", path=path.name, detail=str(error).splitlines()[0][:160]) from error
+        raise EstError("import_unreadable", path=shown, detail=str(error).splitlines()[0][:160]) from error
     if dataset is None or dataset.GetLayerCount() == 0:
-        raise EstError("import_unreadable", path=path.name, detail="no layer")
+        raise EstError("import_unreadable", path=shown, detail="no layer")
     source = dataset.GetLayerByName(layer) if layer else dataset.GetLayer(0)
     if source is None:
-        raise EstError("import_unreadable", path=path.name, detail=f"no layer {layer}")
-    table = _read_ogr_layer(source, path.stem, "utf-8" if path.suffix.lower() not in _TEXT_SUFFIXES else encoding,
-                            is_cancelled)
-    table.encoding = encoding
-    table.row_offset = 2 if path.suffix.lower() in (*_TEXT_SUFFIXES, ".xlsx", ".ods") else 1
-    return table
+        raise EstError("import_unreadable", path=shown, detail=f"no layer {layer}")
+    try:
+        return _read_ogr_layer(source, path.stem, is_cancelled)
+    except RuntimeError as error:
+        raise EstError("import_unreadable", path=shown, detail=str(error).splitlines()[0][:160]) from error
 
 
 def layer_names(path: str | Path) -> list[str]:
@@ -169,25 +188,48 @@ def layer_names(path: str | Path) -> list[str]:
     return [dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount())]
 
 
-def _read_ogr_layer(source: Any, name: str, encoding: str,
-                    is_cancelled: Callable[[], bool] | None) -> SourceTable:
-    """All features of an OGR layer through its Arrow stream: text columns + points."""
-    definition = source.GetLayerDefn()
-    fields = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
-    geometry_name = source.GetGeometryColumn() or "wkb_geometry"
-    has_geometry = definition.GetGeomFieldCount() > 0
+def _arrow_batches(source: Any, fields: list[str], geometry_name: str, has_geometry: bool,
+                   is_cancelled: Callable[[], bool] | None) -> tuple[dict[str, list[np.ndarray]], list[np.ndarray]]:
+    """Whole columns through OGR's Arrow stream (GDAL >= 3.6), else feature by feature (older GDAL)."""
     parts: dict[str, list[np.ndarray]] = {f: [] for f in fields}
     wkb: list[np.ndarray] = []
-    stream = source.GetArrowStreamAsNumPy(options=["USE_MASKED_ARRAYS=NO", "INCLUDE_FID=NO"])
-    for batch in stream:
+    if not hasattr(source, "GetArrowStreamAsNumPy"):
+        return _feature_batches(source, fields, has_geometry, is_cancelled)
+    for batch in source.GetArrowStreamAsNumPy(options=["USE_MASKED_ARRAYS=NO", "INCLUDE_FID=NO"]):
         if is_cancelled is not None and is_cancelled():
             raise EstError("cancelled")
         for column in fields:
             parts[column].append(batch[column])
         if has_geometry:
             wkb.append(batch[geometry_name])
-    columns = {column: _decode(values, encoding) for column, values in parts.items()}
-    table = SourceTable(name, columns, encoding=encoding)
+    return parts, wkb
+
+
+def _feature_batches(source: Any, fields: list[str], has_geometry: bool,
+                     is_cancelled: Callable[[], bool] | None) -> tuple[dict[str, list[np.ndarray]], list[np.ndarray]]:
+    values: dict[str, list[Any]] = {f: [] for f in fields}
+    wkb: list[Any] = []
+    for number, feature in enumerate(source):
+        if number % 10_000 == 0 and is_cancelled is not None and is_cancelled():
+            raise EstError("cancelled")
+        for index, column in enumerate(fields):
+            values[column].append(feature.GetFieldAsString(index) if feature.IsFieldSetAndNotNull(index) else "")
+        if has_geometry:
+            geometry = feature.GetGeometryRef()
+            wkb.append(bytes(geometry.ExportToWkb(1)) if geometry is not None else None)
+    parts = {column: [np.array(v, dtype=object)] for column, v in values.items()}
+    return parts, [np.array(wkb, dtype=object)] if has_geometry else []
+
+
+def _read_ogr_layer(source: Any, name: str, is_cancelled: Callable[[], bool] | None) -> SourceTable:
+    """All features of an OGR layer: text columns + points."""
+    definition = source.GetLayerDefn()
+    fields = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
+    geometry_name = source.GetGeometryColumn() or "wkb_geometry"
+    has_geometry = definition.GetGeomFieldCount() > 0
+    parts, wkb = _arrow_batches(source, fields, geometry_name, has_geometry, is_cancelled)
+    columns = {column: _decode(values, "utf-8") for column, values in parts.items()}
+    table = SourceTable(name, columns)
     if has_geometry:
         table.x, table.y = _points(np.concatenate(wkb) if wkb else np.zeros(0, object))
         reference = source.GetSpatialRef()
