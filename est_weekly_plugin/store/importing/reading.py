@@ -127,9 +127,13 @@ def _open_options(path: Path) -> tuple[str, list[str]]:
     suffix = path.suffix.lower()
     if suffix in _TEXT_SUFFIXES:
         return (f"CSV:{path}" if suffix != ".csv" else str(path)), ["AUTODETECT_TYPE=NO", "EMPTY_STRING_AS_NULL=NO"]
-    if suffix in (".xlsx", ".ods"):
-        return str(path), ["HEADERS=FORCE", "FIELD_TYPES=STRING"]
     return str(path), []
+
+
+# Excel and ODS: the first row names the columns and every cell is read as text (GDAL 3.6 takes these
+# as configuration options only; thread-local, so a read in a task changes nothing elsewhere)
+_SPREADSHEET_OPTIONS = {"OGR_XLSX_HEADERS": "FORCE", "OGR_XLSX_FIELD_TYPES": "STRING",
+                        "OGR_ODS_HEADERS": "FORCE", "OGR_ODS_FIELD_TYPES": "STRING"}
 
 
 def _read_ogr(path: Path, layer: str | None, encoding: str,
@@ -138,14 +142,21 @@ def _read_ogr(path: Path, layer: str | None, encoding: str,
 
     gdal.UseExceptions()
     memory = ""
-    if path.suffix.lower() in _TEXT_SUFFIXES and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
-        # OGR hands text over as bytes and its Arrow export expects UTF-8 (column names included):
-        # the file is re-encoded once, in GDAL's in-memory file system
+    utf8 = encoding.lower().replace("-", "") in ("utf8", "utf8sig")
+    if path.suffix.lower() in _TEXT_SUFFIXES and (not utf8 or detect_encoding(path) != "utf-8"):
+        # OGR hands text over as bytes and its Arrow export needs valid UTF-8 (column names included):
+        # the file is re-encoded once, in GDAL's in-memory file system (undecodable bytes become "�",
+        # which the mapping reports as a wrong encoding)
         memory = f"/vsimem/est_import_{id(path)}.csv"
         gdal.FileFromMemBuffer(memory, path.read_bytes().decode(encoding, errors="replace").encode("utf-8"))
+    previous = {key: gdal.GetThreadLocalConfigOption(key, None) for key in _SPREADSHEET_OPTIONS}
     try:
+        for key, value in _SPREADSHEET_OPTIONS.items():  # the drivers read them lazily: kept for the whole read
+            gdal.SetThreadLocalConfigOption(key, value)
         table = _read_dataset(Path(memory) if memory else path, path.name, layer, is_cancelled)
     finally:
+        for key, value in previous.items():
+            gdal.SetThreadLocalConfigOption(key, value)
         if memory:
             gdal.Unlink(memory)
     table.name = path.stem
