@@ -130,7 +130,7 @@ def prepare_import(store: Any, table: SourceTable, profile: ImportProfile | None
                    locator: Locator | None = None, today: dt.date | None = None,
                    duplicate_rule: tuple[float, float] = (DUPLICATE_DISTANCE_M, DUPLICATE_WINDOW_H)) -> ImportPlan:
     """Map *table* with *profile* (guessed from its columns when None) and check it against the store."""
-    profile = profile or guess_profile(table.column_names)
+    profile = profile or guess_profile(table.column_names, table.has_geometry)
     if profile.source not in {source["code"] for source in store.sources()}:
         raise EstError("import_unknown_source", source=profile.source)
     categories, organisations = lookup_tables(store)

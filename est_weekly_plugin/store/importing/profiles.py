@@ -165,11 +165,15 @@ def all_profiles(store: Any) -> list[ImportProfile]:
     return [p for p in builtin_profiles() if p.name not in names] + saved
 
 
-def guess_profile(table_columns: list[str]) -> ImportProfile:
-    """The ready-made profile a file's columns look like (police, Open311), else the generic one."""
+def guess_profile(table_columns: list[str], has_geometry: bool = False) -> ImportProfile:
+    """The ready-made profile a file's columns look like (police, Open311), else the generic one
+    (placed by the file's own geometries when it has them and no coordinate columns)."""
     columns = set(table_columns)
     if {"id", "datetime", "type", "location.gps"} <= columns:
         return police_profile()
     if {"service_request_id", "requested_datetime"} <= columns:
         return open311_profile().with_columns(table_columns)
-    return generic_profile().with_columns(table_columns)
+    profile = generic_profile().with_columns(table_columns)
+    if has_geometry and not (profile.column("x") and profile.column("y")):
+        profile.location = LOCATION_GEOMETRY
+    return profile
