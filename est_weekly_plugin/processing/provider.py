@@ -28,5 +28,7 @@ class EstProcessingProvider(QgsProcessingProvider):
         return QIcon(str(resource("icons", "est_weekly.svg")))
 
     def loadAlgorithms(self) -> None:  # noqa: N802
-        for algorithm in ALGORITHMS:
+        from .import_events import ImportEvents
+
+        for algorithm in (*ALGORITHMS, ImportEvents):
             self.addAlgorithm(algorithm())

@@ -27,11 +27,14 @@ class ImportTask(QgsTask):
 
     def __init__(self, description: str, open_store: Callable[[], Any], *, path: str | None = None,
                  table: SourceTable | None = None, profile: ImportProfile | None = None, encoding: str = "auto",
-                 layer: str | None = None, locator: Locator | None = None, today: dt.date | None = None) -> None:
+                 layer: str | None = None, locator: Locator | None = None, today: dt.date | None = None,
+                 plan: ImportPlan | None = None) -> None:
+        """*plan*: a plan made on the main thread (the wizard's preview, its address matches included) is
+        written as it is; otherwise the task reads and plans itself."""
         super().__init__(description, QgsTask.Flag.CanCancel)
         self.open_store, self.path, self.table, self.profile = open_store, path, table, profile
         self.encoding, self.layer, self.locator, self.today = encoding, layer, locator, today
-        self.plan: ImportPlan | None = None
+        self.plan: ImportPlan | None = plan
         self.summary: ImportSummary | None = None
         self.error: EstError | None = None
 
@@ -42,12 +45,14 @@ class ImportTask(QgsTask):
     def run(self) -> bool:
         store = None
         try:
-            table = self.table
-            if table is None:
-                table = read_source(self.path, layer=self.layer, encoding=self.encoding, is_cancelled=self.isCanceled)
-            self.setProgress(_READ_SHARE)
             store = self.open_store()  # inside: an unreachable database is reported as such
-            self.plan = prepare_import(store, table, self.profile, locator=self.locator, today=self.today)
+            if self.plan is None:
+                table = self.table
+                if table is None:
+                    table = read_source(self.path, layer=self.layer, encoding=self.encoding,
+                                        is_cancelled=self.isCanceled)
+                self.setProgress(_READ_SHARE)
+                self.plan = prepare_import(store, table, self.profile, locator=self.locator, today=self.today)
             if self.isCanceled():
                 raise EstError("cancelled")
             self.setProgress(_PLAN_SHARE)
