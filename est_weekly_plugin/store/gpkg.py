@@ -368,6 +368,9 @@ class GeoPackageStore(EventStore):
         # change outside a transaction.
         self._conn.execute("PRAGMA foreign_keys = OFF")
         self._conn.execute("PRAGMA threads = 2")  # sorter threads for the index rebuilds
+        # index rebuilds and the audit's INSERT … SELECT sort in memory, not through 2 MB of cache and temp files
+        self._conn.execute("PRAGMA cache_size = -262144")
+        self._conn.execute("PRAGMA temp_store = MEMORY")
         # Into an empty table (a new database, a first import) there is nothing an OS crash
         # could lose, so the commit skips its fsync; otherwise every write stays durable.
         empty = self._conn.execute("SELECT NOT EXISTS (SELECT 1 FROM events)").fetchone()[0]
@@ -378,6 +381,8 @@ class GeoPackageStore(EventStore):
         finally:
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA cache_size = -2000")
+            self._conn.execute("PRAGMA temp_store = DEFAULT")
 
     def _before_bulk(self, cursor: Any, rows: int) -> None:
         self._suspended_indexes: list[str] = []

@@ -203,18 +203,21 @@ def batch_of(plan: ImportPlan, indexes: np.ndarray | None = None) -> EventBatch:
     rows = plan.rows
     index = np.flatnonzero(plan.new_rows) if indexes is None else indexes
     count = int(index.size)
-    pick = index.tolist()
     status = Status.APPROVED.value if plan.trusted else Status.SUBMITTED.value
-    place = [rows.place_name[i] for i in pick]
-    description = [rows.description[i] for i in pick]
+    every = count == len(rows)  # the common first import: every row, no copying
+    pick = index.tolist()
+    place = rows.place_name if every else [rows.place_name[i] for i in pick]
+    description = rows.description if every else [rows.description[i] for i in pick]
+    texts = [f"{p}\n{d}" for p, d in zip(place, description)]
+    flags = dict(zip(distinct := list(set(texts)), scan_texts(distinct)))  # repeated notes are scanned once
     return EventBatch(
         x=rows.x[index], y=rows.y[index], category=rows.category[index], organisation=rows.organisation[index],
         event_date=rows.event_date[index], minute_from=rows.minute_from[index], minute_to=rows.minute_to[index],
         place_name=place, description=description, reporter=[""] * count,
         status=np.full(count, status, dtype=object),
         review_reason=[f"trusted source: {plan.profile.source}"] * count if plan.trusted else None,
-        personal_data=scan_texts([f"{p}\n{d}" for p, d in zip(place, description)]),
-        source_id=[rows.source_id[i] for i in pick], location_precision=rows.precision[index],
+        personal_data=[flags[t] for t in texts],
+        source_id=rows.source_id if every else [rows.source_id[i] for i in pick], location_precision=rows.precision[index],
     )
 
 

@@ -144,7 +144,6 @@ def _map_source_ids(rows: MappedRows, table: SourceTable, profile: ImportProfile
 def _map_when(rows: MappedRows, profile: ImportProfile, column: Callable[[str], list[str]],
               context: ValidationContext) -> None:
     """Date and time (or span) from a date column + time columns, or from one date-time column."""
-    n = len(rows)
     if profile.column("datetime") and not profile.column("date"):
         raw = column("datetime")
         parsed = parsing.by_distinct(raw, parsing.parse_datetime)
@@ -158,8 +157,7 @@ def _map_when(rows: MappedRows, profile: ImportProfile, column: Callable[[str], 
         rows.minute_to[:] = [end for _start, end in spans]
         if profile.column("time_to"):
             rows.minute_to[:] = parsing.by_distinct(column("time_to"), parsing.parse_minute)
-    rows.event_date = np.array([d if d is not None else "NaT" for d in dates], dtype="datetime64[D]") if n \
-        else np.zeros(0, "datetime64[D]")
+    rows.event_date = _dates(dates)
     today = np.datetime64(context.today, "D")
     oldest = np.datetime64(context.today.replace(year=context.today.year - OLDEST_ACCEPTED_YEARS), "D")
     rows.flag(np.isnat(rows.event_date), "bad_date", raw)
@@ -170,6 +168,12 @@ def _map_when(rows: MappedRows, profile: ImportProfile, column: Callable[[str], 
     rows.flag(bad_time, "bad_time", column("time_from") if profile.column("time_from") else raw)
     rows.minute_from[rows.minute_from < 0] = -1
     rows.minute_to[(rows.minute_to < 0) | (rows.minute_from < 0)] = -1
+
+
+def _dates(dates: list) -> np.ndarray:
+    """datetime64[D] of parsed dates (None → NaT), converted once per distinct date."""
+    day = {d: (d.toordinal() - 719163 if d is not None else np.iinfo(np.int64).min) for d in set(dates)}
+    return np.array([day[d] for d in dates], dtype=np.int64).astype("datetime64[D]")
 
 
 def _map_codes(rows: MappedRows, values: list[str], mapping: dict[str, str], known: dict[str, str],

@@ -119,6 +119,12 @@ def parse_numbers(values: Sequence[str]) -> np.ndarray:
         return np.array(values, dtype=np.float64)  # the common case, in C
     except ValueError:
         pass
+    # decimal commas, blanks: cleaned on one joined string, converted in C again
+    cleaned = "\n".join(values).replace("\u00a0", "").replace(" ", "").replace(",", ".").split("\n")
+    try:
+        return np.array([text or "nan" for text in cleaned], dtype=np.float64)
+    except ValueError:
+        pass
     result = np.full(len(values), np.nan)
     for index, text in enumerate(values):
         cleaned = text.strip().replace("\u00a0", "").replace(" ", "").replace(",", ".")

@@ -14,6 +14,7 @@ can report each bad value with its row.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from ...domain.errors import EstError
 ENCODINGS = ("auto", "utf-8", "cp1252")
 FILE_FILTER = "*.csv *.txt *.xlsx *.gpkg *.geojson *.json *.shp"
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+_PADDED = re.compile(r"(?:^|\x00)\s|\s(?:$|\x00)")  # a value with leading or trailing blanks
 
 
 @dataclass
@@ -266,6 +268,11 @@ def _decode(parts: list[np.ndarray], encoding: str) -> list[str]:
     if values.dtype.kind != "S" and values.dtype != object:
         return [str(v) for v in values.tolist()]
     raw = values.tolist()
+    if values.dtype.kind == "S" and raw:
+        # the whole column in three C calls: join, decode, split (text never holds NUL; checked by the count)
+        texts = b"\x00".join(raw).decode(encoding, errors="replace").split("\x00")
+        if len(texts) == len(raw):
+            return [t.strip() for t in texts] if _PADDED.search("\x00".join(texts)) else texts
     distinct = set(raw)
     if len(distinct) * 4 < len(raw):  # categories, dates, organisations: decode each value once
         lookup = {value: _text(value, encoding) for value in distinct}
