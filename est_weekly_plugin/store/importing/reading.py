@@ -14,7 +14,6 @@ can report each bad value with its row.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from ...domain.errors import EstError
 ENCODINGS = ("auto", "utf-8", "cp1252")
 FILE_FILTER = "*.csv *.txt *.xlsx *.gpkg *.geojson *.json *.shp"
 _TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
-_PADDED = re.compile(r"(?:^|\x00)\s|\s(?:$|\x00)")  # a value with leading or trailing blanks
+_BLANKS = (" ", "\t", "\r", "\n", "\u00a0")
 
 
 @dataclass
@@ -272,12 +271,18 @@ def _decode(parts: list[np.ndarray], encoding: str) -> list[str]:
         # the whole column in three C calls: join, decode, split (text never holds NUL; checked by the count)
         texts = b"\x00".join(raw).decode(encoding, errors="replace").split("\x00")
         if len(texts) == len(raw):
-            return [t.strip() for t in texts] if _PADDED.search("\x00".join(texts)) else texts
+            return [t.strip() for t in texts] if _padded(texts) else texts
     distinct = set(raw)
     if len(distinct) * 4 < len(raw):  # categories, dates, organisations: decode each value once
         lookup = {value: _text(value, encoding) for value in distinct}
         return [lookup[value] for value in raw]
     return [_text(value, encoding) for value in raw]
+
+
+def _padded(texts: list[str]) -> bool:
+    """Whether some value starts or ends with a blank (substring searches over the joined column: fast)."""
+    joined = "\x00" + "\x00".join(texts) + "\x00"
+    return any(f"\x00{blank}" in joined or f"{blank}\x00" in joined for blank in _BLANKS)
 
 
 def _text(value: Any, encoding: str) -> str:
