@@ -38,7 +38,8 @@ from qgis.PyQt.QtWidgets import (
 from ...domain.duplicates import within_window
 from ...domain.errors import ConflictError, EstError
 from ...domain.i18n import tr
-from ...domain.model import Event, Status
+from ...domain.model import Event, Precision, Status
+from ...domain.street_names import street_names
 from ...maps.layers import find_layers
 from ..shared.dock_base import EstDock
 from ..shared.map_tools import DUPLICATE_COLOUR, PlaceMarker
@@ -80,6 +81,20 @@ def possible_duplicates(store: Any, event: Event, distance_m: float, window_h: f
             and within_window(event, other, window_h)]
 
 
+def placement_text(event: Event, sources: dict[str, str]) -> str:
+    """Where an imported report came from and, for an area event (a municipality's centroid), that it is
+    not placed — with the street its text names, so the reviewer can place it (then it counts as a point)."""
+    lines = []
+    if event.source != "form":
+        lines.append(tr("review.source", source=sources.get(event.source, event.source), id=event.source_id or "—"))
+    if event.location_precision.is_area:
+        streets = street_names(f"{event.description}\n{event.place_name}")
+        lines.append(tr("review.area_place_street", precision=tr(f"import.precision.{event.location_precision.value}"),
+                        street=", ".join(streets)) if streets else
+                     tr("review.area_not_placed", precision=tr(f"import.precision.{event.location_precision.value}")))
+    return "\n".join(lines)
+
+
 def refresh_event_layers() -> None:
     """Make the compilation's layers show the new state at once."""
     for layer in find_layers("events"):
@@ -105,6 +120,7 @@ class ReviewPanel(EstDock):
     def __init__(self, iface: Any, session: EstSession, parent: QWidget | None = None) -> None:
         super().__init__(tr("review.title"), "EstWeeklyReviewPanel", iface, session, parent)
         self.current: Event | None = None
+        self._sources: dict[str, str] = {}
         self._duplicates: list[Event] = []
         self._duplicate_key: tuple[Any, ...] | None = None
         self._names: dict[str, str] = {}
@@ -161,6 +177,8 @@ class ReviewPanel(EstDock):
 
         # The open report: who sent it, the correctable fields, the decision.
         self.report_info = hint_label("report_info", tr("review.nothing_selected"))
+        self.placement_hint = hint_label("placement_hint")  # an imported report's source; an area to place
+        self.placement_hint.hide()
         self.form = EventForm(self.canvas, place_source=self.place_source, review_mode=True)
         self.form.changed.connect(self._form_changed)
         self.reason = named(QLineEdit(), "reason")
@@ -176,7 +194,7 @@ class ReviewPanel(EstDock):
         self.editor = QGroupBox(tr("review.report"))
         reason_label = QLabel(tr("review.reason"))
         reason_label.setWordWrap(True)  # a long label in a narrow dock
-        add_items(QVBoxLayout(self.editor), self.report_info, self.privacy_flag, self.form,
+        add_items(QVBoxLayout(self.editor), self.report_info, self.placement_hint, self.privacy_flag, self.form,
                   horizontal(None, self.redact_button), reason_label, self.reason,
                   self.reason_error, horizontal(self.reject_button, None, self.approve_button))
 
@@ -228,6 +246,7 @@ class ReviewPanel(EstDock):
         self.form.set_reference([c for c in categories if c.active], organisations, store.validation_context(),
                                 store.settings.epsg)
         self._names = {c.code: c.label() for c in categories}
+        self._sources = {source["code"]: source["name"] for source in store.sources()}
         self._names.update({f"org:{o.code}": o.name() for o in organisations})
         for combo in (self.filter_organisation, self.filter_category):
             combo.blockSignals(True)
@@ -261,6 +280,8 @@ class ReviewPanel(EstDock):
             received = "" if local is None else (local.strftime("%H:%M") if local.date() == dt.date.today()
                                                  else f"{local.day}/{local.month}")
             organisation = self._names.get(f"org:{event.organisation}", event.organisation)
+            if event.source != "form":  # imported: the queue says from where
+                organisation = f"{organisation} · {self._sources.get(event.source, event.source)}"
             values = (received, self._names.get(event.category, event.category), organisation)
             stamp = local.strftime("%Y-%m-%d %H:%M") if local is not None else ""
             tip = "\n".join(part for part in (stamp and tr("review.received_at", at=stamp), when_text(event),
@@ -318,6 +339,8 @@ class ReviewPanel(EstDock):
         self.report_info.setText(tr("review.info", reporter=event.reporter,
                                     organisation=self._names.get(f"org:{event.organisation}", event.organisation),
                                     received=received, version=event.version))
+        self.placement_hint.setText(placement_text(event, self._sources))
+        self.placement_hint.setVisible(bool(self.placement_hint.text()))
         flagged = describe_flags(event.personal_data)
         self.privacy_flag.setText(tr("privacy.flagged", kinds=flagged) if flagged else "")
         self.privacy_flag.setVisible(bool(flagged))
@@ -518,6 +541,8 @@ class ReviewPanel(EstDock):
             self.form.touch_all()
             return False
         corrections = self.form.changes()
+        if event.location_precision.is_area and ("x" in corrections or "y" in corrections):
+            corrections["location_precision"] = Precision.POINT  # placed by the reviewer: now a point
         reason = self.reason.text().strip() or None
         saved = str(corrections.get("category") or event.category)  # the category as approved, corrected or not
         return self._run(lambda store, user: store.review(event.uuid, event.version, user, Status.APPROVED,
