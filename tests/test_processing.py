@@ -47,8 +47,8 @@ def provider(qgis_app):
 
 def test_provider_lists_the_algorithms(provider) -> None:
     ids = sorted(a.id() for a in provider.algorithms())
-    assert ids == ["est_weekly:densityraster", "est_weekly:hotspotgrid", "est_weekly:meetingpdf",
-                   "est_weekly:pseudonymise", "est_weekly:weeklysummary"]
+    assert ids == ["est_weekly:densityraster", "est_weekly:hotspotgrid", "est_weekly:importevents",
+                   "est_weekly:meetingpdf", "est_weekly:pseudonymise", "est_weekly:weeklysummary"]
     for algorithm in provider.algorithms():
         assert algorithm.shortHelpString() and algorithm.group() == "EST Weekly"
 
