@@ -54,7 +54,7 @@ def events_layer(store: EventStore, status: Status | None = Status.APPROVED, nam
 
         raise DatabaseUnavailable("db_unreachable", detail=uri.split("|")[0])
     # events placed only to an area (a municipality's centroid) are counted, never drawn as points
-    placed = "location_precision IN ('point', 'street')"
+    placed = "coalesce(location_precision, 'point') IN ('point', 'street')"
     layer.setSubsetString(placed if status is None else f"status = '{Status(status).value}' AND {placed}")
     layer.setRenderer(category_renderer(store.categories(), lang))
     layer.setCustomProperty(LAYER_PROPERTY, "events")

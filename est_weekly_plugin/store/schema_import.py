@@ -45,6 +45,14 @@ def _pg_event_json() -> str:
                      ")) $b$$f$")
 
 
+def _pg_insert_guard() -> str:
+    """v5's insert guard: a client that sends NULL for the precision (QGIS, QField) means a point."""
+    insert = _pg_trigger_exceptions()[0]
+    return _replaced(insert, "NEW.personal_data := coalesce(NEW.personal_data, '');",
+                     "NEW.personal_data := coalesce(NEW.personal_data, '');\n"
+                     "        NEW.location_precision := coalesce(NEW.location_precision, 'point');")
+
+
 def _pg_bulk_audits() -> tuple[str, str, str]:
     """The lean bulk audit rows (trigger and owner's loader) and the compilation view, with the precision."""
     _insert, _update, audit, view = _pg_trigger_exceptions()
@@ -104,6 +112,7 @@ PG_V7 = (
     *(f"INSERT INTO {S}.sources (code, name) VALUES ('{code}', '{name}') ON CONFLICT (code) DO NOTHING"
       for code, name in SEEDED_SOURCES),
     _pg_event_json(),
+    _pg_insert_guard(),
     *_pg_bulk_audits(),
     *_PG_PROFILES,
 )
@@ -134,7 +143,9 @@ def _gpkg_update_trigger() -> str:
 
 
 GPKG_V7 = (
-    f"ALTER TABLE events ADD COLUMN location_precision TEXT NOT NULL DEFAULT 'point' CHECK ({_GPKG_CHECK})",
+    # nullable in a file: QGIS and QField write NULL for a field they do not know (SQLite cannot turn it into
+    # the default in a trigger); every read takes NULL as 'point'
+    f"ALTER TABLE events ADD COLUMN location_precision TEXT DEFAULT 'point' CHECK ({_GPKG_CHECK})",
     "CREATE INDEX events_area_precision ON events (fid) WHERE location_precision <> 'point'",
     *(f"INSERT OR IGNORE INTO sources (code, name) VALUES ('{code}', '{name}')" for code, name in SEEDED_SOURCES),
     "DROP TRIGGER est_audit_events_insert",
