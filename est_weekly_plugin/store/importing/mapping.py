@@ -56,13 +56,14 @@ class MappedRows:
     def __len__(self) -> int:
         return int(self.reason.size)
 
-    def flag(self, mask: np.ndarray, reason: str, values: Sequence[Any] | None = None) -> None:
-        """Mark rows of *mask* that have no reason yet with *reason* (and their offending value)."""
+    def flag(self, mask: np.ndarray, reason: str, values: Sequence[Any] | Callable[[int], str] | None = None) -> None:
+        """Mark rows of *mask* that have no reason yet with *reason* (and their offending value: a sequence,
+        or a function of the row index, evaluated for the flagged rows only)."""
         new = mask & (self.reason == 0)
         self.reason[new] = REASONS.index(reason) + 1
         if values is not None:
             for index in np.flatnonzero(new)[:10_000].tolist():
-                self.detail[index] = str(values[index])[:80]
+                self.detail[index] = str(values(index) if callable(values) else values[index])[:80]
 
     @property
     def good(self) -> np.ndarray:
@@ -91,7 +92,7 @@ def map_rows(table: SourceTable, profile: ImportProfile, context: ValidationCont
     _map_location(rows, table, profile, column, epsg, locator)
     e = context.extent
     inside = (rows.x >= e.xmin) & (rows.x <= e.xmax) & (rows.y >= e.ymin) & (rows.y <= e.ymax)
-    rows.flag(~inside, "outside", [f"{x:.1f}, {y:.1f}" for x, y in zip(rows.x.tolist(), rows.y.tolist())])
+    rows.flag(~inside, "outside", lambda i: f"{rows.x[i]:.1f}, {rows.y[i]:.1f}")
     _check_texts(rows)
     return rows
 
@@ -114,7 +115,8 @@ def _check_rows(rows: MappedRows, table: SourceTable) -> None:
     if table.x is not None:
         filled |= np.isfinite(table.x)
     rows.flag(~filled, "empty_row")
-    suspicious = [name for name, values in table.columns.items() if _MOJIBAKE.search("".join(values))]
+    suspicious = [name for name, values in table.columns.items()
+                  if any(mark in (joined := "".join(values)) for mark in ("\ufffd", "Ã")) and _MOJIBAKE.search(joined)]
     for name in suspicious:
         values = table.columns[name]
         rows.flag(np.fromiter((bool(_MOJIBAKE.search(v)) for v in values), dtype=bool, count=n), "encoding", values)
@@ -131,7 +133,10 @@ def _map_source_ids(rows: MappedRows, table: SourceTable, profile: ImportProfile
         ids = [f"#{h}" for h in hashed] if hashed else [""] * len(rows)
         if table.x is not None and not table.columns:
             ids = [f"#{x:.3f},{y:.3f}" for x, y in zip(table.x.tolist(), table.y.tolist())]
-    rows.source_id = [value.strip()[:200] for value in ids]
+    rows.source_id = ids if profile.column("source_id") and not any(len(v) > 200 for v in ids) else \
+        [value.strip()[:200] for value in ids]
+    if len(set(rows.source_id)) == len(rows.source_id):  # the common case: every id once
+        return
     seen: set[str] = set()
     repeated = np.zeros(len(rows), bool)
     for index, value in enumerate(rows.source_id):
