@@ -161,3 +161,32 @@ def test_import_task_progress_and_cancel(gpkg_store, qgis_app):
     cancelled.cancel()
     run(cancelled)
     assert cancelled.summary is None and gpkg_store.count() == 2
+
+
+def test_on_postgis_reviewers_keep_profiles_reporters_import_but_never_approve(pg_store):
+    """The role model: every login reads the profiles; reviewers and administrators save them; a reporter's
+    import enters submitted even from a trusted source of another organisation, and nobody skips the audit."""
+    from gui_helpers import partner_login
+
+    from est_weekly_plugin.domain.errors import PermissionDenied
+    from est_weekly_plugin.domain.model import Role
+
+    with partner_login(pg_store, "granskare.imp", "slf_trygghet", Role.REVIEWER) as reviewer:
+        reviewer.save_import_profile("Vakter", "vakter_nord", "Bevakning Nord", {"organisation": "bevakning"})
+    pg_store.set_source_trusted("open311", True)
+    with pg_store.transaction() as cursor:
+        cursor.execute("UPDATE est.sources SET organisation = 'sbf' WHERE code = 'open311'")
+    with partner_login(pg_store, "vakt.imp", "bevakning", Role.REPORTER) as reporter:
+        assert "Vakter" in reporter.import_profiles()
+        with pytest.raises(PermissionDenied):
+            reporter.save_import_profile("Egen", "egen", "Egen källa", {})
+        table = read_source(DATA / "vakter_cp1252.csv")
+        assert write_import(reporter, prepare_import(reporter, table, guards(table), today=TODAY), today=TODAY).new == 4
+        open311 = read_source(DATA / "open311_requests.csv")
+        profile = guess_profile(open311.column_names)
+        profile.organisation = "bevakning"  # a reporter files for its own organisation only
+        write_import(reporter, prepare_import(reporter, open311, profile, today=TODAY), today=TODAY)
+    statuses = {(e.source, e.status) for e in pg_store.events()}
+    assert statuses == {("import", Status.SUBMITTED), ("open311", Status.SUBMITTED)}
+    audit = pg_store.audit_log(subject="event")
+    assert len(audit) == 6 and {entry.login for entry in audit} == {"vakt.imp"}
