@@ -169,3 +169,14 @@ def test_no_geopandas_needed(gpkg_store, monkeypatch):
     monkeypatch.setitem(sys.modules, "geopandas", None)  # as in a stock QGIS on Windows
     monkeypatch.setitem(sys.modules, "pandas", None)
     assert import_file(gpkg_store, DATA / "open311_requests.csv", today=TODAY).new == 2
+
+
+@pytest.mark.parametrize("name", ["vakter_cp1252.csv", "open311_requests.csv"])
+def test_older_gdal_without_arrow_reads_the_same(monkeypatch, name):
+    """GDAL before 3.6 (older QGIS installers) has no Arrow stream: features are read one by one, same result."""
+    from osgeo import ogr
+
+    fast = read_source(DATA / name)
+    monkeypatch.delattr(ogr.Layer, "GetArrowStreamAsNumPy")
+    slow = read_source(DATA / name)
+    assert slow.columns == fast.columns and slow.encoding == fast.encoding
