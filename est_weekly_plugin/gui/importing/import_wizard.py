@@ -180,7 +180,6 @@ class MappingPage(QWizardPage):
         self.organisation.setObjectName("import_organisation")
         self.fields = _mapping_table("import_fields", [tr("import.wizard.field"), tr("import.wizard.column")])
         self.values = _mapping_table("import_values", [tr("import.wizard.value"), tr("import.wizard.category")])
-        self.values.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.profile_name = QLineEdit()
         self.profile_name.setObjectName("import_profile_name")
         self.source_code = QLineEdit()
@@ -193,8 +192,8 @@ class MappingPage(QWizardPage):
         top.addRow(tr("import.wizard.profile"), self.profile)
         top.addRow(tr("import.wizard.organisation"), self.organisation)
         tables = QHBoxLayout()
-        tables.addWidget(self.fields, 3)
-        tables.addWidget(self.values, 2)
+        tables.addWidget(self.fields, 1)
+        tables.addWidget(self.values, 1)
         save_row = QHBoxLayout()
         for widget in (QLabel(tr("import.wizard.profile_name")), self.profile_name,
                        QLabel(tr("import.wizard.source_code")), self.source_code, self.save):
@@ -397,10 +396,13 @@ class PreviewPage(QWizardPage):
         self.counts.setText(tr("import.wizard.preview.counts", total=counts["total"], new=counts["new"],
                                already=counts["already"], problems=counts["problems"], near=counts["near"]))
         preview = plan.preview(PREVIEW_ROWS)
+        store = self.owner.store
+        labels = {c.code: c.label() for c in store.categories()}  # organisations by code: their names are long
         self.rows.setRowCount(len(preview))
         for row, values in enumerate(preview):
             for column, key in enumerate(PREVIEW_COLUMNS):
-                text = tr(f"import.state.{values[key]}") if key == "state" else str(values[key])
+                text = tr(f"import.state.{values[key]}") if key == "state" else (
+                    tr(f"import.precision.{values[key]}") if key == "precision" else str(labels.get(values[key], values[key])))
                 self.rows.setItem(row, column, QTableWidgetItem(text))
         problems = plan.problems()
         self.problems.setRowCount(len(problems))
