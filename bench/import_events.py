@@ -26,6 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 TODAY = dt.date(2026, 11, 23)
 CATEGORIES = ("Skadegörelse", "Klotter", "Nedskräpning", "Brand", "Ordningsstörning", "Narkotika")
+HEADER = "Rapportnr;Händelse;Datum;Klockslag;Plats;Notering;Östlig;Nordlig"
 PLACES = ("Söder, Möllevångsgatan", "Stortorget", "Råå hamn", "Drottninghög centrum", "Knutpunkten")
 
 
@@ -47,7 +48,7 @@ def write_csv(path: Path, rows: int, encoding: str, seed: int = 14) -> None:
     east = np.char.replace(np.char.mod("%.1f", x), ".", ",").tolist()
     north = np.char.replace(np.char.mod("%.1f", y), ".", ",").tolist()
     with path.open("w", encoding=encoding, newline="") as handle:
-        handle.write("Rapportnr;Händelse;Datum;Klockslag;Plats;Notering;Östlig;Nordlig\r\n")
+        handle.write(HEADER + "\r\n")
         for start in range(0, rows, 100_000):
             handle.write("".join(
                 f"V-{i};{CATEGORIES[category[i]]};{dates[i]};{minutes[i] // 60:02d}:{minutes[i] % 60:02d};"
@@ -70,38 +71,12 @@ def gdal_convert(csv: Path, target: Path) -> float:
     return seconds
 
 
-def run_task(task: object) -> None:
-    from qgis.core import QgsApplication, QgsTask
-    from qgis.PyQt.QtCore import QCoreApplication
-
-    QgsApplication.taskManager().addTask(task)
-    while task.status() not in (QgsTask.TaskStatus.Complete, QgsTask.TaskStatus.Terminated):
-        QCoreApplication.processEvents()
-        time.sleep(0.005)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--encoding", default="cp1252", choices=("cp1252", "utf-8"))
-    args = parser.parse_args()
-
-    from qgis.core import QgsApplication
-
-    app = QgsApplication([], False)
-    app.initQgis()
+def phases(work: Path, csv: Path) -> None:
+    """Read, plan and write measured one by one (the same code the task runs)."""
     from est_weekly_plugin.store import GeoPackageStore
-    from est_weekly_plugin.store.importing import ImportTask, guess_profile, prepare_import, read_source
+    from est_weekly_plugin.store.importing import guess_profile, prepare_import, read_source
     from est_weekly_plugin.store.importing.engine import write_import
 
-    work = Path(tempfile.mkdtemp(prefix="est-import-bench-"))
-    csv = work / "vakter.csv"
-    started = time.perf_counter()
-    write_csv(csv, args.rows, args.encoding)
-    print(f"generated {args.rows:,} rows ({csv.stat().st_size / 1e6:.0f} MB, {args.encoding}) "
-          f"in {time.perf_counter() - started:.1f} s")
-
-    # phases, measured directly (same code as the task)
     store = GeoPackageStore.create(work / "phases.gpkg")
     mark = time.perf_counter()
     table = read_source(csv)
@@ -116,9 +91,45 @@ def main() -> None:
     write_s = time.perf_counter() - mark
     audited = store._query("SELECT count(*) FROM audit_log WHERE subject = 'event'")[0][0]
     store.close()
-    del table, plan
     print(f"phases: read {read_s:.2f} s, plan {plan_s:.2f} s, write {write_s:.2f} s "
           f"({summary.new:,} new, {summary.problems} problem rows, {audited:,} audit rows)")
+
+
+def run_task(task: object) -> None:
+    from qgis.core import QgsApplication, QgsTask
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    QgsApplication.taskManager().addTask(task)
+    while task.status() not in (QgsTask.TaskStatus.Complete, QgsTask.TaskStatus.Terminated):
+        QCoreApplication.processEvents()
+        time.sleep(0.005)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--encoding", default="cp1252", choices=("cp1252", "utf-8"))
+    parser.add_argument("--task-only", action="store_true", help="skip the phase timings (peak memory of the task alone)")
+    args = parser.parse_args()
+
+    from qgis.core import QgsApplication
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    from est_weekly_plugin.store import GeoPackageStore
+    from est_weekly_plugin.store.importing import ImportTask, guess_profile
+
+    work = Path(tempfile.mkdtemp(prefix="est-import-bench-"))
+    csv = work / "vakter.csv"
+    started = time.perf_counter()
+    write_csv(csv, args.rows, args.encoding)
+    print(f"generated {args.rows:,} rows ({csv.stat().st_size / 1e6:.0f} MB, {args.encoding}) "
+          f"in {time.perf_counter() - started:.1f} s")
+
+    if not args.task_only:
+        phases(work, csv)
+    profile = guess_profile(HEADER.split(";"))
+    profile.organisation = "bevakning"
 
     # the whole import as the wizard runs it: a QgsTask on its own connection
     target = work / "task.gpkg"
