@@ -240,7 +240,7 @@ def _read_ogr_layer(source: Any, name: str, is_cancelled: Callable[[], bool] | N
     geometry_name = source.GetGeometryColumn() or "wkb_geometry"
     has_geometry = definition.GetGeomFieldCount() > 0
     parts, wkb = _arrow_batches(source, fields, geometry_name, has_geometry, is_cancelled)
-    columns = {column: _decode(values, "utf-8") for column, values in parts.items()}
+    columns = {column: _decode(parts.pop(column), "utf-8") for column in fields}  # each raw column freed once decoded
     table = SourceTable(name, columns)
     if has_geometry:
         table.x, table.y = _points(np.concatenate(wkb) if wkb else np.zeros(0, object))
