@@ -87,3 +87,19 @@ def test_the_events_layer_leaves_area_events_out(gpkg_store, qgis_app):
     import_file(gpkg_store, DATA / "open311_requests.csv", today=TODAY)
     layer = events_layer(gpkg_store, Status.SUBMITTED)
     assert layer.featureCount() == 2 and gpkg_store.count(Status.SUBMITTED) == 5
+
+
+def test_area_events_neither_name_a_hotspot_nor_look_like_duplicates(store):
+    """A municipality's centroid is no place: hot-spot naming and the duplicate search compare real places only."""
+    import datetime as dt
+
+    from est_weekly_plugin.domain.model import Event
+
+    store.set_source_trusted("police", True)
+    import_file(store, DATA / "polisen_handelser.json", today=TODAY)  # three events at Helsingborg's centroid
+    centroid = next(e for e in store.events() if e.source == "police")
+    store.submit(Event(category="skadegorelse", organisation="sbf", event_date=dt.date(2026, 11, 21),
+                       x=centroid.x + 20, y=centroid.y, place_name="Stadshuset"), "anna", today=TODAY)
+    assert store.common_place_name(centroid.x, centroid.y, 300, dt.date(2026, 11, 1), TODAY) == ""
+    near = store.events_near(centroid.x, centroid.y, 100, dt.date(2026, 11, 19), TODAY, category="skadegorelse")
+    assert [e.place_name for e in near] == ["Stadshuset"]

@@ -24,6 +24,7 @@ from qgis.PyQt.QtGui import QColor, QFont
 from ..domain.i18n import tr
 from ..domain.model import Category, Status
 from ..store import EventStore
+from ..store.sources import PLACED_SQL
 
 LAYER_PROPERTY = "est_weekly/role"
 
@@ -54,8 +55,7 @@ def events_layer(store: EventStore, status: Status | None = Status.APPROVED, nam
 
         raise DatabaseUnavailable("db_unreachable", detail=uri.split("|")[0])
     # events placed only to an area (a municipality's centroid) are counted, never drawn as points
-    placed = "coalesce(location_precision, 'point') IN ('point', 'street')"
-    layer.setSubsetString(placed if status is None else f"status = '{Status(status).value}' AND {placed}")
+    layer.setSubsetString(PLACED_SQL if status is None else f"status = '{Status(status).value}' AND {PLACED_SQL}")
     layer.setRenderer(category_renderer(store.categories(), lang))
     layer.setCustomProperty(LAYER_PROPERTY, "events")
     return layer

@@ -24,7 +24,7 @@ from ..domain.validation import Extent, ValidationContext
 from . import schema
 from .changes import ChangeFeed
 from .privacy_ops import PrivacyOps
-from .sources import SourceOps
+from .sources import PLACED_SQL, SourceOps
 from .values import (
     EVENT_FIELDS,
     as_date,
@@ -483,7 +483,7 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, SourceOps, ABC):
         if exclude_uuid is not None:
             sql += " AND uuid <> ?"
             params.append(str(exclude_uuid))
-        sql += " AND status <> 'withdrawn' ORDER BY event_date, fid"
+        sql += f" AND status <> 'withdrawn' AND {PLACED_SQL} ORDER BY event_date, fid"
         events = [self._row_to_event(row) for row in self._query(sql, params)]
         return [e for e in events if (e.x - x) ** 2 + (e.y - y) ** 2 <= radius_m**2]
 
@@ -514,7 +514,7 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, SourceOps, ABC):
         2 × *half* around a point and between two dates ("" when none): names a hot-spot."""
         rows = self._query(
             f"SELECT place_name, count(*) AS n FROM {self._table('approved_events')} WHERE {self._near_sql()} "
-            "AND event_date BETWEEN ? AND ? AND place_name <> '' "
+            f"AND event_date BETWEEN ? AND ? AND place_name <> '' AND {PLACED_SQL} "
             "GROUP BY place_name ORDER BY n DESC, min(fid) LIMIT 1",  # a tie: the name reported first
             (*self._near_params(x, y, half), self._date_param(date_from), self._date_param(date_to)),
         )

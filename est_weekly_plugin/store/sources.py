@@ -18,6 +18,8 @@ from ..domain.errors import EstError
 from ..domain.model import PRECISION_CODES, EventColumns, Status
 from .values import mark_precision, utc_now
 
+# Events whose point is a place (not an area's centroid): what is compared, named and drawn by position.
+PLACED_SQL = "coalesce(location_precision, 'point') IN ('point', 'street')"
 _SOURCE_CODE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 

@@ -378,7 +378,8 @@ class ReviewPanel(EstDock):
         if key == self._duplicate_key:
             return
         self._duplicate_key = key
-        if self.form.point is None or not event.category:
+        unplaced = self.current.location_precision.is_area and (event.x, event.y) == (self.current.x, self.current.y)
+        if self.form.point is None or not event.category or unplaced:  # an area's centroid is no place to compare
             self._show_duplicates([])
             return
         settings = self.session.settings
