@@ -105,3 +105,22 @@ def test_processing_algorithm_imports_police_events(gpkg_store, qgis_app):
     assert result == {"NEW": 3, "ALREADY": 0, "PROBLEMS": 2, "NEAR": 0}
     again = algorithm.processAlgorithm(parameters, context, feedback)
     assert again["NEW"] == 0 and again["ALREADY"] == 3 and gpkg_store.count() == 3
+
+
+def test_a_saved_profile_keeps_the_location_chosen_after_saving(session):
+    from est_weekly_plugin.gui.importing.import_wizard import ImportWizard
+
+    wizard = ImportWizard(session)
+    wizard.show()
+    wizard.source_page.path.setText(str(DATA / "vakter_cp1252.csv"))
+    wizard.next()
+    mapping = wizard.mapping_page
+    mapping.profile_name.setText("Vakter syd")
+    mapping.source_code.setText("vakter_syd")
+    assert mapping.save_profile()
+    wizard.next()
+    location = wizard.location_page
+    location.crs.setCurrentIndex(location.crs.findData("EPSG:3006"))
+    wizard.next()
+    assert session.store.import_profiles()["Vakter syd"]["crs"] == "EPSG:3006"
+    wizard.close()

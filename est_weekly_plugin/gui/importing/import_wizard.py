@@ -298,6 +298,7 @@ class MappingPage(QWizardPage):
             self.saved.setText(error.message())
             return False
         self.saved.setText(tr("import.wizard.profile_saved", name=profile.name, source=profile.source))
+        self.owner.saved_profile = True  # the location page saves its part too
         return True
 
     def validatePage(self) -> bool:  # noqa: N802
@@ -353,6 +354,12 @@ class LocationPage(QWizardPage):
         profile.crs = self.crs.currentData() if self.crs.currentText() == self.crs.itemText(self.crs.currentIndex()) \
             and self.crs.currentData() else (text or CRS_AUTO)
         profile.precision = self.precision.currentData()
+        if self.owner.saved_profile:  # the profile was saved on the previous page: keep its location as well
+            try:
+                self.owner.store.save_import_profile(profile.name, profile.source, profile.source_name or profile.name,
+                                                     profile.to_json())
+            except EstError:
+                pass  # the mapping page already said why it could not be saved
         return True
 
 
@@ -471,6 +478,7 @@ class ImportWizard(QWizard):
         self.profile: ImportProfile | None = None
         self.plan: ImportPlan | None = None
         self.task: ImportTask | None = None
+        self.saved_profile = False
         self.locator = address_locator(session.settings, self.store.settings.epsg)
         self.source_page, self.mapping_page = SourcePage(self), MappingPage(self)
         self.location_page, self.preview_page, self.run_page = LocationPage(self), PreviewPage(self), RunPage(self)
