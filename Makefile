@@ -77,6 +77,7 @@ bench: $(VENV_STAMP)
 	$(PY) -m bench.report
 	$(PY) -m bench.concurrency
 	$(PY) -m bench.privacy
+	$(PY) -m bench.import_events
 
 clean:
 	rm -rf dist $(OUT) .make .pytest_cache tests/output

@@ -202,35 +202,13 @@ class EstWeeklyPlugin:
             self._show_message(error.message(), Qgis.Critical)
 
     def import_events(self) -> None:
-        """Import a file of reports in the background (QGIS task manager: progress, cancel)."""
-        from .store.importer import ImportTask
+        """The import wizard: a file or layer, mapped and previewed, imported as a task (progress, cancel)."""
+        from .gui.importing.import_wizard import ImportWizard
 
-        store = self.session.store
-        if store is None:
+        if self.session.store is None:
             return
-        path, _ = QFileDialog.getOpenFileName(
-            self.iface.mainWindow(), tr("dialog.import_events"), "",
-            "CSV, Excel, GeoPackage, GeoJSON, Shapefile (*.csv *.txt *.xlsx *.gpkg *.geojson *.json *.shp)")
-        if not path:
-            return
-        source = store.info if isinstance(store, PostgisStore) else store.path
-        reopen = (lambda: PostgisStore.open(source)) if isinstance(store, PostgisStore) \
-            else (lambda: GeoPackageStore.open(source))
-        task = ImportTask(path, reopen, tr("task.import", file=Path(path).name))
-
-        def finished(ok: bool) -> None:
-            if ok:
-                self._show_message(tr("import.done", count=task.written, file=Path(path).name), Qgis.Success)
-                self.session.events_changed.emit()
-            else:
-                text = task.error.message() if task.error else tr("error.cancelled")
-                self._show_message(text, Qgis.Critical)
-            self.tasks.remove(task)
-
-        task.taskCompleted.connect(lambda: finished(True))
-        task.taskTerminated.connect(lambda: finished(False))
-        self.tasks.append(task)
-        QgsApplication.taskManager().addTask(task)
+        self.import_wizard = ImportWizard(self.session, self.iface.mainWindow())
+        self.import_wizard.show()
 
     def _use(self, opener: Any) -> bool:
         """Open a store and make it the session's; errors reach the user in their language."""

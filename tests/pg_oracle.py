@@ -119,6 +119,7 @@ def postgis_grid_counts(store: Any, compilation_filter: CompilationFilter, exten
     sql = (
         "SELECT floor((ST_X(e.geom) - ?) / ?)::int AS c, floor((ST_Y(e.geom) - ?) / ?)::int AS r, count(*) "
         f"FROM {store._table('approved_events')} e WHERE {where} "
+        "AND e.location_precision IN ('point', 'street') "  # area events: counted, never in the heat map
         "AND e.geom && ST_MakeEnvelope(?, ?, ?, ?, ?) GROUP BY 1, 2"
     )
     rows_out = store._query(sql, [xmin, float(cell), ymin, float(cell), *params, xmin, ymin, xmax, ymax,

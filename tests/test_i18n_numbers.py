@@ -70,3 +70,9 @@ def test_every_text_the_code_asks_for_exists_in_swedish_and_english() -> None:
     used = {key for path in root.rglob("*.py")
             for key in re.findall(r"""\btr\(\s*["']([a-z0-9_.]+)["']""", path.read_text(encoding="utf-8"))}
     assert used and not sorted(used - en), sorted(used - en)
+    # plural entries have both forms in both languages, and the Swedish texts are Swedish
+    for lang in ("sv", "en"):
+        forms = [value for value in catalogue(lang).values() if isinstance(value, dict)]
+        assert forms and all(set(value) == {"one", "other"} for value in forms), lang
+    swedish = " ".join(v if isinstance(v, str) else v["other"] for v in catalogue("sv").values())
+    assert all(letter in swedish for letter in "åäöÅÄÖ")

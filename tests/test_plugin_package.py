@@ -116,7 +116,7 @@ def test_plugin_opens_a_database_and_adds_the_styled_layer(shell, qgis_new_proje
         assert plugin.open_source(f"gpkg:{tmp_path / 'demo.gpkg'}")
         layers = find_layers("events", QgsProject.instance())
         assert len(layers) == 1 and layers[0].isValid()
-        assert layers[0].subsetString() == "status = 'approved'"
+        assert layers[0].subsetString() == "status = 'approved' AND coalesce(location_precision, 'point') IN ('point', 'street')"
         assert len(layers[0].renderer().categories()) == 14
         source, _ = QgsProject.instance().readEntry("est_weekly", "source", "")
         assert source == f"gpkg:{tmp_path / 'demo.gpkg'}"

@@ -29,8 +29,8 @@ from qgis.PyQt.QtCore import QDate, QPoint, Qt
 from qgis.PyQt.QtWidgets import QApplication
 
 from est_weekly_plugin.domain import i18n
+from est_weekly_plugin.domain.duplicates import possible_duplicates, within_window
 from est_weekly_plugin.domain.model import Role, Status
-from est_weekly_plugin.domain.review import possible_duplicates, within_window
 from est_weekly_plugin.gui.reporting.reporting_dock import ReportingDock
 from est_weekly_plugin.gui.review.review_panel import ReviewPanel
 from est_weekly_plugin.maps.layers import events_layer

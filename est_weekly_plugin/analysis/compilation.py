@@ -25,7 +25,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..domain.model import ColumnsDelta, EventColumns, date_from_day, day_number
+from ..domain.model import AREA_PRECISION_CODE, PRECISION_CODES, ColumnsDelta, EventColumns, date_from_day, day_number
 from ..domain.reference import District, districts, municipality
 from .column_merge import merge_columns, sorted_by_fid
 from .density import DensityGrid, density_grid
@@ -283,7 +283,9 @@ class CompilationEngine:
     @property
     def district_index(self) -> np.ndarray:
         if self._district_index is None:
-            self._district_index = nearest_district_index(self.columns.x, self.columns.y, self.districts)
+            index = nearest_district_index(self.columns.x, self.columns.y, self.districts)
+            index[self.columns.precision == PRECISION_CODES["municipality"]] = -1  # a centroid is no district
+            self._district_index = index
         return self._district_index
 
     def _profile_table(self) -> Tuple[EventColumns, np.ndarray]:
@@ -460,7 +462,7 @@ class CompilationEngine:
         check()
         if hotspots:
             mark = time.perf_counter()
-            result.hotspots = hotspot_analysis(self.columns.subset(index), cell_size=hotspot_cell,
+            result.hotspots = hotspot_analysis(self.columns.subset(index).placed(), cell_size=hotspot_cell,
                                                rings=self.hotspot_rings, extent=self.hotspot_extent,
                                                districts=self.districts, baseline=self._baseline(f, undated))
             timings["hotspots"] = time.perf_counter() - mark
@@ -480,7 +482,7 @@ class CompilationEngine:
         span = (f.date_to - f.date_from).days + 1
         end = day_number(f.date_from)
         days = self.columns.day
-        return self.columns.subset(self.mask(undated) & (days >= end - BASELINE_WEEKS * span) & (days < end))
+        return self.columns.subset(self.mask(undated) & (days >= end - BASELINE_WEEKS * span) & (days < end)).placed()
 
     def latest_week(self, compilation_filter: CompilationFilter) -> Optional[dt.date]:
         """Monday of the week the trend is about: the week of the filter's end date (the user's
@@ -514,7 +516,7 @@ class CompilationEngine:
         day = np.asarray(selected.day, dtype=np.int64)
         current = selected.subset((day >= split) & (day < end))
         previous = selected.subset((day >= start) & (day < split))
-        emerging = emerging_hotspots(current, previous, cell_size=cell_size, extent=self.hotspot_extent)
+        emerging = emerging_hotspots(current.placed(), previous.placed(), cell_size=cell_size, extent=self.hotspot_extent)
         result.emerging = emerging
         cells = emerging.cells_wkt()
         if cells:
@@ -538,24 +540,28 @@ class CompilationEngine:
             return density_grid(self.columns.x[points], self.columns.y[points], extent=spec.extent,
                                 pixel_size=spec.pixel_size, radius=spec.radius, kernel=spec.kernel)
 
-        n = len(self.columns)
+        placed = self.columns.precision < AREA_PRECISION_CODE  # area events never enter the heat map
+        mask = mask & placed
+        index = np.flatnonzero(mask)
+        n = int(placed.sum())
         if index.size * 2 <= n:
             return grid(index)
         full = self._full_density.get(spec)
         if full is None:
-            full = grid(np.arange(n))
+            full = grid(np.flatnonzero(placed))
             self._full_density = {spec: full}
         if index.size == n:
             return full
-        rest = grid(np.flatnonzero(~mask))
+        rest = grid(np.flatnonzero(placed & ~mask))
         values = full.values - rest.values
         np.maximum(values, 0.0, out=values)  # FFT round-off must not give negative density
         return DensityGrid(values, full.x_min, full.y_max, full.pixel_size)
 
-    def selected(self, result: CompilationResult) -> EventColumns:
-        """The selected events' columns (for exports and the points layer)."""
+    def selected(self, result: CompilationResult, *, placed_only: bool = False) -> EventColumns:
+        """The selected events' columns (exports: all; the points layer: *placed_only*, no area events)."""
         index = result.index if result.index is not None else np.zeros(0, np.int64)
-        return self.columns.subset(index)
+        selected = self.columns.subset(index)
+        return selected.placed() if placed_only else selected
 
 
 # --------------------------------------------------------------------------- grid counts

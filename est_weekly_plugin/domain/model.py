@@ -19,6 +19,31 @@ class Status(str, Enum):
     WITHDRAWN = "withdrawn"
 
 
+class Precision(str, Enum):
+    """What an event's point stands for. Area precisions (district, municipality: e.g. the police's
+    open events, placed at a municipality's centroid) are counted but never drawn as points nor used
+    in density or hot-spot statistics; street-precision points are drawn (marked) and used."""
+
+    POINT = "point"
+    STREET = "street"
+    DISTRICT = "district"
+    MUNICIPALITY = "municipality"
+
+    @property
+    def code(self) -> int:
+        """The uint8 code of ``EventColumns.precision``."""
+        return PRECISION_CODES[self.value]
+
+    @property
+    def is_area(self) -> bool:
+        return self in (Precision.DISTRICT, Precision.MUNICIPALITY)
+
+
+PRECISION_CODES = {"point": 0, "street": 1, "district": 2, "municipality": 3}
+# EventColumns.precision at or above this code is an area: counted, never drawn, not in hot-spots.
+AREA_PRECISION_CODE = 2
+
+
 class Role(str, Enum):
     """Who may do what. On PostGIS these are database roles; on a GeoPackage a local setting."""
 
@@ -84,6 +109,9 @@ class Event:
     version: int = 1
     fid: int | None = None
     personal_data: str = ""  # kinds of likely personal data found in the free text (domain.privacy)
+    location_precision: Precision = Precision.POINT
+    source: str = "form"  # the sources table's code: the form, a file import, the police feed …
+    source_id: str | None = None  # the source's own id (re-importing the same row adds nothing)
 
     @property
     def time_unknown(self) -> bool:
@@ -104,6 +132,7 @@ EDITABLE_FIELDS = (
     "y",
     "place_name",
     "description",
+    "location_precision",
 )
 
 
@@ -128,9 +157,20 @@ class EventColumns:
     minute_to: np.ndarray  # int16, -1 = unknown
     category_codes: list[str]
     organisation_codes: list[str]
+    precision: np.ndarray | None = None  # uint8 Precision.code; filled with 0 (point) when not given
+
+    def __post_init__(self) -> None:
+        if self.precision is None:
+            self.precision = np.zeros(len(self.x), np.uint8)
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
+
+    def placed(self) -> EventColumns:
+        """The events placed precisely enough to draw and to enter density and hot-spot statistics
+        (point and street precision); area events are counted elsewhere but never drawn."""
+        area = self.precision >= AREA_PRECISION_CODE
+        return self.subset(~area) if area.any() else self
 
     def subset(self, mask: np.ndarray) -> EventColumns:
         """The events where *mask* is true (a boolean array or index array)."""
@@ -146,13 +186,14 @@ class EventColumns:
             minute_to=self.minute_to[mask],
             category_codes=self.category_codes,
             organisation_codes=self.organisation_codes,
+            precision=self.precision[mask],
         )
 
     @staticmethod
     def concatenate(parts: list[EventColumns]) -> EventColumns:
         """One set of columns from parts read separately (all coded with the same lists)."""
         first = parts[0]
-        names = ("fid", "x", "y", "category", "organisation", "day", "weekday", "minute_from", "minute_to")
+        names = ("fid", "x", "y", "category", "organisation", "day", "weekday", "minute_from", "minute_to", "precision")
         return EventColumns(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in names},
                             category_codes=first.category_codes, organisation_codes=first.organisation_codes)
 

@@ -24,6 +24,7 @@ from qgis.PyQt.QtGui import QColor, QFont
 from ..domain.i18n import tr
 from ..domain.model import Category, Status
 from ..store import EventStore
+from ..store.sources import PLACED_SQL
 
 LAYER_PROPERTY = "est_weekly/role"
 
@@ -53,8 +54,8 @@ def events_layer(store: EventStore, status: Status | None = Status.APPROVED, nam
         from ..domain.errors import DatabaseUnavailable
 
         raise DatabaseUnavailable("db_unreachable", detail=uri.split("|")[0])
-    if status is not None:
-        layer.setSubsetString(f"status = '{Status(status).value}'")
+    # events placed only to an area (a municipality's centroid) are counted, never drawn as points
+    layer.setSubsetString(PLACED_SQL if status is None else f"status = '{Status(status).value}' AND {PLACED_SQL}")
     layer.setRenderer(category_renderer(store.categories(), lang))
     layer.setCustomProperty(LAYER_PROPERTY, "events")
     return layer

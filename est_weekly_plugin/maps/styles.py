@@ -99,7 +99,7 @@ def render_hotspot_map(columns: EventColumns, out: Path, *, period: tuple[dt.dat
     district names for *period*, as PNG."""
     first, last = period
     in_period = (columns.day >= day_number(first)) & (columns.day <= day_number(last))
-    selected = columns.subset(in_period)
+    selected = columns.subset(in_period).placed()  # area events never enter the heat map
     xmin, ymin, xmax, ymax = extent
     grid = density_grid(selected.x, selected.y, extent=extent, pixel_size=10.0, radius=200.0)
     work = Path(tempfile.mkdtemp(prefix="est-map-"))

@@ -37,6 +37,7 @@ class DensityRaster(EstAlgorithm):
         radius = self.parameterAsDouble(parameters, self.RADIUS, context)
         pixel = self.parameterAsDouble(parameters, self.PIXEL, context)
         feedback.setProgress(40)
+        selected = selected.placed()  # area events never enter the heat map
         grid = density_grid(selected.x, selected.y, pixel_size=pixel, radius=radius,
                             extent=None if len(selected) else (extent.xmin, extent.ymin, extent.xmax, extent.ymax))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

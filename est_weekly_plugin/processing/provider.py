@@ -14,6 +14,7 @@ from ..domain.paths import resource
 from .base import EstAlgorithm
 from .density_raster import DensityRaster
 from .hotspot_grid import HotspotGrid
+from .import_events import ImportEvents
 from .meeting_pdf import MeetingPdf
 from .pseudonymise import PseudonymiseOldEvents
 from .weekly_summary import WeeklySummary
@@ -25,6 +26,7 @@ ALGORITHMS: tuple[type[EstAlgorithm], ...] = (
     WeeklySummary,
     MeetingPdf,
     PseudonymiseOldEvents,
+    ImportEvents,
 )
 
 

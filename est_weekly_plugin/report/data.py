@@ -217,7 +217,7 @@ def _map_extent(spots: Sequence[HotSpot], priorities: Sequence[Priority], urban:
 
 def _write_heat_rasters(data: ReportData) -> None:
     """Heat map of the week for the main map (fine) and the whole municipality (coarse inset)."""
-    cols = data.week_columns
+    cols = data.week_columns.placed()  # area events (a municipality's centroid) never enter the heat map
     if not len(cols):
         return
     for name, extent, target_px, radius in (("heat", data.map_extent, 1400, 200.0),

@@ -59,7 +59,7 @@ def priority_pages(layout: QgsPrintLayout, data: ReportData, hotspot_layer: QgsV
         item = _map(layout, f"est_priority_map_{index}", map_rect, page=index)
         item.setCrs(QgsCoordinateReferenceSystem(f"EPSG:{data.epsg}"))
         counted = data.week_columns.subset(priority_mask(priority, data.week_columns))
-        points = _event_points(data, counted, tr("report.priority_page.points", lang))
+        points = _event_points(data, counted.placed(), tr("report.priority_page.points", lang))
         layout.project().addMapLayer(points, False)
         added.append(points)
         item.setLayers([priority_layer, points, district_layer, *([background] if background else [])])

@@ -18,12 +18,13 @@ from typing import Any
 
 from ..domain.errors import DatabaseUnavailable, EstError, SchemaError
 from ..domain.i18n import sort_key
-from ..domain.model import Category, Event, EventColumns, Organisation, Status
+from ..domain.model import Category, Event, EventColumns, Organisation, Precision, Status
 from ..domain.reference import default_categories, default_organisations, municipality
 from ..domain.validation import Extent, ValidationContext
 from . import schema
 from .changes import ChangeFeed
 from .privacy_ops import PrivacyOps
+from .sources import PLACED_SQL, SourceOps
 from .values import (
     EVENT_FIELDS,
     as_date,
@@ -65,7 +66,7 @@ class StoreSettings:
     epsg: int
 
 
-class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
+class EventStore(EventWriting, PrivacyOps, ChangeFeed, SourceOps, ABC):
     """The EST database: events, reference data, review, audit log and columnar reads."""
 
     dialect: str = ""
@@ -108,8 +109,8 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
     def _is_connection_error(self, error: Exception) -> bool: ...
 
     @abstractmethod
-    def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
-        """All events of *status* as numpy columns, without a per-row Python loop."""
+    def _load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
+        """All events of *status* as numpy columns (precision not yet set: see ``load_columns``)."""
 
     @abstractmethod
     def _geometry_param_sql(self) -> str: ...
@@ -413,6 +414,9 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
             version=int(values["version"]),
             fid=int(values["fid"]),
             personal_data=values["personal_data"] or "",
+            location_precision=Precision(values["location_precision"] or "point"),
+            source=values["source"] or "form",
+            source_id=values["source_id"],
         )
 
     def get(self, uuid: str) -> Event:
@@ -479,7 +483,7 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
         if exclude_uuid is not None:
             sql += " AND uuid <> ?"
             params.append(str(exclude_uuid))
-        sql += " AND status <> 'withdrawn' ORDER BY event_date, fid"
+        sql += f" AND status <> 'withdrawn' AND {PLACED_SQL} ORDER BY event_date, fid"
         events = [self._row_to_event(row) for row in self._query(sql, params)]
         return [e for e in events if (e.x - x) ** 2 + (e.y - y) ** 2 <= radius_m**2]
 
@@ -510,7 +514,7 @@ class EventStore(EventWriting, PrivacyOps, ChangeFeed, ABC):
         2 × *half* around a point and between two dates ("" when none): names a hot-spot."""
         rows = self._query(
             f"SELECT place_name, count(*) AS n FROM {self._table('approved_events')} WHERE {self._near_sql()} "
-            "AND event_date BETWEEN ? AND ? AND place_name <> '' "
+            f"AND event_date BETWEEN ? AND ? AND place_name <> '' AND {PLACED_SQL} "
             "GROUP BY place_name ORDER BY n DESC, min(fid) LIMIT 1",  # a tie: the name reported first
             (*self._near_params(x, y, half), self._date_param(date_from), self._date_param(date_to)),
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..domain.errors import ValidationError
-from ..domain.model import Event, Status, minute_of_day
+from ..domain.model import PRECISION_CODES, Event, Precision, Status, minute_of_day
 from ..domain.validation import MAX_LENGTHS, MAX_SPAN_OVER_MIDNIGHT, OLDEST_ACCEPTED_YEARS, ValidationContext, problems
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -64,6 +64,8 @@ class EventBatch:
     reviewed_at: np.ndarray | None = None  # datetime64[ms], NaT where not reviewed
     created_at: np.ndarray | None = None  # datetime64[ms]
     personal_data: list[str] | None = None  # privacy flags per row (imports scan their free text)
+    source_id: list[str | None] | None = None  # the source's own id per row (imports; unique per source)
+    location_precision: np.ndarray | None = None  # Precision values per row (object); None: all 'point'
 
     def __post_init__(self) -> None:
         if not self.uuid:
@@ -112,7 +114,8 @@ class EventBatch:
             reporter=self.reporter[start:stop], status=self.status[start:stop], uuid=self.uuid[start:stop],
             reviewer=cut(self.reviewer), review_reason=cut(self.review_reason),
             reviewed_at=cut(self.reviewed_at), created_at=cut(self.created_at),
-            personal_data=cut(self.personal_data),
+            personal_data=cut(self.personal_data), source_id=cut(self.source_id),
+            location_precision=cut(self.location_precision),
         )
 
     def event(self, index: int) -> Event:
@@ -129,6 +132,9 @@ class EventBatch:
             place_name=self.place_name[index], description=self.description[index], reporter=self.reporter[index],
             status=Status(self.status[index]), uuid=self.uuid[index],
             review_reason=self.review_reason[index] if self.review_reason else None,
+            location_precision=Precision(self.location_precision[index] if self.location_precision is not None
+                                         else "point"),
+            source_id=self.source_id[index] if self.source_id else None,
         )
 
     # ------------------------------------------------------------------ validation
@@ -151,6 +157,8 @@ class EventBatch:
         bad |= (mt >= 0) & (mt < mf) & ((mt - mf) % 1440 > MAX_SPAN_OVER_MIDNIGHT)
         bad |= (mf >= 1440) | (mt >= 1440)
         bad |= ~_known(self.status, {s.value for s in Status})
+        if self.location_precision is not None:
+            bad |= ~_known(self.location_precision, set(PRECISION_CODES))
         for name, values in (("place_name", self.place_name), ("description", self.description),
                              ("reporter", self.reporter), ("review_reason", self.review_reason)):
             if values is None:

@@ -60,7 +60,7 @@ class PgColumnarRead:
             reader = self._reader = self._connect(self.info)
         return reader
 
-    def load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
+    def _load_columns(self, status: Status | None = Status.APPROVED) -> EventColumns:
         """All events of *status* as numpy columns: binary COPY of raw values, decoded by numpy.
 
         The server sends raw fid, EWKB point, date, times and the ``hashtext`` of category and

@@ -127,6 +127,10 @@ class CopyText:
         columns.append([self._source] * (stop - start))
         flags = self._batch.personal_data
         columns.append(["" for _ in range(stop - start)] if flags is None else list(flags[start:stop]))
+        part = self._batch.slice(start, stop)
+        columns.append(_copy_text(part.source_id, stop - start))
+        columns.append(["point"] * (stop - start) if part.location_precision is None
+                       else _copy_text(part.location_precision, stop - start))
         return "\n".join(map("\t".join, zip(*columns))) + "\n"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import schema_changes, schema_privacy, schema_security, schema_security_gpkg
+from . import schema_changes, schema_import, schema_privacy, schema_security, schema_security_gpkg
 
 GPKG = "gpkg"
 POSTGIS = "postgis"
@@ -299,8 +299,10 @@ MIGRATIONS: tuple[Migration, ...] = (
               schema_privacy.GPKG_V5, schema_privacy.PG_V5, formatted=False),
     Migration(6, "a change feed: each event's audit row names its transaction (the compilation stays current)",
               schema_changes.GPKG_V6, schema_changes.PG_V6, formatted=False),
+    Migration(7, "events from other systems: location precision, shared import profiles, police and Open311 sources",
+              schema_import.GPKG_V7, schema_import.PG_V7, formatted=False),
     # "My reports" reads a reporter's latest reports at every database open: without this index, a scan of all events
-    Migration(7, "an index of each reporter's reports, newest first",
+    Migration(8, "an index of each reporter's reports, newest first",
               ("CREATE INDEX events_reporter_created ON events (reporter, created_at)",),
               (f"CREATE INDEX events_reporter_created ON {PG_SCHEMA}.events (reporter, created_at)",)),
 )

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..domain import privacy
 from ..domain.errors import EstError, PermissionDenied
-from ..domain.model import Event, EventColumns, Status
+from ..domain.model import PRECISION_CODES, Event, EventColumns, Precision, Status
 
 # The event columns in the order every SELECT in this module uses (geometry comes first,
 # through the dialect's point expression).
@@ -36,6 +36,9 @@ EVENT_FIELDS = (
     "updated_at",
     "version",
     "personal_data",
+    "location_precision",
+    "source",
+    "source_id",
 )
 
 
@@ -128,7 +131,7 @@ def audit_value(value: Any) -> Any:
     """A field value as the audit log's JSON keeps it (ISO dates, enum values, lists)."""
     if isinstance(value, (dt.date, dt.time, dt.datetime)):
         return value.isoformat()
-    if isinstance(value, Status):
+    if isinstance(value, (Status, Precision)):
         return value.value
     if isinstance(value, tuple):
         return list(value)
@@ -147,7 +150,8 @@ def changed_fields(before: Any, after: Any, names: Sequence[str]) -> dict[str, l
 
 
 def columns_from_arrays(fid: Any, x: Any, y: Any, day: Any, mf_plus1: Any, mt_plus1: Any, category: Any,
-             organisation: Any, categories: list[str], organisations: list[str]) -> EventColumns:
+             organisation: Any, categories: list[str], organisations: list[str],
+             precision: Any = None) -> EventColumns:
     """EventColumns from loader arrays; minutes arrive shifted by one so -1 (unknown) fits unsigned."""
     day = np.asarray(day, dtype=np.int32)
     return EventColumns(
@@ -162,6 +166,7 @@ def columns_from_arrays(fid: Any, x: Any, y: Any, day: Any, mf_plus1: Any, mt_pl
         minute_to=(np.asarray(mt_plus1, dtype=np.int32) - 1).astype(np.int16),
         category_codes=categories,
         organisation_codes=organisations,
+        precision=None if precision is None else np.asarray(precision, dtype=np.uint8),
     )
 
 
@@ -184,4 +189,16 @@ def columns_of_events(events: Sequence[Event], categories: list[str], organisati
         np.array([index_cat[e.category] for e in ordered], dtype=np.int16),
         np.array([index_org[e.organisation] for e in ordered], dtype=np.int16),
         categories, organisations,
+        np.array([PRECISION_CODES[Precision(e.location_precision).value] for e in ordered], dtype=np.uint8),
     )
+
+
+def mark_precision(columns: EventColumns, fids: np.ndarray, codes: np.ndarray) -> None:
+    """Set ``columns.precision`` of the events *fids* to *codes* (fids not in the columns are ignored)."""
+    order = np.argsort(columns.fid, kind="stable")
+    sorted_fid = columns.fid[order]
+    position = np.searchsorted(sorted_fid, fids)
+    inside = position < sorted_fid.size
+    hit = np.zeros(fids.size, dtype=bool)
+    hit[inside] = sorted_fid[position[inside]] == fids[inside]
+    columns.precision[order[position[hit]]] = codes[hit]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..domain.errors import ConflictError, EstError
-from ..domain.model import EDITABLE_FIELDS, Event, Status
+from ..domain.model import EDITABLE_FIELDS, Event, Precision, Status
 from ..domain.validation import check
 from .batch import EventBatch
 from .values import EVENT_FIELDS, personal_data_flags, require_uuid, utc_now
@@ -49,6 +49,9 @@ class EventWriting(ABC):
             self._timestamp(event.updated_at or now),
             int(event.version or 1),
             personal_data_flags(event),
+            Precision(event.location_precision).value,
+            event.source or "form",
+            event.source_id,
         )
 
     def _insert_sql(self) -> str:

@@ -42,7 +42,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ...analysis.compilation import CompilationResult
 from ...domain.i18n import tr
-from ...domain.model import Category, EventColumns, date_from_day
+from ...domain.model import PRECISION_CODES, Category, EventColumns, date_from_day
 from ...domain.paths import resource
 from ...domain.reference import default_categories
 from ...maps.layers import LAYER_PROPERTY, category_renderer, find_layers, scratch_layer
@@ -169,6 +169,7 @@ class CompilationLayers:
                       lang: Optional[str] = None, features: Optional[List[QgsFeature]] = None
                       ) -> Optional[QgsVectorLayer]:
         name = tr("compilation.layer.points", lang)
+        selected = selected.placed() if selected is not None else None  # area events are never drawn
         if not self._alive(self.points):
             layer = scratch_layer(f"Point?crs=EPSG:{self.epsg}", name)
             layer.dataProvider().addAttributes(point_fields().toList())
@@ -298,6 +299,7 @@ class PreparedFeatures:
 def prepare_features(result: CompilationResult, selected: Optional[EventColumns]) -> PreparedFeatures:
     """What :meth:`CompilationLayers.update` adds, built off the GUI thread (QgsFeature and
     QgsGeometry are plain values: safe in any thread)."""
+    selected = selected.placed() if selected is not None else None  # area events are never drawn
     count = 0 if selected is None else len(selected)
     points = point_features(selected) if selected is not None and 0 < count <= POINTS_LIMIT else None
     return PreparedFeatures(points, cell_features(result))
@@ -306,7 +308,7 @@ def prepare_features(result: CompilationResult, selected: Optional[EventColumns]
 def point_fields() -> QgsFields:
     fields = QgsFields()
     for name, kind in (("fid", QVariant.LongLong), ("category", QVariant.String), ("organisation", QVariant.String),
-                       ("event_date", QVariant.String), ("time", QVariant.String)):
+                       ("event_date", QVariant.String), ("time", QVariant.String), ("precision", QVariant.String)):
         fields.append(QgsField(name, kind))
     return fields
 
@@ -339,9 +341,11 @@ def point_features(columns: EventColumns) -> List[QgsFeature]:
     features: List[QgsFeature] = []
     categories = columns.category_codes
     organisations = columns.organisation_codes
-    for fid, x, y, cat, org, day, start, end in zip(
+    precision_names = {code: name for name, code in PRECISION_CODES.items()}
+    for fid, x, y, cat, org, day, start, end, precision in zip(
         columns.fid.tolist(), columns.x.tolist(), columns.y.tolist(), columns.category.tolist(),
         columns.organisation.tolist(), columns.day.tolist(), columns.minute_from.tolist(), columns.minute_to.tolist(),
+        columns.precision.tolist(),
     ):
         feature = QgsFeature(fields)
         feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
@@ -350,6 +354,6 @@ def point_features(columns: EventColumns) -> List[QgsFeature]:
             time += f"–{end // 60:02d}:{end % 60:02d}"
         feature.setAttributes([fid, categories[cat] if 0 <= cat < len(categories) else "",
                                organisations[org] if 0 <= org < len(organisations) else "",
-                               date_from_day(day).isoformat(), time])
+                               date_from_day(day).isoformat(), time, precision_names.get(precision, "")])
         features.append(feature)
     return features

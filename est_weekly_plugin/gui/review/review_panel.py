@@ -35,11 +35,12 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ...domain.duplicates import possible_duplicates
 from ...domain.errors import ConflictError, EstError
 from ...domain.i18n import format_date, format_distance, format_number, tr
-from ...domain.model import Event, Status
-from ...domain.review import possible_duplicates
+from ...domain.model import Event, Precision, Status
 from ...domain.roles import may_decide
+from ...domain.street_names import street_names
 from ...maps.layers import find_layers
 from ..reporting.event_form import EventForm
 from ..shared.dock_base import EstDock
@@ -72,6 +73,20 @@ from ..shared.widgets import (
 ZOOM_HALF_SIZE_M = 300.0
 
 
+def placement_text(event: Event, sources: dict[str, str]) -> str:
+    """Where an imported report came from and, for an area event (a municipality's centroid), that it is
+    not placed — with the street its text names, so the reviewer can place it (then it counts as a point)."""
+    lines = []
+    if event.source != "form":
+        lines.append(tr("review.source", source=sources.get(event.source, event.source), id=event.source_id or "—"))
+    if event.location_precision.is_area:
+        streets = street_names(f"{event.description}\n{event.place_name}")
+        lines.append(tr("review.area_place_street", precision=tr(f"import.precision.{event.location_precision.value}"),
+                        street=", ".join(streets)) if streets else
+                     tr("review.area_not_placed", precision=tr(f"import.precision.{event.location_precision.value}")))
+    return "\n".join(lines)
+
+
 def refresh_event_layers() -> None:
     """Make the compilation's layers show the new state at once."""
     for layer in find_layers("events"):
@@ -102,6 +117,7 @@ class ReviewPanel(EstDock):
     def __init__(self, iface: Any, session: EstSession, parent: QWidget | None = None) -> None:
         super().__init__(tr("review.title"), "EstWeeklyReviewPanel", iface, session, parent)
         self.current: Event | None = None
+        self._sources: dict[str, str] = {}
         self._duplicates: list[Event] = []
         self._duplicate_key: tuple[Any, ...] | None = None
         self._names: dict[str, str] = {}
@@ -158,6 +174,8 @@ class ReviewPanel(EstDock):
 
         # The open report: who sent it, the correctable fields, the decision.
         self.report_info = hint_label("report_info", tr("review.nothing_selected"))
+        self.placement_hint = hint_label("placement_hint")  # an imported report's source; an area to place
+        self.placement_hint.hide()
         self.form = EventForm(self.canvas, place_source=self.place_source, review_mode=True)
         self.form.changed.connect(self._form_changed)
         self.reason = named(QLineEdit(), "reason")
@@ -173,7 +191,7 @@ class ReviewPanel(EstDock):
         self.editor = QGroupBox(tr("review.report"))
         reason_label = QLabel(tr("review.reason"))
         reason_label.setWordWrap(True)  # a long label in a narrow dock
-        add_items(QVBoxLayout(self.editor), self.report_info, self.privacy_flag, self.form,
+        add_items(QVBoxLayout(self.editor), self.report_info, self.placement_hint, self.privacy_flag, self.form,
                   horizontal(None, self.redact_button), reason_label, self.reason,
                   self.reason_error, horizontal(self.reject_button, None, self.approve_button))
 
@@ -225,6 +243,7 @@ class ReviewPanel(EstDock):
         self.form.set_reference([c for c in categories if c.active], organisations, store.validation_context(),
                                 store.settings.epsg)
         self._names = {c.code: c.label() for c in categories}
+        self._sources = {source["code"]: source["name"] for source in store.sources()}
         self._names.update({f"org:{o.code}": o.name() for o in organisations})
         for combo in (self.filter_organisation, self.filter_category):
             combo.blockSignals(True)
@@ -260,6 +279,8 @@ class ReviewPanel(EstDock):
             received = "" if local is None else (f"{local:%H:%M}" if local.date() == today
                                                  else f"{local.day}/{local.month}")
             organisation = self._names.get(f"org:{event.organisation}", event.organisation)
+            if event.source != "form":  # imported: the queue says from where
+                organisation = f"{organisation} · {self._sources.get(event.source, event.source)}"
             values = (received, self._names.get(event.category, event.category), organisation)
             stamp = f"{local:%Y-%m-%d %H:%M}" if local is not None else ""
             tip = "\n".join(part for part in (stamp and received_at.replace("{at}", stamp), when_text(event),
@@ -317,6 +338,8 @@ class ReviewPanel(EstDock):
         self.report_info.setText(tr("review.info", reporter=event.reporter,
                                     organisation=self._names.get(f"org:{event.organisation}", event.organisation),
                                     received=received, version=event.version))
+        self.placement_hint.setText(placement_text(event, self._sources))
+        self.placement_hint.setVisible(bool(self.placement_hint.text()))
         flagged = describe_flags(event.personal_data)
         self.privacy_flag.setText(tr("privacy.flagged", kinds=flagged) if flagged else "")
         self.privacy_flag.setVisible(bool(flagged))
@@ -354,7 +377,8 @@ class ReviewPanel(EstDock):
         if key == self._duplicate_key:
             return
         self._duplicate_key = key
-        if self.form.point is None or not event.category:
+        unplaced = self.current.location_precision.is_area and (event.x, event.y) == (self.current.x, self.current.y)
+        if self.form.point is None or not event.category or unplaced:  # an area's centroid is no place to compare
             self._show_duplicates([])
             return
         settings = self.session.settings
@@ -515,6 +539,8 @@ class ReviewPanel(EstDock):
             self.form.touch_all()
             return False
         corrections = self.form.changes()
+        if event.location_precision.is_area and ("x" in corrections or "y" in corrections):
+            corrections["location_precision"] = Precision.POINT  # placed by the reviewer: now a point
         reason = self.reason.text().strip() or None
         saved = str(corrections.get("category") or event.category)  # the category as approved, corrected or not
         return self._run(lambda store, user: store.review(event.uuid, event.version, user, Status.APPROVED,

@@ -1,7 +1,8 @@
-"""The review step's rules: when two reports may describe the same event, and what a decision needs.
+"""When two reports may be the same event: same category, close in place and in time, any organisation.
 
-Kept out of the review panel so the import (near-duplicates of imported rows), Processing and
-tests apply exactly the rules the reviewer sees.
+One rule for the review panel (the possible duplicates of the open report) and the import (rows
+that resemble events already stored are flagged in its summary); the distance and the time window
+are the administrator's settings (``EstSettings.duplicate_distance_m`` / ``duplicate_window_h``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from typing import Any
+
+import numpy as np
 
 from .model import Event, Status
 
@@ -35,6 +38,20 @@ def within_window(a: Event, b: Event, hours: float) -> bool:
     return gap <= dt.timedelta(hours=hours)
 
 
+def minute_intervals(day: np.ndarray, minute_from: np.ndarray, minute_to: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``time_interval`` for columns: start and end in minutes since 1970 (unknown time: the whole day;
+    ``minute_to`` -1 or equal to the start: a moment; an end before the start continues past midnight)."""
+    base = np.asarray(day, dtype=np.int64) * 1440
+    start_minute = np.asarray(minute_from, dtype=np.int64)
+    end_minute = np.asarray(minute_to, dtype=np.int64)
+    unknown = start_minute < 0
+    start = np.where(unknown, base, base + start_minute)
+    end = np.where(end_minute < 0, start, base + end_minute)
+    end = np.where(~unknown & (end_minute >= 0) & (end_minute < start_minute), end + 1440, end)
+    end = np.where(unknown, base + 1440, end)
+    return start, end
+
+
 def possible_duplicates(store: Any, event: Event, distance_m: float, window_h: float) -> list[Event]:
     """Other unrejected reports of the same category near *event* in place and time, any organisation.
 
@@ -46,4 +63,3 @@ def possible_duplicates(store: Any, event: Event, distance_m: float, window_h: f
                              exclude_uuid=event.uuid)
     return [other for other in near if other.status in (Status.SUBMITTED, Status.APPROVED)
             and within_window(event, other, window_h)]
-

@@ -1,0 +1,1 @@
+"""The import wizard (file or layer → mapping → location → preview → import)."""
