@@ -16,13 +16,14 @@ OUT         := output
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help deps venv test demo qgis package deploy lint bench clean
+.PHONY: help deps venv test test-fast demo qgis package deploy lint bench clean
 
 help:
 	@echo "make demo     build demo GeoPackage + weekly outputs in $(OUT)/"
 	@echo "make test     run all tests (starts a throw-away PostGIS on loopback)"
 	@echo "make package  build dist/est_weekly_plugin.zip;  make deploy  install it into QGIS"
 	@echo "make qgis     open QGIS with the plugin and the demo database"
+	@echo "make test-fast  the tests without PostGIS (tests/unit alone: seconds)"
 	@echo "make lint     ruff;  make bench  run benchmarks"
 
 # Debian packages: installed only when one is missing (apt-get update first on a new machine).
@@ -52,6 +53,10 @@ venv: $(VENV_STAMP)
 
 test: $(VENV_STAMP)
 	$(PY) -m pytest
+
+# the fast path while working: no PostGIS (make test runs everything)
+test-fast: $(VENV_STAMP)
+	$(PY) -m pytest -m "not postgis and not slow"
 
 demo: $(VENV_STAMP)
 	$(PY) -m scripts.demo --out $(OUT)

@@ -2,6 +2,11 @@
 
 The PostGIS cluster is started once per test session on loopback. Under ``CI=true`` a cluster
 that cannot start is an error, never a skip.
+
+Three folders, three markers: ``tests/unit`` (numpy and Python: seconds), ``tests/qgis`` (the real
+QGIS, GeoPackage files; many tests also run on PostGIS) and ``tests/postgis`` (PostGIS only). Every
+test that touches the PostGIS cluster — a PostGIS-only test or the PostGIS half of a test run on
+both backends — is marked ``postgis`` automatically, so ``pytest -m "not postgis"`` is the fast path.
 """
 
 from __future__ import annotations
@@ -27,6 +32,16 @@ from est_weekly_plugin.domain import i18n  # noqa: E402
 
 TODAY = dt.date(2026, 11, 23)
 OUTPUT = ROOT / "tests" / "output"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder in ("unit", "qgis", "postgis"):
+            item.add_marker(getattr(pytest.mark, folder))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "pg_cluster" in getattr(item, "fixturenames", ()) or "postgis" in params.values():
+            item.add_marker(pytest.mark.postgis)
 
 
 @pytest.fixture(autouse=True)

@@ -62,6 +62,7 @@ def ranks(spots) -> list[tuple[int, int]]:
     return [(spot.row, spot.col) for spot in spots]
 
 
+@pytest.mark.slow  # over five seconds: left out of make test-fast
 def test_dock_panel_pdf_and_processing_agree(store, qgis_iface, qgis_new_project, processing_provider) -> None:
     import processing
     from qgis.core import NULL

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "est_weekly_plugin"
+PACKAGE = Path(__file__).resolve().parents[2] / "est_weekly_plugin"
 STORE = PACKAGE / "store"
 PRIVATE = re.compile(r"\bstore\._[a-z]\w*")  # store._query, self.store._table, session.store._conn …
 

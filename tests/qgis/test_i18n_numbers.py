@@ -66,7 +66,7 @@ def test_every_text_the_code_asks_for_exists_in_swedish_and_english() -> None:
 
     sv, en = set(catalogue("sv")), set(catalogue("en"))
     assert sv == en, (sorted(sv - en)[:10], sorted(en - sv)[:10])
-    root = Path(__file__).resolve().parent.parent / "est_weekly_plugin"
+    root = Path(__file__).resolve().parents[2] / "est_weekly_plugin"
     used = {key for path in root.rglob("*.py")
             for key in re.findall(r"""\btr\(\s*["']([a-z0-9_.]+)["']""", path.read_text(encoding="utf-8"))}
     assert used and not sorted(used - en), sorted(used - en)

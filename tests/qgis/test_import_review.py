@@ -16,7 +16,7 @@ from est_weekly_plugin.domain.street_names import street_names
 from est_weekly_plugin.gui.review.review_panel import ReviewPanel
 from est_weekly_plugin.store.importing import import_file
 
-DATA = Path(__file__).parent / "data" / "import"
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from est_weekly_plugin.domain.model import Precision, Status
 from est_weekly_plugin.store.importing import guess_profile, import_file, prepare_import, read_layer, read_source
 from est_weekly_plugin.store.importing.profiles import LOCATION_ADDRESS, LOCATION_GEOMETRY
 
-DATA = Path(__file__).parent / "data" / "import"
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 
 
 def guard_profile(columns: list[str]):  # noqa: ANN201

@@ -198,6 +198,7 @@ def _qgis_process() -> str:
     raise AssertionError("qgis_process is not installed (Debian package qgis)")
 
 
+@pytest.mark.slow  # over five seconds: left out of make test-fast
 def test_qgis_process_runs_the_deployed_plugin(database, tmp_path) -> None:
     from scripts.package import build, deploy
 

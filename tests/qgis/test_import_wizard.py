@@ -10,7 +10,7 @@ from conftest import TODAY  # noqa: F401 - the fixtures' clock
 
 from est_weekly_plugin.domain.model import Status
 
-DATA = Path(__file__).parent / "data" / "import"
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from est_weekly_plugin.domain.reference import default_categories, default_organ
 from est_weekly_plugin.store.demo import demo_batch
 from est_weekly_plugin.store.importing import import_file
 
-DATA = Path(__file__).parent / "data" / "import"
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 CATS = [c.code for c in default_categories()]
 ORGS = [o.code for o in default_organisations()]
 

@@ -24,12 +24,13 @@ from gui_helpers import (
 )
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
 from qgis.PyQt.QtCore import QDate, QPoint, Qt, QTime
-from qgis.PyQt.QtGui import QMouseEvent
+from qgis.PyQt.QtGui import QImage, QMouseEvent
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 
 from est_weekly_plugin.domain import i18n
 from est_weekly_plugin.domain.model import Role, Status
+from est_weekly_plugin.domain.reference import default_categories
 from est_weekly_plugin.gui.reporting.reporting_dock import ReportingDock
 from est_weekly_plugin.gui.shared.session import EstSession
 from est_weekly_plugin.gui.shared.widgets import ERROR_STYLE, HINT_STYLE
@@ -433,7 +434,13 @@ def test_screenshot(gpkg_store, qgis_iface, canvas, output_dir: Path, lang):
         QApplication.processEvents()
         path = output_dir / f"reporting_dock_{lang}.png"
         assert widget.grab().save(str(path))
-        assert path.stat().st_size > 10_000
+        # what the picture must show: the rejected report with its reason, in the category's colour
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == (400, 1180)
+        assert widget.my_reports.rowCount() == 1
+        assert ("Inte ett EST-ärende" if lang == "sv" else "Not an EST matter") in widget.my_reports.item(0, 2).text()
+        klotter = next(c.colour for c in default_categories() if c.code == "klotter").lower()
+        assert klotter in {image.pixelColor(x, y).name() for x in range(0, 400, 2) for y in range(0, 1180, 2)}
     finally:
         dispose(widget, close=True)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "est_weekly_plugin"
+PACKAGE = Path(__file__).resolve().parents[2] / "est_weekly_plugin"
 ORDER = ("domain", "store", "analysis", "maps", "report", "processing", "gui")
 # processing and gui are both on top, but processing must run without a desktop: it may not use gui.
 ALLOWED = {layer: set(ORDER[: index + 1]) for index, layer in enumerate(ORDER)}

@@ -21,7 +21,7 @@ from est_weekly_plugin.store.importing import (
 )
 from est_weekly_plugin.store.importing.profiles import ImportProfile
 
-DATA = Path(__file__).parent / "data" / "import"
+DATA = Path(__file__).resolve().parents[1] / "data" / "import"
 
 
 def guards(table):  # noqa: ANN001, ANN201

@@ -60,6 +60,7 @@ def _tick(list_widget, code: str) -> None:
     raise AssertionError(code)
 
 
+@pytest.mark.slow  # over five seconds: left out of make test-fast
 def test_dock_filters_charts_layers_and_undo(dock, qgis_iface, output_dir) -> None:
     panel = dock.panel
     # It opens on the last four complete weeks, not on years of events.

@@ -26,11 +26,13 @@ from gui_helpers import (
 )
 from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QDate, QPoint, Qt
+from qgis.PyQt.QtGui import QImage
 from qgis.PyQt.QtWidgets import QApplication
 
 from est_weekly_plugin.domain import i18n
 from est_weekly_plugin.domain.duplicates import possible_duplicates, within_window
 from est_weekly_plugin.domain.model import Role, Status
+from est_weekly_plugin.domain.reference import default_categories
 from est_weekly_plugin.gui.reporting.reporting_dock import ReportingDock
 from est_weekly_plugin.gui.review.review_panel import ReviewPanel
 from est_weekly_plugin.maps.layers import events_layer
@@ -414,7 +416,13 @@ def test_screenshot(gpkg_store, qgis_iface, canvas, output_dir: Path, lang):
         QApplication.processEvents()
         path = output_dir / f"review_panel_{lang}.png"
         assert widget.grab().save(str(path))
-        assert path.stat().st_size > 10_000
+        # what the picture must show: the reason's error, the nearby report as a possible duplicate
+        image = QImage(str(path))
+        assert (image.width(), image.height()) == (440, 1500)
+        assert widget.reason_error.isVisible() and widget.reason_error.text()
+        assert widget.duplicates.rowCount() == 1  # the police report 45 m away; the fire 950 m away is not
+        klotter = next(c.colour for c in default_categories() if c.code == "klotter").lower()
+        assert klotter in {image.pixelColor(x, y).name() for x in range(0, 440, 2) for y in range(0, 1500, 2)}
     finally:
         dispose(widget, close=True)
 
