@@ -24,7 +24,7 @@ from ..domain.i18n import tr
 from ..domain.model import EventColumns
 from ..store.base import EventStore
 from .data import ProgressCallback, ReportData, ReportOptions, ReportResult, compute_report
-from .fill import build_layout, layout_stages
+from .fill import build_layout, layout_stages, run_to_end
 
 LOG = logging.getLogger(__name__)
 
@@ -66,12 +66,7 @@ def generate_report(store: EventStore, options: ReportOptions, out: Path, *, col
 
 def open_in_designer(data: ReportData, iface: Any) -> QgsPrintLayout:
     """Add the filled layout (and its layers, in a group) to the user's project and open the designer."""
-    stages = designer_stages(data, iface)
-    while True:
-        try:
-            next(stages)
-        except StopIteration as finished:
-            return finished.value
+    return run_to_end(designer_stages(data, iface))
 
 
 def designer_stages(data: ReportData, iface: Any) -> Generator[None, None, QgsPrintLayout]:

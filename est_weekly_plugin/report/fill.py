@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -54,6 +55,7 @@ from .data import ReportData, _names, _signed, _status
 from .pages import priority_pages
 from .template import WIDTH_PROPERTY, load_template
 
+T = TypeVar("T")
 HOTSPOT_COLOUR = "#08306b"
 PRIORITY_COLOUR = "#c51b8a"
 
@@ -185,7 +187,11 @@ class LayoutLayers:
 
 def build_layout(data: ReportData, project: QgsProject) -> tuple[QgsPrintLayout, list[str], list[QgsMapLayer]]:
     """Fill the template for *data*; layers are added to *project* (kept alive by it)."""
-    stages = layout_stages(data, project)
+    return run_to_end(layout_stages(data, project))
+
+
+def run_to_end(stages: Generator[None, None, T]) -> T:
+    """All steps of a step-by-step build at once (a worker thread, a script): its result."""
     while True:
         try:
             next(stages)
