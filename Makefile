@@ -82,6 +82,7 @@ bench: $(VENV_STAMP)
 	$(PY) -m bench.report
 	$(PY) -m bench.concurrency
 	$(PY) -m bench.privacy
+	$(PY) -m bench.freeze
 	$(PY) -m bench.import_events
 
 clean:
