@@ -41,7 +41,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 
 from ...analysis.compilation import CompilationResult
-from ...domain.i18n import tr
+from ...domain.i18n import format_number, tr
 from ...domain.model import PRECISION_CODES, Category, EventColumns, date_from_day
 from ...domain.paths import resource
 from ...domain.reference import default_categories
@@ -199,7 +199,7 @@ class CompilationLayers:
             else:
                 self._add_in_turns(layer, features, self._points_serial)
         layer.setName(name if not self.points_truncated else tr("compilation.layer.points_hidden", lang,
-                                                                  limit=f"{POINTS_LIMIT:,}".replace(",", "\u202f")))
+                                                                  limit=format_number(POINTS_LIMIT, lang, 0)))
         layer.updateExtents()
         layer.triggerRepaint()
         return layer

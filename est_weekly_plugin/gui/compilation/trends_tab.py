@@ -82,7 +82,7 @@ def emerging_items(result: CompilationResult) -> list:
         trend = tr("compilation.hotspots.trend.emerging" if rising else "compilation.hotspots.trend.fading")
         item = QListWidgetItem(("▲ " if rising else "▼ ") + tr(
             "compilation.trends.cell_line", trend=trend, district=cell.get("district", ""),
-            current=cell["current"], previous=cell["previous"], p=f"{float(cell['p']):.3f}"))
+            current=cell["current"], previous=cell["previous"], p=format_number(float(cell['p']), None, 3)))
         item.setData(Qt.ItemDataRole.UserRole, cell)
         if rising:
             item.setBackground(QBrush(RISING))
