@@ -39,7 +39,7 @@ from ...domain.i18n import tr
 from ...domain.model import Precision
 from ...maps.import_locator import address_locator
 from ...store.importing import ImportPlan, ImportProfile, ImportTask, all_profiles, guess_profile, prepare_import
-from ...store.importing.profiles import CRS_AUTO, LOCATION_MODES
+from ...store.importing.profiles import CRS_AUTO, LOCATION_MODES, builtin_profiles
 from ...store.importing.reading import ENCODINGS, FILE_FILTER, SourceTable, layer_names, read_layer, read_source
 
 MAPPED_FIELDS = ("category", "organisation", "date", "time_from", "time_to", "datetime", "place_name",
@@ -247,10 +247,16 @@ class MappingPage(QWizardPage):
         self.profile.blockSignals(True)
         self.profile.clear()
         for profile in self._profiles:
-            self.profile.addItem(profile.name, profile.name)
+            self.profile.addItem(self._label(profile), profile.name)
         self.profile.blockSignals(False)
         _select(self.profile, guessed.name)
         self._show(guessed if guessed.source != "import" else guessed)
+
+    @staticmethod
+    def _label(profile: ImportProfile) -> str:
+        """A ready-made profile in the user's language; a saved one by the name it was saved under."""
+        builtin = {p.name: p.source for p in builtin_profiles()}
+        return tr(f"import.profile.builtin.{builtin[profile.name]}") if profile.name in builtin else profile.name
 
     def _profile_chosen(self) -> None:
         chosen = next((p for p in self._profiles if p.name == self.profile.currentData()), None)
