@@ -7,6 +7,7 @@ from typing import Any
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsDataSourceUri,
     QgsFeature,
     QgsGeometry,
     QgsMarkerSymbol,
@@ -49,16 +50,30 @@ def events_layer(store: EventStore, status: Status | None = Status.APPROVED, nam
     viewer or another organisation's reporter sees them there without people or free text).
     """
     uri, provider = store.layer_uri("approved_events" if status == Status.APPROVED else "events")
-    layer = QgsVectorLayer(uri, name or tr("layer.events", lang), provider)
+    # events placed only to an area (a municipality's centroid) are counted, never drawn as points
+    subset = PLACED_SQL if status is None else f"status = '{Status(status).value}' AND {PLACED_SQL}"
+    layer = QgsVectorLayer(_with_subset(uri, provider, subset), name or tr("layer.events", lang), provider)
     if not layer.isValid():
         from ..domain.errors import DatabaseUnavailable
 
         raise DatabaseUnavailable("db_unreachable", detail=uri.split("|")[0])
-    # events placed only to an area (a municipality's centroid) are counted, never drawn as points
-    layer.setSubsetString(PLACED_SQL if status is None else f"status = '{Status(status).value}' AND {PLACED_SQL}")
+    if layer.subsetString() != subset:
+        layer.setSubsetString(subset)
     layer.setRenderer(category_renderer(store.categories(), lang))
     layer.setCustomProperty(LAYER_PROPERTY, "events")
     return layer
+
+
+def _with_subset(uri: str, provider: str, subset: str) -> str:
+    """The filter in the layer's source: one open on the GUI thread when a database opens, not an open
+    and a reopen with a recount of every event (``setSubsetString``)."""
+    if provider == "ogr":
+        return uri.split("|subset=")[0] + f"|subset={subset}"
+    if provider == "postgres":
+        source = QgsDataSourceUri(uri)
+        source.setSql(subset)
+        return source.uri(False)
+    return uri
 
 
 def scratch_layer(uri: str, name: str) -> QgsVectorLayer:
