@@ -175,10 +175,10 @@ class CompilationDock(EstDock):
         controller.statusChanged.connect(lambda text, error: self.set_status(text, ERROR_STYLE if error else ""))
 
     # -- store (EstDock's hooks) -------------------------------------------------------------
-    def refresh_store(self) -> None:
+    def refresh_store(self, reports_later: bool = False) -> None:
         """As every dock, but never once shut down (a store change may still be queued for it)."""
         if not self._shut_down:
-            super().refresh_store()
+            super().refresh_store(reports_later)
 
     def leave_store(self) -> None:
         self.controller.leave()

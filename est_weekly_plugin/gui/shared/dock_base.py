@@ -137,18 +137,25 @@ class EstDock(QgsDockWidget):
         self._store_refresh_pending = True
         self.session.run_in_turn(self._refresh_store_now)
 
-    def _refresh_store_now(self) -> None:
+    def _refresh_store_now(self, later: bool = True) -> None:
         if getattr(self, "_store_refresh_pending", False):
             self._store_refresh_pending = False
-            self.refresh_store()
+            self.refresh_store(reports_later=later)
+
+    def _show_reports_now(self, store: Any) -> None:
+        if self.session.store is store and self.stack.currentWidget() is self.content_page:
+            self.store_shown()
 
     def settle(self) -> None:
-        """Apply a store change at once rather than in a later turn of the event loop (tests, scripts)."""
-        self._refresh_store_now()
+        """Apply a store change at once rather than in later turns of the event loop (tests, scripts)."""
+        self._refresh_store_now(later=False)
 
     # ------------------------------------------------------------------ store and role
-    def refresh_store(self) -> None:
-        """Follow the session: no database, a role without ``permission``, or the content for this store."""
+    def refresh_store(self, reports_later: bool = False) -> None:
+        """Follow the session: no database, a role without ``permission``, or the content for this store.
+
+        *reports_later*: the reports are read in a turn of their own after the content page shows
+        (a database being opened: the dock's reference lists and its reports are two short freezes)."""
         self.leave_store()
         store = self.session.store
         if store is None:
@@ -165,7 +172,10 @@ class EstDock(QgsDockWidget):
         self.role_label.setText(self.session.role_note())
         self.set_status("")
         self.stack.setCurrentWidget(self.content_page)
-        self.store_shown()
+        if reports_later:
+            self.session.run_in_turn(lambda: self._show_reports_now(store))
+        else:
+            self.store_shown()
 
     def leave_store(self) -> None:
         """Hook: forget what belonged to the previous store (an open report, an edit); runs first."""
